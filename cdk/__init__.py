@@ -1,0 +1,1 @@
+"""WearIT storage infrastructure (AWS CDK v2): configuration, constructs and stacks."""

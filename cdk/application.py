@@ -1,0 +1,40 @@
+"""Assemble the CDK app: every configured environment, tags, and the compliance gate."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Stack, Tags
+from aws_cdk import Validations as _Validations
+from cdk_nag import AwsSolutionsChecks
+
+from cdk.config import (
+    ENVIRONMENTS_CONTEXT_KEY,
+    SELECTED_ENVIRONMENT_CONTEXT_KEY,
+    EnvironmentConfig,
+    load_environments,
+)
+from cdk.stacks.replica_stack import ReplicaStack
+from cdk.stacks.storage_stack import StorageStack
+
+
+def build_app(app: App) -> list[Stack]:
+    """Add both stacks of each selected environment to ``app``; return them in deploy order."""
+    environments = load_environments(
+        {ENVIRONMENTS_CONTEXT_KEY: app.node.try_get_context(ENVIRONMENTS_CONTEXT_KEY)},
+        app.node.try_get_context(SELECTED_ENVIRONMENT_CONTEXT_KEY),
+    )
+    stacks: list[Stack] = []
+    for config in environments:
+        stacks.extend(build_environment(app, config))
+    _Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stacks
+
+
+def build_environment(app: App, config: EnvironmentConfig) -> tuple[ReplicaStack, StorageStack]:
+    replica = ReplicaStack(app, config)
+    primary = StorageStack(app, config)
+    # The replication destination must exist before the source's configuration is created.
+    primary.add_stack_dependency(replica, "replication destination must exist first")
+    for stack in (replica, primary):
+        Tags.of(stack).add("Project", "wearit")
+        Tags.of(stack).add("Environment", config.name)
+    return replica, primary

@@ -1,0 +1,63 @@
+"""cdk-nag acknowledgements: each names one exact finding and a reason specific to it.
+
+cdk-nag 3 reports each wildcard resource of AwsSolutions-IAM5 as its own finding, so an
+acknowledgement cannot hide a wildcard added later: a new one fails ``cdk synth``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
+
+NAG_PACK = "AwsSolutions"
+
+
+def finding_id(rule: str, detail: str) -> str:
+    return f"{NAG_PACK}::{NAG_PACK}-{rule}[{detail}]"
+
+
+def wildcard_resources(document: iam.PolicyDocument) -> list[str]:
+    """The literal resources of a policy that end in a wildcard, in statement order."""
+    found: list[str] = []
+    for statement in document.to_json().get("Statement", []):
+        resources = statement.get("Resource", [])
+        for resource in [resources] if isinstance(resources, str) else resources:
+            if isinstance(resource, str) and resource.endswith("*") and resource not in found:
+                found.append(resource)
+    return found
+
+
+def acknowledge_prefix_wildcards(role: iam.Role, object_resources: Iterable[str]) -> None:
+    """IAM5 on ``arn:...:bucket/<prefix>/*``: keys below a prefix are created at run time."""
+    Validations.of(role).acknowledge(
+        *(
+            Acknowledgment(
+                id=finding_id("IAM5", f"Resource::{resource}"),
+                reason=(
+                    f"Scoped to one key prefix ({resource.split(':::', 1)[-1]}): object keys "
+                    "below it are per-user and per-item ids created at run time and cannot be "
+                    "listed in a policy."
+                ),
+            )
+            for resource in object_resources
+        )
+    )
+
+
+def acknowledge_alias_scoped_key(role: iam.Role, partition: str, region: str) -> None:
+    """IAM5 on ``arn:...:kms:<replica region>:<account>:key/*`` of the replication role."""
+    stack = Stack.of(role)
+    # cdk-nag prints the account pseudo-parameter this way when the account is not fixed.
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    Validations.of(role).acknowledge(
+        Acknowledgment(
+            id=finding_id("IAM5", f"Resource::arn:{partition}:kms:{region}:{account}:key/*"),
+            reason=(
+                "The replica key is created in another region, so its id is unknown here; the "
+                "statement matches that single key through kms:ResourceAliases and is further "
+                "limited by kms:ViaService and the replica bucket's encryption context."
+            ),
+        )
+    )

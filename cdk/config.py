@@ -1,0 +1,269 @@
+"""Per-environment configuration, read from the ``wearit:environments`` block of ``cdk.json``.
+
+Every value is validated before a single construct is created, so a bad ``cdk.json`` fails
+``cdk synth`` with one line that names the key and the fix instead of a CloudFormation
+error twenty minutes into a deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+ENVIRONMENTS_CONTEXT_KEY = "wearit:environments"
+SELECTED_ENVIRONMENT_CONTEXT_KEY = "env"
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
+# S3 bucket naming rules, minus the dotted (legacy, TLS-hostile) form.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", re.ASCII)
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", re.ASCII)
+_ACCOUNT = re.compile(r"\d{12}", re.ASCII)
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", re.ASCII)
+# Suffixes appended to the primary bucket name; the longest must still fit in 63 characters.
+_LONGEST_DERIVED_SUFFIX = len("-replica-access-logs")
+
+
+class ConfigError(ValueError):
+    """A ``cdk.json`` value is missing or wrong. The message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long each kind of data lives. Days, as S3 lifecycle rules count them."""
+
+    noncurrent_version_days: int = 30
+    incomplete_multipart_days: int = 7
+    temp_upload_days: int = 1
+    access_log_days: int = 90
+    replica_noncurrent_version_days: int = 30
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything that differs between dev and prod."""
+
+    name: str
+    account: str | None
+    region: str
+    replica_region: str
+    bucket_name: str
+    cors_origins: tuple[str, ...]
+    alarm_email: str | None
+    trusted_principal_arn: str | None
+    use_kms: bool
+    replication_time_control: bool
+    retention: RetentionSettings
+
+    @property
+    def replica_bucket_name(self) -> str:
+        return f"{self.bucket_name}-replica"
+
+    @property
+    def access_log_bucket_name(self) -> str:
+        return f"{self.bucket_name}-access-logs"
+
+    @property
+    def replica_access_log_bucket_name(self) -> str:
+        return f"{self.replica_bucket_name}-access-logs"
+
+    @property
+    def replica_key_alias(self) -> str:
+        return f"alias/{self.replica_bucket_name}"
+
+    @property
+    def primary_stack_name(self) -> str:
+        return f"WearitStorage-{self.name}"
+
+    @property
+    def replica_stack_name(self) -> str:
+        return f"WearitStorageReplica-{self.name}"
+
+
+def load_environments(context: Mapping[str, Any], selected: str | None) -> list[EnvironmentConfig]:
+    """Validate the ``wearit:environments`` context and return the environments to synthesize.
+
+    ``selected`` is the value of ``-c env=...``; ``None`` synthesizes every environment.
+    """
+    raw_environments = context.get(ENVIRONMENTS_CONTEXT_KEY)
+    if not isinstance(raw_environments, Mapping) or not raw_environments:
+        raise ConfigError(
+            f"context '{ENVIRONMENTS_CONTEXT_KEY}' is missing or empty: "
+            "add one block per environment (dev, prod) to cdk.json"
+        )
+    names = sorted(raw_environments)
+    if selected is not None and selected not in raw_environments:
+        raise ConfigError(
+            f"unknown environment '{selected}' (-c {SELECTED_ENVIRONMENT_CONTEXT_KEY}=...): "
+            f"valid environments are {', '.join(names)}"
+        )
+    chosen = [selected] if selected is not None else names
+    return [parse_environment(name, raw_environments[name]) for name in chosen]
+
+
+def parse_environment(name: str, raw: Any) -> EnvironmentConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{_key(name, '')} must be an object of settings")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{_key(name, unknown[0])} is not a known setting: "
+            f"valid settings are {', '.join(sorted(_KNOWN_KEYS))}"
+        )
+    is_prod = name == "prod"
+    region = _region(name, "region", raw.get("region", "us-east-1"))
+    replica_region = _region(name, "replica_region", raw.get("replica_region", "us-west-2"))
+    if replica_region == region:
+        raise ConfigError(
+            f"{_key(name, 'replica_region')} equals the primary region '{region}': "
+            "cross-region replication needs a different region, e.g. us-west-2"
+        )
+    return EnvironmentConfig(
+        name=name,
+        account=_account(name, raw.get("account")),
+        region=region,
+        replica_region=replica_region,
+        bucket_name=_bucket_name(name, raw.get("bucket_name")),
+        cors_origins=_cors_origins(name, raw.get("cors_origins"), strict=is_prod),
+        alarm_email=_alarm_email(name, raw.get("alarm_email")),
+        trusted_principal_arn=_principal(name, raw.get("trusted_principal_arn")),
+        use_kms=_bool(name, "use_kms", raw.get("use_kms", is_prod)),
+        replication_time_control=_bool(
+            name, "replication_time_control", raw.get("replication_time_control", is_prod)
+        ),
+        retention=_retention(name, raw.get("retention", {})),
+    )
+
+
+_KNOWN_KEYS = frozenset(
+    {
+        "account",
+        "region",
+        "replica_region",
+        "bucket_name",
+        "cors_origins",
+        "alarm_email",
+        "trusted_principal_arn",
+        "use_kms",
+        "replication_time_control",
+        "retention",
+    }
+)
+
+
+def _key(env: str, key: str) -> str:
+    path = f"{ENVIRONMENTS_CONTEXT_KEY}.{env}"
+    return f"cdk.json context '{path}.{key}'" if key else f"cdk.json context '{path}'"
+
+
+def _account(env: str, value: Any) -> str | None:
+    # An unset account keeps the stacks account-agnostic until `cdk deploy` resolves it.
+    account = value if value is not None else os.environ.get("CDK_DEFAULT_ACCOUNT")
+    if account is None:
+        return None
+    account = str(account)
+    if not _ACCOUNT.fullmatch(account):
+        raise ConfigError(f"{_key(env, 'account')} must be a 12-digit AWS account id, got {account!r}")
+    return account
+
+
+def _region(env: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
+        raise ConfigError(f"{_key(env, key)} must be an AWS region such as us-east-1, got {value!r}")
+    return value
+
+
+def _bucket_name(env: str, value: Any) -> str:
+    if not value:
+        raise ConfigError(
+            f"{_key(env, 'bucket_name')} is missing: set it to the bucket's global name, "
+            f"e.g. \"wearit-storage-{env}\""
+        )
+    max_length = 63 - _LONGEST_DERIVED_SUFFIX
+    if not isinstance(value, str) or not _BUCKET_NAME.fullmatch(value) or len(value) > max_length:
+        raise ConfigError(
+            f"{_key(env, 'bucket_name')} {value!r} is not a valid bucket name: use 3-{max_length} "
+            "lowercase letters, digits and hyphens (replica and log buckets append suffixes)"
+        )
+    return value
+
+
+def _cors_origins(env: str, value: Any, *, strict: bool) -> tuple[str, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise ConfigError(
+            f"{_key(env, 'cors_origins')} must be a non-empty list of origins, "
+            'e.g. ["https://app.example.com"]'
+        )
+    origins: list[str] = []
+    for origin in value:
+        if strict and origin == "*":
+            raise ConfigError(
+                f"{_key(env, 'cors_origins')} contains '*': production must list its exact "
+                "https:// origins"
+            )
+        if strict and isinstance(origin, str) and origin.startswith("http://"):
+            raise ConfigError(
+                f"{_key(env, 'cors_origins')} contains {origin!r}: production origins must use "
+                "https://"
+            )
+        if not isinstance(origin, str) or not (origin == "*" or _ORIGIN.fullmatch(origin)):
+            raise ConfigError(
+                f"{_key(env, 'cors_origins')} entry {origin!r} is not an origin: use "
+                "scheme://host[:port] with no path or trailing slash"
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _alarm_email(env: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value):
+        raise ConfigError(
+            f"{_key(env, 'alarm_email')} {value!r} is not an e-mail address: "
+            "use name@domain or remove the key to skip the subscription"
+        )
+    return value
+
+
+def _principal(env: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(
+        r"arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)", value
+    ):
+        raise ConfigError(
+            f"{_key(env, 'trusted_principal_arn')} {value!r} must be an IAM role, user or "
+            "account-root ARN, e.g. arn:aws:iam::123456789012:role/wearit-api-task"
+        )
+    return value
+
+
+def _bool(env: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_key(env, key)} must be true or false, got {value!r}")
+    return value
+
+
+def _retention(env: str, value: Any) -> RetentionSettings:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{_key(env, 'retention')} must be an object of day counts")
+    defaults = RetentionSettings()
+    days: dict[str, int] = {}
+    for field_name in RetentionSettings.__dataclass_fields__:
+        raw = value.get(field_name, getattr(defaults, field_name))
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+            raise ConfigError(
+                f"{_key(env, 'retention.' + field_name)} must be a whole number of days >= 1, "
+                f"got {raw!r}"
+            )
+        days[field_name] = raw
+    unknown = sorted(set(value) - set(days))
+    if unknown:
+        raise ConfigError(
+            f"{_key(env, 'retention.' + unknown[0])} is not a known retention setting: valid "
+            f"settings are {', '.join(sorted(days))}"
+        )
+    return RetentionSettings(**days)

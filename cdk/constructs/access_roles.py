@@ -1,0 +1,135 @@
+"""Least-privilege IAM roles, one per component that touches the data bucket.
+
+The policy documents are built by pure functions so tests (and the local IAM enforcement
+matrix) can read exactly what each component may do. Every object permission is scoped to
+key prefixes; listing is scoped with an ``s3:prefix`` condition; KMS use is scoped to the
+bucket's own key and to calls S3 makes on the caller's behalf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from cdk.compliance import acknowledge_prefix_wildcards, wildcard_resources
+from cdk.prefixes import ALL_PREFIXES, BODY, CLOTHING, REPLICATED_PREFIXES, TRYON
+
+# S3 needs these to serve SSE-KMS objects: GenerateDataKey to write, Decrypt to read and to
+# complete multipart uploads.
+KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """What the roles need to know about the buckets they work on."""
+
+    bucket_arn: str
+    replica_bucket_arn: str
+    region: str
+    kms_key_arn: str | None
+
+
+def object_arns(bucket_arn: str, prefixes: Iterable[str]) -> list[str]:
+    return [f"{bucket_arn}/{prefix}*" for prefix in prefixes]
+
+
+def list_statement(sid: str, bucket_arn: str, prefixes: Sequence[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["s3:ListBucket", "s3:ListBucketVersions"],
+        resources=[bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+    )
+
+
+def kms_statement(sid: str, access: BucketAccess) -> list[iam.PolicyStatement]:
+    if access.kms_key_arn is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid=sid,
+            actions=list(KMS_DATA_ACTIONS),
+            resources=[access.kms_key_arn],
+            # Only through S3 in the bucket's region: the role cannot use the key directly.
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{access.region}.amazonaws.com"}},
+        )
+    ]
+
+
+def api_policy(access: BucketAccess) -> iam.PolicyDocument:
+    """The WearIT API: full object lifecycle on the five prefixes, erasure on the replica."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="ObjectsReadWriteDelete",
+                actions=[
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    # Erasure must remove every version, not only add a delete marker.
+                    "s3:DeleteObjectVersion",
+                    "s3:AbortMultipartUpload",
+                ],
+                resources=object_arns(access.bucket_arn, ALL_PREFIXES),
+            ),
+            list_statement("ListOwnPrefixes", access.bucket_arn, ALL_PREFIXES),
+            iam.PolicyStatement(
+                sid="ReplicaErasure",
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=object_arns(access.replica_bucket_arn, REPLICATED_PREFIXES),
+            ),
+            list_statement("ListReplicaPrefixes", access.replica_bucket_arn, REPLICATED_PREFIXES),
+            *kms_statement("UseBucketKey", access),
+        ]
+    )
+
+
+def tryon_worker_policy(access: BucketAccess) -> iam.PolicyDocument:
+    """The VTO workers: read body and clothing photos, write try-on results. Nothing else."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="ReadInputs",
+                actions=["s3:GetObject"],
+                resources=object_arns(access.bucket_arn, (BODY, CLOTHING)),
+            ),
+            iam.PolicyStatement(
+                sid="WriteResults",
+                # AbortMultipartUpload lets a failed large upload clean up after itself.
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=object_arns(access.bucket_arn, (TRYON,)),
+            ),
+            *kms_statement("UseBucketKey", access),
+        ]
+    )
+
+
+class ApplicationRole(Construct):
+    """One role, one inline policy, assumable by one trusted principal."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        description: str,
+        trusted_principal: iam.IPrincipal,
+        policy: iam.PolicyDocument,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            description=description,
+            assumed_by=trusted_principal,
+            max_session_duration=Duration.hours(1),
+            inline_policies={"StorageAccess": policy},
+        )
+        acknowledge_prefix_wildcards(self.role, wildcard_resources(policy))

@@ -1,0 +1,91 @@
+"""Lifecycle and CORS rules: small pure functions from settings to CDK rule objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+
+from cdk.config import RetentionSettings
+from cdk.prefixes import TEMP
+
+CORS_MAX_AGE_SECONDS = 3000
+# The mobile app reads through presigned GETs and uploads through presigned PUT/POST.
+# DELETE is deliberately absent (the design document allowed it): deletions go through the
+# API, which erases every version instead of leaving a recoverable delete marker.
+CORS_METHODS = (
+    s3.HttpMethods.GET,
+    s3.HttpMethods.HEAD,
+    s3.HttpMethods.PUT,
+    s3.HttpMethods.POST,
+)
+
+
+def data_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]:
+    """Rules of the primary bucket; ids match the design document where it named them."""
+    return [
+        s3.LifecycleRule(
+            id="DeleteOldVersions",
+            noncurrent_version_expiration=Duration.days(retention.noncurrent_version_days),
+            # Once the last noncurrent version is gone, the delete marker is pure clutter.
+            expired_object_delete_marker=True,
+        ),
+        s3.LifecycleRule(
+            id="DeleteIncompleteMultipart",
+            abort_incomplete_multipart_upload_after=Duration.days(
+                retention.incomplete_multipart_days
+            ),
+        ),
+        s3.LifecycleRule(
+            id="ExpireTempUploads",
+            prefix=TEMP,
+            expiration=Duration.days(retention.temp_upload_days),
+            # Expiration in a versioned bucket only adds a delete marker; drop the bytes too.
+            noncurrent_version_expiration=Duration.days(retention.temp_upload_days),
+        ),
+    ]
+
+
+def replica_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]:
+    return [
+        s3.LifecycleRule(
+            id="DeleteOldReplicaVersions",
+            noncurrent_version_expiration=Duration.days(retention.replica_noncurrent_version_days),
+            expired_object_delete_marker=True,
+        ),
+        s3.LifecycleRule(
+            id="DeleteIncompleteMultipart",
+            abort_incomplete_multipart_upload_after=Duration.days(
+                retention.incomplete_multipart_days
+            ),
+        ),
+    ]
+
+
+def access_log_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]:
+    return [
+        s3.LifecycleRule(
+            id="ExpireAccessLogs",
+            expiration=Duration.days(retention.access_log_days),
+        ),
+        s3.LifecycleRule(
+            id="DeleteIncompleteMultipart",
+            abort_incomplete_multipart_upload_after=Duration.days(
+                retention.incomplete_multipart_days
+            ),
+        ),
+    ]
+
+
+def cors_rules(origins: Sequence[str]) -> list[s3.CorsRule]:
+    return [
+        s3.CorsRule(
+            id="MobileAppDirectAccess",
+            allowed_origins=list(origins),
+            allowed_methods=list(CORS_METHODS),
+            allowed_headers=["*"],
+            exposed_headers=["ETag"],
+            max_age=CORS_MAX_AGE_SECONDS,
+        )
+    ]

@@ -1,0 +1,71 @@
+"""A bucket that cannot be made insecure by forgetting a property.
+
+Every bucket in WearIT (data, replica, access logs) is built here so the non-negotiables are
+written once: all four Block Public Access flags, ACLs disabled (``BucketOwnerEnforced``), a
+TLS-only bucket policy that also refuses TLS < 1.2, encryption at rest, and retention on
+stack deletion. Callers only choose what legitimately differs: encryption key, versioning,
+lifecycle, CORS, logging target, replication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+MINIMUM_TLS_VERSION = 1.2
+
+
+@dataclass(frozen=True)
+class SecureBucketProps:
+    bucket_name: str
+    # None means SSE-S3. Server access log buckets must use SSE-S3: the log delivery service
+    # cannot write to SSE-KMS buckets.
+    encryption_key: kms.IKey | None = None
+    versioned: bool = True
+    lifecycle_rules: Sequence[s3.LifecycleRule] = ()
+    cors: Sequence[s3.CorsRule] = ()
+    access_log_bucket: s3.IBucket | None = None
+    access_log_prefix: str | None = None
+    metrics: Sequence[s3.BucketMetrics] = ()
+    replication_role: iam.IRole | None = None
+    replication_rules: Sequence[s3.ReplicationRule] = field(default_factory=list)
+
+
+class SecureBucket(Construct):
+    """An ``s3.Bucket`` with WearIT's security defaults applied. The bucket is ``.bucket``."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps) -> None:
+        super().__init__(scope, construct_id)
+        encryption = (
+            s3.BucketEncryption.KMS if props.encryption_key else s3.BucketEncryption.S3_MANAGED
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=props.bucket_name,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=MINIMUM_TLS_VERSION,
+            encryption=encryption,
+            encryption_key=props.encryption_key,
+            # Bucket Keys cut KMS request costs by ~99% for high-volume image traffic.
+            bucket_key_enabled=True if props.encryption_key else None,
+            versioned=props.versioned,
+            lifecycle_rules=list(props.lifecycle_rules) or None,
+            cors=list(props.cors) or None,
+            server_access_logs_bucket=props.access_log_bucket,
+            server_access_logs_prefix=props.access_log_prefix,
+            metrics=list(props.metrics) or None,
+            replication_role=props.replication_role,
+            replication_rules=list(props.replication_rules) or None,
+            # User photos outlive any stack: deleting the stack must never delete the data.
+            removal_policy=RemovalPolicy.RETAIN,
+            auto_delete_objects=False,
+        )

@@ -1,0 +1,1 @@
+"""The two stacks of an environment: the replica (deployed first) and the primary."""

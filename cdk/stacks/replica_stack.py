@@ -1,0 +1,58 @@
+"""The replica region: a versioned, private bucket that receives the data prefixes.
+
+Deploy this stack before the primary: S3 validates the replication destination (and its
+KMS alias) when the primary bucket's replication configuration is created.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from cdk.config import EnvironmentConfig
+from cdk.constructs.bucket_rules import access_log_lifecycle_rules, replica_lifecycle_rules
+from cdk.constructs.secure_bucket import SecureBucket, SecureBucketProps
+
+
+class ReplicaStack(Stack):
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        super().__init__(
+            scope,
+            config.replica_stack_name,
+            stack_name=config.replica_stack_name,
+            env=Environment(account=config.account, region=config.replica_region),
+            description=f"WearIT storage ({config.name}): cross-region replica bucket",
+            termination_protection=config.name == "prod",
+        )
+        key: kms.Key | None = None
+        if config.use_kms:
+            key = kms.Key(
+                self,
+                "ReplicaKey",
+                description=f"Encrypts replicas in {config.replica_bucket_name}",
+                enable_key_rotation=True,
+                alias=config.replica_key_alias,
+            )
+        access_logs = SecureBucket(
+            self,
+            "AccessLogs",
+            SecureBucketProps(
+                bucket_name=config.replica_access_log_bucket_name,
+                versioned=False,
+                lifecycle_rules=access_log_lifecycle_rules(config.retention),
+            ),
+        ).bucket
+        self.replica_bucket = SecureBucket(
+            self,
+            "Replica",
+            SecureBucketProps(
+                bucket_name=config.replica_bucket_name,
+                encryption_key=key,
+                lifecycle_rules=replica_lifecycle_rules(config.retention),
+                access_log_bucket=access_logs,
+                access_log_prefix="replica/",
+            ),
+        ).bucket
+        CfnOutput(self, "ReplicaBucketName", value=self.replica_bucket.bucket_name)
+        CfnOutput(self, "ReplicaRegion", value=config.replica_region)

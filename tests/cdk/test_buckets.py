@@ -1,0 +1,273 @@
+"""Every property of every bucket, for both environments, asserted on the synthesized template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from tests.cdk.conftest import ENVIRONMENTS, bucket_named, primary, replica, resources_of_type
+
+Templates = dict[str, dict[str, Any]]
+
+BLOCK_ALL = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def all_buckets(templates: Templates, env: str) -> list[tuple[str, dict[str, Any], str]]:
+    names = {
+        f"WearitStorage-{env}": [f"wearit-storage-{env}", f"wearit-storage-{env}-access-logs"],
+        f"WearitStorageReplica-{env}": [
+            f"wearit-storage-{env}-replica",
+            f"wearit-storage-{env}-replica-access-logs",
+        ],
+    }
+    found = []
+    for stack, bucket_names in names.items():
+        for name in bucket_names:
+            logical_id, resource = bucket_named(templates[stack], name)
+            found.append((stack, resource, logical_id))
+    return found
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_bucket_blocks_public_access_and_disables_acls(templates: Templates, env: str) -> None:
+    buckets = all_buckets(templates, env)
+    assert len(buckets) == 4
+    for _stack, bucket, _ in buckets:
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL
+        assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        assert "AccessControl" not in props
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_bucket_denies_plain_http_and_tls_below_1_2(templates: Templates, env: str) -> None:
+    for stack, _bucket, logical_id in all_buckets(templates, env):
+        template = Template.from_json(templates[stack])
+        target = [
+            {"Fn::GetAtt": [logical_id, "Arn"]},
+            {"Fn::Join": ["", [{"Fn::GetAtt": [logical_id, "Arn"]}, "/*"]]},
+        ]
+        template.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "Bucket": {"Ref": logical_id},
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            {
+                                "Action": "s3:*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                "Effect": "Deny",
+                                "Principal": {"AWS": "*"},
+                                "Resource": target,
+                            },
+                            {
+                                "Action": "s3:*",
+                                "Condition": {"NumericLessThan": {"s3:TlsVersion": 1.2}},
+                                "Effect": "Deny",
+                                "Principal": {"AWS": "*"},
+                                "Resource": target,
+                            },
+                        ]
+                    )
+                },
+            },
+        )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_bucket_is_retained_on_stack_deletion(templates: Templates, env: str) -> None:
+    for _stack, bucket, _ in all_buckets(templates, env):
+        assert bucket["DeletionPolicy"] == "Retain"
+        assert bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_no_custom_resources_or_lambda_anywhere(templates: Templates) -> None:
+    assert len(templates) == 4
+    for name, template in templates.items():
+        types = {resource["Type"] for resource in template["Resources"].values()}
+        forbidden = {
+            t for t in types if t.startswith(("Custom::", "AWS::Lambda::", "AWS::CloudFormation::C"))
+        }
+        assert not forbidden, f"{name} deploys {forbidden}"
+
+
+def test_prod_encrypts_data_with_rotating_customer_key_and_bucket_keys(templates: Templates) -> None:
+    template = templates["WearitStorage-prod"]
+    _, bucket = bucket_named(template, "wearit-storage-prod")
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["BucketKeyEnabled"] is True
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    key_id = rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0]
+    key = template["Resources"][key_id]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    primary(templates, "prod").has_resource_properties(
+        "AWS::KMS::Alias",
+        {"AliasName": "alias/wearit-storage-prod", "TargetKeyId": {"Fn::GetAtt": [key_id, "Arn"]}},
+    )
+
+
+def test_dev_encrypts_data_with_sse_s3(templates: Templates) -> None:
+    _, bucket = bucket_named(templates["WearitStorage-dev"], "wearit-storage-dev")
+    assert bucket["Properties"]["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_access_log_buckets_use_sse_s3_as_log_delivery_requires(
+    templates: Templates, env: str
+) -> None:
+    for stack, name in (
+        (f"WearitStorage-{env}", f"wearit-storage-{env}-access-logs"),
+        (f"WearitStorageReplica-{env}", f"wearit-storage-{env}-replica-access-logs"),
+    ):
+        _, bucket = bucket_named(templates[stack], name)
+        sse = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert sse == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_data_and_replica_buckets_are_versioned(templates: Templates, env: str) -> None:
+    for stack, name in (
+        (f"WearitStorage-{env}", f"wearit-storage-{env}"),
+        (f"WearitStorageReplica-{env}", f"wearit-storage-{env}-replica"),
+    ):
+        _, bucket = bucket_named(templates[stack], name)
+        assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_data_bucket_lifecycle(templates: Templates, env: str) -> None:
+    _, bucket = bucket_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}")
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules == {
+        "DeleteOldVersions": {
+            "Id": "DeleteOldVersions",
+            "Status": "Enabled",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+            "ExpiredObjectDeleteMarker": True,
+        },
+        "DeleteIncompleteMultipart": {
+            "Id": "DeleteIncompleteMultipart",
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        },
+        "ExpireTempUploads": {
+            "Id": "ExpireTempUploads",
+            "Status": "Enabled",
+            "Prefix": "temp/",
+            "ExpirationInDays": 1,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        },
+    }
+
+
+@pytest.mark.parametrize(("env", "log_days"), [("dev", 30), ("prod", 365)])
+def test_access_log_retention(templates: Templates, env: str, log_days: int) -> None:
+    _, bucket = bucket_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}-access-logs")
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {"Id": "ExpireAccessLogs", "Status": "Enabled", "ExpirationInDays": log_days} in rules
+
+
+@pytest.mark.parametrize(
+    ("env", "origins"),
+    [
+        ("dev", ["http://localhost:3000", "http://localhost:8081", "https://dev.app.wearit.com"]),
+        ("prod", ["https://app.wearit.com"]),
+    ],
+)
+def test_cors_per_environment(templates: Templates, env: str, origins: list[str]) -> None:
+    primary(templates, env).has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": f"wearit-storage-{env}",
+            "CorsConfiguration": {
+                "CorsRules": [
+                    {
+                        "Id": "MobileAppDirectAccess",
+                        "AllowedHeaders": ["*"],
+                        "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
+                        "AllowedOrigins": origins,
+                        "ExposedHeaders": ["ETag"],
+                        "MaxAge": 3000,
+                    }
+                ]
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_server_access_logs_go_to_the_dedicated_log_bucket(templates: Templates, env: str) -> None:
+    template = templates[f"WearitStorage-{env}"]
+    log_id, _ = bucket_named(template, f"wearit-storage-{env}-access-logs")
+    data_id, data = bucket_named(template, f"wearit-storage-{env}")
+    assert data["Properties"]["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": log_id},
+        "LogFilePrefix": "data/",
+    }
+    # Ownership is enforced on the log bucket, so delivery is granted by bucket policy to the
+    # logging service, for this source bucket and account only.
+    primary(templates, env).has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": log_id},
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": "s3:PutObject",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            "Condition": {
+                                "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [data_id, "Arn"]}},
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            },
+                            "Resource": Match.any_value(),
+                        }
+                    ]
+                )
+            },
+        },
+    )
+    replica_template = templates[f"WearitStorageReplica-{env}"]
+    replica_log_id, _ = bucket_named(replica_template, f"wearit-storage-{env}-replica-access-logs")
+    _, replica_bucket = bucket_named(replica_template, f"wearit-storage-{env}-replica")
+    assert replica_bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {
+        "Ref": replica_log_id
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_request_metrics_are_enabled_for_the_whole_bucket(templates: Templates, env: str) -> None:
+    _, bucket = bucket_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}")
+    assert bucket["Properties"]["MetricsConfigurations"] == [{"Id": "EntireBucket"}]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_everything_taggable_is_tagged(templates: Templates, env: str) -> None:
+    expected = [{"Key": "Environment", "Value": env}, {"Key": "Project", "Value": "wearit"}]
+    taggable = ("AWS::S3::Bucket", "AWS::IAM::Role", "AWS::KMS::Key", "AWS::SNS::Topic")
+    for stack in (f"WearitStorage-{env}", f"WearitStorageReplica-{env}"):
+        for cfn_type in taggable:
+            for logical_id, resource in resources_of_type(templates[stack], cfn_type).items():
+                tags = resource["Properties"]["Tags"]
+                assert tags == expected, f"{stack}/{logical_id}"
+
+
+def test_replica_template_is_in_its_own_stack(templates: Templates) -> None:
+    for env in ENVIRONMENTS:
+        replica(templates, env).resource_count_is("AWS::S3::Bucket", 2)
+        primary(templates, env).resource_count_is("AWS::S3::Bucket", 2)

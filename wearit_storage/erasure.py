@@ -1,0 +1,233 @@
+"""True erasure: every version and delete marker under a set of prefixes, in every bucket.
+
+The seed's ``delete_user_files`` only added delete markers in a versioned bucket, which
+leaves every photo recoverable (and replicated). Here each prefix is listed completely
+with ``ListObjectVersions`` (paginated past 1,000), deleted with ``DeleteObjects`` in
+batches of at most 1,000 (``Quiet=True``, so a response lists only failures), the
+per-key ``Errors`` are retried with backoff, and a final listing proves what remains.
+Deleting a specific version is never replicated by S3, hence the explicit pass over the
+replica bucket.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from wearit_storage.errors import ErasureIncomplete
+from wearit_storage.observability import logger
+from wearit_storage.paths import Category
+from wearit_storage.transport import error_code
+
+MAX_BATCH: Final = 1000
+DEFAULT_RETRIES: Final = 3
+DEFAULT_BACKOFF_S: Final = 0.2
+
+
+@dataclass(slots=True)
+class CategoryErasure:
+    versions_deleted: int = 0
+    delete_markers_deleted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureFailure:
+    bucket: str
+    key: str
+    version_id: str | None
+    code: str
+    message: str = ""
+
+
+@dataclass(slots=True)
+class ErasureReport:
+    """What an erasure removed, per bucket and category, and what it could not.
+
+    Truthy only when nothing is left under the erased prefixes in any bucket (checked by
+    a final listing) and no deletion failed, so the seed's
+    ``if await repo.delete_user_files(user_id):`` keeps its meaning.
+    """
+
+    subject: str
+    deleted: dict[str, dict[str, CategoryErasure]] = field(default_factory=dict)
+    failures: list[ErasureFailure] = field(default_factory=list)
+    remaining: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.complete
+
+    @property
+    def complete(self) -> bool:
+        return not self.failures and not any(self.remaining.values())
+
+    @property
+    def versions_deleted(self) -> int:
+        return sum(c.versions_deleted for b in self.deleted.values() for c in b.values())
+
+    @property
+    def delete_markers_deleted(self) -> int:
+        return sum(c.delete_markers_deleted for b in self.deleted.values() for c in b.values())
+
+    def raise_if_incomplete(self) -> None:
+        if not self.complete:
+            raise ErasureIncomplete(
+                f"erasure of {self.subject} incomplete: {len(self.failures)} failure(s), "
+                f"remaining per bucket {self.remaining}; retry the erasure"
+            )
+
+    def _counts(self, bucket: str, category: Category) -> CategoryErasure:
+        return self.deleted.setdefault(bucket, {}).setdefault(category.value, CategoryErasure())
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    key: str
+    version_id: str
+    is_delete_marker: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureTarget:
+    boto_client: Any
+    bucket: str
+
+
+def erase_prefixes(
+    targets: Iterable[ErasureTarget],
+    prefixes: Mapping[Category, str],
+    report: ErasureReport,
+    *,
+    retries: int = DEFAULT_RETRIES,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ErasureReport:
+    """Delete every version under ``prefixes`` in every target; fill and return ``report``."""
+    for target in targets:
+        for category, prefix in prefixes.items():
+            _erase_prefix(target, category, prefix, report, retries, backoff_s, sleep)
+        report.remaining[target.bucket] = report.remaining.get(target.bucket, 0) + sum(
+            _count_remaining(target, prefix, report) for prefix in prefixes.values()
+        )
+        logger.info(
+            "erasure of %s in bucket=%s: %s remaining=%d failures=%d",
+            report.subject,
+            target.bucket,
+            report.deleted.get(target.bucket, {}),
+            report.remaining[target.bucket],
+            len(report.failures),
+        )
+    return report
+
+
+def list_versions(boto_client: Any, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
+    """Yield raw ``Versions`` and ``DeleteMarkers`` entries (with ``IsDeleteMarker``)."""
+    paginator = boto_client.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            yield {**version, "IsDeleteMarker": False}
+        for marker in page.get("DeleteMarkers", []):
+            yield {**marker, "IsDeleteMarker": True}
+
+
+def _erase_prefix(
+    target: ErasureTarget,
+    category: Category,
+    prefix: str,
+    report: ErasureReport,
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None],
+) -> None:
+    try:
+        # List first, delete after: deleting under a live pagination marker is not
+        # something every S3-compatible store handles.
+        entries = [
+            _Entry(raw["Key"], raw.get("VersionId") or "null", raw["IsDeleteMarker"])
+            for raw in list_versions(target.boto_client, target.bucket, prefix)
+        ]
+    except (BotoCoreError, ClientError) as exc:
+        report.failures.append(_failure(target.bucket, prefix, None, exc))
+        logger.error("erasure listing failed bucket=%s prefix=%s: %s", target.bucket, prefix, exc)
+        return
+    counts = report._counts(target.bucket, category)
+    for start in range(0, len(entries), MAX_BATCH):
+        batch = entries[start : start + MAX_BATCH]
+        failed = _delete_with_retries(target, batch, retries, backoff_s, sleep)
+        failed_ids = {(entry.key, entry.version_id) for entry, _ in failed}
+        for entry in batch:
+            if (entry.key, entry.version_id) in failed_ids:
+                continue
+            if entry.is_delete_marker:
+                counts.delete_markers_deleted += 1
+            else:
+                counts.versions_deleted += 1
+        for entry, failure in failed:
+            report.failures.append(failure)
+            logger.error(
+                "erasure failed bucket=%s key=%s version=%s code=%s",
+                target.bucket,
+                entry.key,
+                entry.version_id,
+                failure.code,
+            )
+
+
+def _delete_with_retries(
+    target: ErasureTarget,
+    batch: list[_Entry],
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None],
+) -> list[tuple[_Entry, ErasureFailure]]:
+    pending = batch
+    failed: list[tuple[_Entry, ErasureFailure]] = []
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(backoff_s * 2 ** (attempt - 1))
+        failed = _delete_batch(target, pending)
+        if not failed:
+            return []
+        pending = [entry for entry, _ in failed]
+    return failed
+
+
+def _delete_batch(
+    target: ErasureTarget, batch: list[_Entry]
+) -> list[tuple[_Entry, ErasureFailure]]:
+    by_id = {(entry.key, entry.version_id): entry for entry in batch}
+    try:
+        response = target.boto_client.delete_objects(
+            Bucket=target.bucket,
+            Delete={
+                "Objects": [{"Key": e.key, "VersionId": e.version_id} for e in batch],
+                "Quiet": True,
+            },
+        )
+    except (BotoCoreError, ClientError) as exc:
+        return [(e, _failure(target.bucket, e.key, e.version_id, exc)) for e in batch]
+    failed: list[tuple[_Entry, ErasureFailure]] = []
+    for error in response.get("Errors", []):
+        key, version_id = error.get("Key", ""), error.get("VersionId") or "null"
+        entry = by_id.get((key, version_id)) or _Entry(key, version_id, False)
+        failure = ErasureFailure(
+            target.bucket, key, version_id, error.get("Code", "Unknown"), error.get("Message", "")
+        )
+        failed.append((entry, failure))
+    return failed
+
+
+def _count_remaining(target: ErasureTarget, prefix: str, report: ErasureReport) -> int:
+    try:
+        return sum(1 for _ in list_versions(target.boto_client, target.bucket, prefix))
+    except (BotoCoreError, ClientError) as exc:
+        report.failures.append(_failure(target.bucket, prefix, None, exc))
+        return 0
+
+
+def _failure(bucket: str, key: str, version_id: str | None, exc: Exception) -> ErasureFailure:
+    code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    return ErasureFailure(bucket, key, version_id, code, str(exc))

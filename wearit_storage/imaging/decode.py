@@ -1,0 +1,174 @@
+"""Open untrusted bytes safely: cheap checks first, header second, pixels last.
+
+Every failure becomes :class:`~wearit_storage.errors.ImageRejected` with a message that
+tells the uploader what to do, and the original exception chained for operators.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+
+from PIL import Image
+
+from wearit_storage.errors import ImageRejected
+
+from .limits import MEGABYTE, SUPPORTED_FORMATS, ImageLimits
+
+Box = tuple[float, float, float, float]
+
+# A real photo compresses to at best a few hundred pixels per byte (flat colour, maximum
+# deflate). A header that promises far more pixels per byte than that was crafted.
+BOMB_PIXELS_PER_BYTE = 1024
+
+# Magic numbers of formats users commonly send by mistake, so the rejection names them
+# instead of saying "not an image". Sniffing is cheaper and safer than letting every
+# Pillow plugin parse the bytes just to produce an error message.
+_SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
+    ("JPEG", b"\xff\xd8\xff", 0),
+    ("PNG", b"\x89PNG\r\n\x1a\n", 0),
+    ("GIF", b"GIF87a", 0),
+    ("GIF", b"GIF89a", 0),
+    ("BMP", b"BM", 0),
+    ("TIFF", b"II*\x00", 0),
+    ("TIFF", b"MM\x00*", 0),
+    ("PDF", b"%PDF-", 0),
+    ("ICO", b"\x00\x00\x01\x00", 0),
+    ("PSD", b"8BPS", 0),
+    ("JPEG 2000", b"\x00\x00\x00\x0cjP  ", 0),
+)
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+
+def sniff_format(data: bytes) -> str | None:
+    """Best-effort name of the format of ``data`` from its magic number, for messages."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in _AVIF_BRANDS:
+            return "AVIF"
+        if brand in _HEIF_BRANDS:
+            return "HEIF"
+    for name, magic, offset in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    if data.lstrip()[:1] == b"<":
+        return "SVG/XML"
+    return None
+
+
+@functools.cache
+def _register_heif_opener() -> None:
+    # Imported lazily: libheif is a large native library that JPEG-only workers never need.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def check_byte_size(data: bytes, limits: ImageLimits) -> None:
+    """Reject empty or oversized input before looking inside it."""
+    if not data:
+        raise ImageRejected("the upload is empty (0 bytes): send the image file's content")
+    if len(data) > limits.max_bytes:
+        raise ImageRejected(
+            f"the image is {len(data) / MEGABYTE:.1f} MB, over the {limits.max_bytes / MEGABYTE:g} MB"
+            " limit: export it at a lower resolution or quality and upload it again"
+        )
+
+
+def _rejected_format_message(data: bytes, limits: ImageLimits) -> str:
+    accepted = limits.describe_formats()
+    sniffed = sniff_format(data)
+    if sniffed is None:
+        return f"the file is not an image we can read; upload a {accepted} photo"
+    if sniffed in limits.formats:
+        return (
+            f"the file looks like {SUPPORTED_FORMATS[sniffed]} but its header is corrupt;"
+            " re-export the photo and upload it again"
+        )
+    return f"{sniffed} images are not accepted; convert it to {accepted}"
+
+
+def open_header(data: bytes, limits: ImageLimits) -> Image.Image:
+    """Parse the header only, with an explicit allow-list of decoders."""
+    check_byte_size(data, limits)
+    if "HEIF" in limits.formats:
+        _register_heif_opener()
+    try:
+        image = Image.open(io.BytesIO(data), formats=sorted(limits.formats))
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(_bomb_message(None, len(data))) from exc
+    except Image.UnidentifiedImageError as exc:
+        raise ImageRejected(_rejected_format_message(data, limits)) from exc
+    except Exception as exc:  # Pillow plugins signal malformed headers with many types
+        raise ImageRejected(_rejected_format_message(data, limits)) from exc
+    check_pixel_count(image.size, len(data), limits)
+    return image
+
+
+def _bomb_message(size: tuple[int, int] | None, nbytes: int) -> str:
+    declared = f"{size[0]}x{size[1]} pixels" if size else "an enormous pixel count"
+    return (
+        f"the image header declares {declared} in only {nbytes} bytes: this is a"
+        " decompression bomb, not a photo, and was not decoded"
+    )
+
+
+def check_pixel_count(size: tuple[int, int], nbytes: int, limits: ImageLimits) -> None:
+    """Reject from the declared dimensions, before the decoder allocates anything."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageRejected(f"the image header declares an empty size {width}x{height}")
+    pixels = width * height
+    if pixels <= limits.max_pixels:
+        return
+    if pixels > BOMB_PIXELS_PER_BYTE * nbytes:
+        raise ImageRejected(_bomb_message(size, nbytes))
+    raise ImageRejected(
+        f"the image is {width}x{height} ({pixels / 1e6:.1f} MP), over the"
+        f" {limits.max_pixels / 1e6:g} MP limit: resize it to at most"
+        f" {limits.max_pixels / 1e6:g} MP and upload it again"
+    )
+
+
+def draft_for(image: Image.Image, min_size: tuple[int, int]) -> Box:
+    """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while keeping ``min_size``.
+
+    Returns the box, in the coordinates of the image as it will be decoded, that covers
+    the whole original picture; DCT scaling rounds sizes up, so the box may be fractional.
+    """
+    full: Box = (0.0, 0.0, float(image.width), float(image.height))
+    if image.format not in ("JPEG", "MPO"):
+        return full
+    wanted = (max(1, math.ceil(min_size[0])), max(1, math.ceil(min_size[1])))
+    if wanted[0] >= image.width or wanted[1] >= image.height:
+        return full
+    result = image.draft(None, wanted)
+    if result is None:
+        return full
+    return result[1]
+
+
+def load_pixels(image: Image.Image) -> Image.Image:
+    """Decode the pixels, turning any decoder failure into a rejection."""
+    try:
+        image.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(_bomb_message(image.size, 0)) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # truncated streams, bad CRCs, codec errors, ...
+        raise ImageRejected(
+            f"the image data is truncated or corrupt ({exc}); the upload was probably"
+            " interrupted: upload the original file again"
+        ) from exc
+    return image
+
+
+def source_format(image: Image.Image) -> str:
+    """The format reported to callers; MPO is a JPEG with extra frames we ignore."""
+    fmt = image.format or ""
+    return "JPEG" if fmt == "MPO" else fmt

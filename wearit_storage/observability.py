@@ -1,0 +1,77 @@
+"""One log line per operation, plus an optional metrics hook.
+
+Log lines carry the key, the byte count and the duration; never a presigned URL (its
+query string is a bearer credential).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final, Literal
+
+logger: Final = logging.getLogger("wearit_storage")
+
+Outcome = Literal["ok", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationMetric:
+    operation: str
+    key: str
+    bytes: int
+    duration_s: float
+    outcome: Outcome
+    error: str | None = None  # exception class name when outcome == "error"
+
+
+MetricsHook = Callable[[OperationMetric], None]
+
+
+@dataclass(slots=True)
+class OperationRecord:
+    """Mutable while the operation runs; the caller sets ``bytes`` once known."""
+
+    bytes: int = 0
+
+
+class Instrumentation:
+    def __init__(self, metrics_hook: MetricsHook | None = None) -> None:
+        self._hook = metrics_hook
+
+    @contextmanager
+    def operation(self, name: str, key: str, nbytes: int = 0) -> Iterator[OperationRecord]:
+        record = OperationRecord(bytes=nbytes)
+        start = time.perf_counter()
+        try:
+            yield record
+        except BaseException as exc:
+            duration = time.perf_counter() - start
+            logger.error(
+                "storage %s failed key=%s bytes=%d duration=%.3fs error=%s: %s",
+                name,
+                key,
+                record.bytes,
+                duration,
+                type(exc).__name__,
+                exc,
+            )
+            self._emit(OperationMetric(name, key, record.bytes, duration, "error", type(exc).__name__))
+            raise
+        duration = time.perf_counter() - start
+        logger.info(
+            "storage %s key=%s bytes=%d duration=%.3fs", name, key, record.bytes, duration
+        )
+        self._emit(OperationMetric(name, key, record.bytes, duration, "ok"))
+
+    def _emit(self, metric: OperationMetric) -> None:
+        if self._hook is None:
+            return
+        try:
+            self._hook(metric)
+        except Exception:
+            # A broken metrics backend must never fail a user's upload.
+            logger.warning("metrics hook raised for %s key=%s", metric.operation, metric.key, exc_info=True)

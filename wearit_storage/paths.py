@@ -1,0 +1,224 @@
+"""Object keys: built and parsed here only, validated before any request is made.
+
+Layout (one folder per item, the builder of the seed wins over its tree drawing)::
+
+    clothing/{user_id}/{clothing_id}/{filename}
+    body/{user_id}/{body_id}/{filename}
+    tryon/{user_id}/{tryon_id}/{filename}
+    avatars/{user_id}/{filename}
+    temp/{session_id}/{filename}
+
+Standard rendition file names used by the repository helpers that choose the name
+themselves (``promote_temp_upload``): ``image.jpg`` (main, fits 800x800) and
+``thumb.jpg`` (200x200 centre crop); avatars use ``avatar.jpg`` / ``avatar_thumb.jpg``.
+When a caller passes its own file name (the seed's ``upload_*`` methods), the thumbnail
+is stored beside it as ``{stem}_thumb.jpg``.
+
+Why the rules are this strict: ids and file names become key segments, so ``/``, ``..``,
+NUL, unicode look-alikes or an empty segment could escape the ``category/{id}/`` prefix
+that IAM policies, erasure and usage accounting rely on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from wearit_storage.errors import InvalidStorageKey
+
+MAX_ID_LENGTH: Final = 128
+MAX_FILENAME_LENGTH: Final = 128
+IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "heic", "heif"})
+# temp/ also holds raw uploads awaiting validation (the seed's ``{file_id}.tmp``).
+TEMP_EXTENSIONS: Final = IMAGE_EXTENSIONS | {"tmp", "bin"}
+
+MAIN_RENDITION_NAME: Final = "image.jpg"
+THUMBNAIL_RENDITION_NAME: Final = "thumb.jpg"
+AVATAR_RENDITION_NAME: Final = "avatar.jpg"
+AVATAR_THUMBNAIL_RENDITION_NAME: Final = "avatar_thumb.jpg"
+THUMBNAIL_SUFFIX: Final = "_thumb"
+
+# re.ASCII matters: without it \w and friends would accept unicode letters and digits.
+_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
+_FILENAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)
+_ID_RULE: Final = "1-128 characters of A-Z, a-z, 0-9, '_' or '-'"
+_FILENAME_RULE: Final = (
+    "a single segment of 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-', starting "
+    "with a letter or digit, without '..', ending with one of the extensions "
+)
+
+
+class Category(StrEnum):
+    """Top-level prefixes; the value is the first key segment."""
+
+    CLOTHING = "clothing"
+    BODY = "body"
+    TRYON = "tryon"
+    AVATARS = "avatars"
+    TEMP = "temp"
+
+
+#: Categories holding a user's data, i.e. what erasure and usage accounting cover.
+USER_CATEGORIES: Final = (Category.CLOTHING, Category.BODY, Category.TRYON, Category.AVATARS)
+#: Categories whose keys have an item folder between the owner id and the file name.
+ITEM_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.TRYON})
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate_id(value: str, *, field: str = "id") -> str:
+    """Return ``value`` if it is a valid id segment, else raise :class:`InvalidStorageKey`."""
+    if not isinstance(value, str) or _ID_PATTERN.fullmatch(value) is None:
+        raise InvalidStorageKey(f"invalid {field} {_describe(value)}: expected {_ID_RULE}")
+    return value
+
+
+def validate_filename(value: str, *, allowed_extensions: frozenset[str] = IMAGE_EXTENSIONS) -> str:
+    """Return ``value`` if it is a safe file name with an allowed extension."""
+    rule = _FILENAME_RULE + ", ".join(sorted(allowed_extensions))
+    if (
+        not isinstance(value, str)
+        or _FILENAME_PATTERN.fullmatch(value) is None
+        or ".." in value
+        or "." not in value
+        or value.rsplit(".", 1)[1].lower() not in allowed_extensions
+    ):
+        raise InvalidStorageKey(f"invalid filename {_describe(value)}: expected {rule}")
+    return value
+
+
+def thumbnail_name(filename: str) -> str:
+    """``photo.png`` -> ``photo_thumb.jpg`` (thumbnails are always JPEG)."""
+    validate_filename(filename, allowed_extensions=TEMP_EXTENSIONS)
+    stem = filename.rsplit(".", 1)[0]
+    return validate_filename(f"{stem}{THUMBNAIL_SUFFIX}.jpg")
+
+
+def user_prefix(category: Category, user_id: str) -> str:
+    """``clothing/{user_id}/`` etc.; the trailing slash keeps ``u1`` away from ``u10``."""
+    return f"{category.value}/{validate_id(user_id, field='user_id')}/"
+
+
+def item_prefix(category: Category, user_id: str, item_id: str) -> str:
+    if category not in ITEM_CATEGORIES:
+        raise InvalidStorageKey(f"category {category.value!r} has no item folders")
+    return f"{user_prefix(category, user_id)}{validate_id(item_id, field='item_id')}/"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageKey:
+    """A parsed, valid object key."""
+
+    category: Category
+    owner_id: str
+    item_id: str | None
+    filename: str
+
+    def __str__(self) -> str:
+        if self.item_id is None:
+            return f"{self.category.value}/{self.owner_id}/{self.filename}"
+        return f"{self.category.value}/{self.owner_id}/{self.item_id}/{self.filename}"
+
+    @property
+    def prefix(self) -> str:
+        """The ``category/{owner_id}/`` prefix this key lives under."""
+        return f"{self.category.value}/{self.owner_id}/"
+
+
+_LAYOUTS: Final = (
+    "clothing/{user_id}/{clothing_id}/{filename}, body/{user_id}/{body_id}/{filename}, "
+    "tryon/{user_id}/{tryon_id}/{filename}, avatars/{user_id}/{filename}, "
+    "temp/{session_id}/{filename}"
+)
+
+
+def parse_key(key: str) -> StorageKey:
+    """Parse a raw key into its parts; raise :class:`InvalidStorageKey` unless it matches
+    one of the five layouts with valid segments."""
+    if not isinstance(key, str):
+        raise InvalidStorageKey(f"invalid key {_describe(key)}: expected a str")
+    parts = key.split("/")
+    try:
+        category = Category(parts[0])
+    except ValueError:
+        raise InvalidStorageKey(
+            f"invalid key {_describe(key)}: unknown category {_describe(parts[0])}; "
+            f"expected one of {_LAYOUTS}",
+            key=key,
+        ) from None
+    expected_parts = 4 if category in ITEM_CATEGORIES else 3
+    if len(parts) != expected_parts:
+        raise InvalidStorageKey(
+            f"invalid key {_describe(key)}: {category.value}/ keys have {expected_parts} "
+            f"segments; expected one of {_LAYOUTS}",
+            key=key,
+        )
+    owner_field = "session_id" if category is Category.TEMP else "user_id"
+    extensions = TEMP_EXTENSIONS if category is Category.TEMP else IMAGE_EXTENSIONS
+    try:
+        owner_id = validate_id(parts[1], field=owner_field)
+        item_id = validate_id(parts[2], field="item_id") if expected_parts == 4 else None
+        filename = validate_filename(parts[-1], allowed_extensions=extensions)
+    except InvalidStorageKey as exc:
+        raise InvalidStorageKey(f"invalid key {_describe(key)}: {exc}", key=key) from None
+    return StorageKey(category, owner_id, item_id, filename)
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` unchanged if :func:`parse_key` accepts it."""
+    parse_key(key)
+    return key
+
+
+def build_key(
+    category: Category, owner_id: str, item_id: str | None, filename: str
+) -> StorageKey:
+    """Build a key from parts, validating each one."""
+    extensions = TEMP_EXTENSIONS if category is Category.TEMP else IMAGE_EXTENSIONS
+    owner_field = "session_id" if category is Category.TEMP else "user_id"
+    validate_id(owner_id, field=owner_field)
+    if category in ITEM_CATEGORIES:
+        if item_id is None:
+            raise InvalidStorageKey(f"{category.value}/ keys need an item id")
+        validate_id(item_id, field="item_id")
+    elif item_id is not None:
+        raise InvalidStorageKey(f"{category.value}/ keys have no item id")
+    validate_filename(filename, allowed_extensions=extensions)
+    return StorageKey(category, owner_id, item_id, filename)
+
+
+class StoragePathBuilder:
+    """The seed's key builder; every method validates its inputs."""
+
+    @staticmethod
+    def clothing_path(user_id: str, clothing_id: str, filename: str) -> str:
+        return str(_build_named(Category.CLOTHING, user_id, clothing_id, filename, "clothing_id"))
+
+    @staticmethod
+    def body_path(user_id: str, body_id: str, filename: str) -> str:
+        return str(_build_named(Category.BODY, user_id, body_id, filename, "body_id"))
+
+    @staticmethod
+    def tryon_path(user_id: str, tryon_id: str, filename: str) -> str:
+        return str(_build_named(Category.TRYON, user_id, tryon_id, filename, "tryon_id"))
+
+    @staticmethod
+    def avatar_path(user_id: str, filename: str) -> str:
+        return str(build_key(Category.AVATARS, user_id, None, filename))
+
+    @staticmethod
+    def temp_path(session_id: str, filename: str) -> str:
+        return str(build_key(Category.TEMP, session_id, None, filename))
+
+
+def _build_named(
+    category: Category, user_id: str, item_id: str, filename: str, item_field: str
+) -> StorageKey:
+    # Validate the item id under its public name so the message says "clothing_id".
+    validate_id(item_id, field=item_field)
+    return build_key(category, user_id, item_id, filename)

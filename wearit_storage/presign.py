@@ -1,0 +1,159 @@
+"""Presigned GET / PUT / POST.
+
+Signing is local CPU work (no request), so these functions are synchronous even on the
+async client. They never log the URL: its query string is a bearer credential.
+
+- GET: expiry validated to 1 s .. 7 days; ``body/`` keys default to a short expiry.
+- PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
+- POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
+  requires a ``Content-Type`` starting with ``image/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wearit_storage.errors import InvalidStorageKey, InvalidStorageRequest
+from wearit_storage.observability import logger
+from wearit_storage.paths import Category, parse_key
+from wearit_storage.settings import (
+    DEFAULT_BODY_GET_EXPIRY_S,
+    DEFAULT_GET_EXPIRY_S,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_UPLOAD_EXPIRY_S,
+    MAX_PRESIGN_EXPIRY_S,
+)
+
+IMAGE_CONTENT_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PresignDefaults:
+    get_expiry_s: int = DEFAULT_GET_EXPIRY_S
+    body_get_expiry_s: int = DEFAULT_BODY_GET_EXPIRY_S
+    upload_expiry_s: int = DEFAULT_UPLOAD_EXPIRY_S
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedPost:
+    """What a browser or mobile app needs for a multipart/form-data POST upload."""
+
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_in: int
+    max_bytes: int
+
+
+def validate_expiry(expires_in: int) -> int:
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+        raise InvalidStorageRequest(f"expires_in must be an int number of seconds, got {expires_in!r}")
+    if not 1 <= expires_in <= MAX_PRESIGN_EXPIRY_S:
+        raise InvalidStorageRequest(
+            f"expires_in={expires_in} is out of range: use 1..{MAX_PRESIGN_EXPIRY_S} seconds "
+            "(SigV4 URLs cannot outlive 7 days)"
+        )
+    return expires_in
+
+
+def validate_image_content_type(content_type: str) -> str:
+    if content_type not in IMAGE_CONTENT_TYPES:
+        raise InvalidStorageRequest(
+            f"content type {content_type!r} is not accepted for uploads: use one of "
+            f"{', '.join(sorted(IMAGE_CONTENT_TYPES))}"
+        )
+    return content_type
+
+
+class Presigner:
+    def __init__(self, boto_client: Any, bucket: str, defaults: PresignDefaults) -> None:
+        self._client = boto_client
+        self._bucket = bucket
+        self.defaults = defaults
+
+    def default_get_expiry(self, key: str) -> int:
+        if parse_key(key).category is Category.BODY:
+            return self.defaults.body_get_expiry_s
+        return self.defaults.get_expiry_s
+
+    def get_url(self, key: str, expires_in: int | None = None) -> str:
+        """Presigned GET; ``expires_in=None`` picks the per-category default."""
+        parse_key(key)
+        expiry = validate_expiry(
+            self.default_get_expiry(key) if expires_in is None else expires_in
+        )
+        url: str = self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": key},
+            ExpiresIn=expiry,
+        )
+        logger.debug("presigned GET key=%s expires_in=%d", key, expiry)
+        return url
+
+    def put_url(self, key: str, content_type: str, expires_in: int | None = None) -> str:
+        """Presigned PUT; the uploader must send ``Content-Type: {content_type}``."""
+        parse_key(key)
+        validate_image_content_type(content_type)
+        expiry = validate_expiry(
+            self.defaults.upload_expiry_s if expires_in is None else expires_in
+        )
+        url: str = self._client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expiry,
+        )
+        logger.info("presigned PUT key=%s content_type=%s expires_in=%d", key, content_type, expiry)
+        return url
+
+    def post(
+        self,
+        key: str,
+        *,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+        expires_in: int | None = None,
+    ) -> PresignedPost:
+        """Presigned POST policy for an upload into ``temp/``.
+
+        ``content_type`` (optional) is prefilled as a form field; the policy accepts any
+        ``image/*`` type because the server-side validation in ``promote_temp_upload``
+        decides what the bytes really are.
+        """
+        if parse_key(key).category is not Category.TEMP:
+            raise InvalidStorageKey(
+                f"presigned POST only targets temp/{{session_id}}/{{file}} keys, got {key!r}",
+                key=key,
+            )
+        limit = self.defaults.max_upload_bytes if max_bytes is None else max_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidStorageRequest(f"max_bytes must be a positive int, got {limit!r}")
+        expiry = validate_expiry(
+            self.defaults.upload_expiry_s if expires_in is None else expires_in
+        )
+        fields: dict[str, str] = {}
+        if content_type is not None:
+            fields["Content-Type"] = validate_image_content_type(content_type)
+        conditions: list[Any] = [
+            ["content-length-range", 1, limit],
+            ["starts-with", "$Content-Type", "image/"],
+        ]
+        # botocore adds {"bucket": ...} and the exact {"key": key} condition itself.
+        response = self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields=fields,
+            Conditions=conditions,
+            ExpiresIn=expiry,
+        )
+        logger.info("presigned POST key=%s max_bytes=%d expires_in=%d", key, limit, expiry)
+        return PresignedPost(
+            url=response["url"],
+            fields={str(k): str(v) for k, v in response["fields"].items()},
+            key=key,
+            expires_in=expiry,
+            max_bytes=limit,
+        )

@@ -1,0 +1,195 @@
+"""botocore configuration, client construction and error translation.
+
+One boto3 client per ``connect()``: boto3 clients are thread-safe and own the urllib3
+connection pool, whose size (``max_pool_connections``) equals the concurrency the SDK
+allows, so worker threads never wait for (or discard) connections.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+from wearit_storage.errors import (
+    ObjectNotFound,
+    StorageAccessDenied,
+    StorageConfigurationError,
+    StorageError,
+    StorageUnavailable,
+)
+from wearit_storage.settings import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_READ_TIMEOUT_S,
+)
+
+#: botocore computes a checksum for CRC32C only with awscrt installed; SHA-256 is
+#: built in, supported by S3 for PutObject and multipart uploads, and verified by S3.
+CHECKSUM_ALGORITHM: Final = "SHA256"
+
+_NOT_FOUND_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
+_DENIED_CODES: Final = frozenset(
+    {
+        "AccessDenied",
+        "403",
+        "Forbidden",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "AccountProblem",
+    }
+)
+_UNAVAILABLE_CODES: Final = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestTimeout",
+        "ServiceUnavailable",
+        "InternalError",
+        "500",
+        "502",
+        "503",
+        "504",
+    }
+)
+_CONNECTION_ERRORS: Final = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TransportOptions:
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_mode: str = "standard"
+
+
+def resolve_endpoint_url(
+    explicit: str | None, environ: Mapping[str, str] = os.environ
+) -> str | None:
+    """An explicit endpoint beats ``AWS_ENDPOINT_URL_S3`` which beats ``AWS_ENDPOINT_URL``.
+
+    Resolved here rather than left to botocore so the addressing style can follow it.
+    """
+    if explicit:
+        return explicit
+    return environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or None
+
+
+def build_config(options: TransportOptions, *, endpoint_url: str | None) -> Config:
+    return Config(
+        retries={"mode": options.retry_mode, "max_attempts": options.max_attempts},
+        max_pool_connections=options.max_concurrency,
+        connect_timeout=options.connect_timeout_s,
+        read_timeout=options.read_timeout_s,
+        request_checksum_calculation="when_supported",
+        response_checksum_validation="when_supported",
+        signature_version="s3v4",
+        # Local and S3-compatible endpoints rarely resolve bucket sub-domains.
+        s3={"addressing_style": "path" if endpoint_url else "virtual"},
+    )
+
+
+def create_s3_client(
+    *,
+    region: str,
+    access_key: str | None,
+    secret_key: str | None,
+    session_token: str | None = None,
+    endpoint_url: str | None,
+    options: TransportOptions,
+) -> Any:
+    if (access_key is None) != (secret_key is None):
+        raise StorageConfigurationError(
+            "access_key and secret_key must be given together (or neither, to use the "
+            "default AWS credential chain)"
+        )
+    if not region:
+        raise StorageConfigurationError("region is empty: pass the bucket's region")
+    endpoint = resolve_endpoint_url(endpoint_url)
+    # A private session: boto3's default session is shared global state and not thread-safe.
+    session = boto3.session.Session(
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        aws_session_token=session_token,
+        region_name=region,
+    )
+    return session.client(
+        "s3", endpoint_url=endpoint, config=build_config(options, endpoint_url=endpoint)
+    )
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def translate_error(exc: Exception, *, operation: str, key: str, bucket: str) -> StorageError:
+    """Map a boto error to the SDK hierarchy; the caller does ``raise ... from exc``."""
+    if isinstance(exc, StorageError):
+        return exc
+    where = f"{operation} of {key!r} in bucket {bucket!r}"
+    if isinstance(exc, S3UploadFailedError) and isinstance(exc.__cause__, Exception):
+        return translate_error(exc.__cause__, operation=operation, key=key, bucket=bucket)
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        if code == "NoSuchBucket":
+            return StorageConfigurationError(
+                f"{where} failed: bucket does not exist; check AWS_BUCKET_NAME and the region",
+                key=key,
+            )
+        if code in _NOT_FOUND_CODES:
+            return ObjectNotFound(
+                f"{where} failed: no such object (or version); check the key or upload it first",
+                key=key,
+            )
+        if code in _DENIED_CODES:
+            return StorageAccessDenied(
+                f"{where} was denied ({code}); check the IAM policy and credentials in use",
+                key=key,
+            )
+        if code in _UNAVAILABLE_CODES:
+            return StorageUnavailable(
+                f"{where} kept failing with {code} after retries; try again later",
+                key=key,
+            )
+        return StorageError(f"{where} failed with {code}: {exc}", key=key)
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return StorageUnavailable(
+            f"{where} failed: storage endpoint unreachable or too slow ({type(exc).__name__}); "
+            "check AWS_ENDPOINT_URL / network and retry later",
+            key=key,
+        )
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return StorageConfigurationError(
+            f"{where} failed: no usable AWS credentials; set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY or configure a role",
+            key=key,
+        )
+    if isinstance(exc, BotoCoreError):
+        return StorageError(f"{where} failed: {exc}", key=key)
+    return StorageError(f"{where} failed unexpectedly: {type(exc).__name__}: {exc}", key=key)
