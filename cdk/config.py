@@ -165,13 +165,17 @@ def _account(env: str, value: Any) -> str | None:
         return None
     account = str(account)
     if not _ACCOUNT.fullmatch(account):
-        raise ConfigError(f"{_key(env, 'account')} must be a 12-digit AWS account id, got {account!r}")
+        raise ConfigError(
+            f"{_key(env, 'account')} must be a 12-digit AWS account id, got {account!r}"
+        )
     return account
 
 
 def _region(env: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not _REGION.fullmatch(value):
-        raise ConfigError(f"{_key(env, key)} must be an AWS region such as us-east-1, got {value!r}")
+        raise ConfigError(
+            f"{_key(env, key)} must be an AWS region such as us-east-1, got {value!r}"
+        )
     return value
 
 
@@ -179,7 +183,7 @@ def _bucket_name(env: str, value: Any) -> str:
     if not value:
         raise ConfigError(
             f"{_key(env, 'bucket_name')} is missing: set it to the bucket's global name, "
-            f"e.g. \"wearit-storage-{env}\""
+            f'e.g. "wearit-storage-{env}"'
         )
     max_length = 63 - _LONGEST_DERIVED_SUFFIX
     if not isinstance(value, str) or not _BUCKET_NAME.fullmatch(value) or len(value) > max_length:

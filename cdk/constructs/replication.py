@@ -175,4 +175,3 @@ class CrossRegionReplication(Construct):
         # With S3 Bucket Keys the encryption context is the bucket ARN, without them the
         # object ARN: accept both, but only under the replicated prefixes.
         return [bucket_arn, *object_arns(bucket_arn, REPLICATED_PREFIXES)]
-

@@ -36,7 +36,9 @@ def all_buckets(templates: Templates, env: str) -> list[tuple[str, dict[str, Any
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_bucket_blocks_public_access_and_disables_acls(templates: Templates, env: str) -> None:
+def test_every_bucket_blocks_public_access_and_disables_acls(
+    templates: Templates, env: str
+) -> None:
     buckets = all_buckets(templates, env)
     assert len(buckets) == 4
     for _stack, bucket, _ in buckets:
@@ -94,12 +96,16 @@ def test_no_custom_resources_or_lambda_anywhere(templates: Templates) -> None:
     for name, template in templates.items():
         types = {resource["Type"] for resource in template["Resources"].values()}
         forbidden = {
-            t for t in types if t.startswith(("Custom::", "AWS::Lambda::", "AWS::CloudFormation::C"))
+            t
+            for t in types
+            if t.startswith(("Custom::", "AWS::Lambda::", "AWS::CloudFormation::C"))
         }
         assert not forbidden, f"{name} deploys {forbidden}"
 
 
-def test_prod_encrypts_data_with_rotating_customer_key_and_bucket_keys(templates: Templates) -> None:
+def test_prod_encrypts_data_with_rotating_customer_key_and_bucket_keys(
+    templates: Templates,
+) -> None:
     template = templates["WearitStorage-prod"]
     _, bucket = bucket_named(template, "wearit-storage-prod")
     (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]

@@ -22,7 +22,9 @@ def replication_rules(templates: Templates, env: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_replica_stack_is_pinned_to_the_replica_region(templates: Templates, env: str) -> None:
     assert f"WearitStorageReplica-{env}" in templates
-    _, bucket = bucket_named(templates[f"WearitStorageReplica-{env}"], f"wearit-storage-{env}-replica")
+    _, bucket = bucket_named(
+        templates[f"WearitStorageReplica-{env}"], f"wearit-storage-{env}-replica"
+    )
     props = bucket["Properties"]
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
@@ -71,7 +73,11 @@ def test_prod_replication_has_rtc_metrics_and_replica_kms(templates: Templates) 
         assert destination["EncryptionConfiguration"]["ReplicaKmsKeyID"] == {
             "Fn::Join": [
                 "",
-                [ACCOUNT_JOIN_PREFIX, {"Ref": "AWS::AccountId"}, ":alias/wearit-storage-prod-replica"],
+                [
+                    ACCOUNT_JOIN_PREFIX,
+                    {"Ref": "AWS::AccountId"},
+                    ":alias/wearit-storage-prod-replica",
+                ],
             ]
         }
         assert rule["SourceSelectionCriteria"] == {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
@@ -108,7 +114,11 @@ def test_replication_role_is_dedicated_and_least_privilege(templates: Templates,
     template = templates[f"WearitStorage-{env}"]
     role = role_named(template, f"wearit-storage-{env}-replication")
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}}
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+        }
     ]
     statements = statements_by_sid(role)
     source = f"arn:aws:s3:::wearit-storage-{env}"
@@ -127,9 +137,7 @@ def test_replication_role_is_dedicated_and_least_privilege(templates: Templates,
     )
     # Nothing else: no DefaultPolicy added behind our back, no temp/ access.
     assert "temp/" not in str(role)
-    assert not [
-        r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
-    ]
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     _, bucket = bucket_named(template, f"wearit-storage-{env}")
     role_id = bucket["Properties"]["ReplicationConfiguration"]["Role"]["Fn::GetAtt"][0]
     assert template["Resources"][role_id] is role

@@ -1,0 +1,90 @@
+"""Bad configuration fails synth with one line naming the key and the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from cdk.config import ConfigError, load_environments
+from tests.cdk.conftest import REPO_ROOT, cdk_json_context, environments_with
+
+
+def load(context: dict[str, Any], selected: str | None = None) -> None:
+    load_environments(context, selected)
+
+
+@pytest.mark.parametrize(
+    ("env", "overrides", "message"),
+    [
+        ("dev", {"bucket_name": None}, "'wearit:environments.dev.bucket_name' is missing"),
+        ("prod", {"replica_region": "us-east-1"}, "equals the primary region 'us-east-1'"),
+        ("prod", {"cors_origins": ["*"]}, "contains '*': production must list its exact https://"),
+        (
+            "prod",
+            {"cors_origins": ["http://app.wearit.com"]},
+            "contains 'http://app.wearit.com': production origins must use https://",
+        ),
+        ("dev", {"alarm_email": "oncall-at-wearit"}, "'oncall-at-wearit' is not an e-mail"),
+        ("dev", {"bucket_name": "Wearit_Storage"}, "is not a valid bucket name"),
+        ("dev", {"region": "mars-1"}, "must be an AWS region"),
+        ("dev", {"cors_origins": ["https://app.wearit.com/"]}, "is not an origin"),
+        ("dev", {"retention": {"temp_upload_days": 0}}, "retention.temp_upload_days"),
+        ("dev", {"use_kms": "yes"}, "use_kms' must be true or false"),
+        ("dev", {"buckt_name": "x"}, "'wearit:environments.dev.buckt_name' is not a known"),
+        ("dev", {"trusted_principal_arn": "*"}, "must be an IAM role, user or account-root ARN"),
+    ],
+)
+def test_bad_configuration_is_rejected_with_the_key_and_the_fix(
+    env: str, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(environments_with(env, **overrides))
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_unknown_environment_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown environment 'staging'.*dev, prod"):
+        load(cdk_json_context(), "staging")
+
+
+def test_dev_may_use_http_localhost_origins() -> None:
+    (dev,) = load_environments(cdk_json_context(), "dev")
+    assert "http://localhost:3000" in dev.cors_origins
+
+
+def test_defaults_apply_when_keys_are_absent() -> None:
+    context = environments_with("dev", region=None, replica_region=None, retention=None)
+    (dev,) = load_environments(context, "dev")
+    assert (dev.region, dev.replica_region) == ("us-east-1", "us-west-2")
+    assert dev.retention.noncurrent_version_days == 30
+
+
+def test_account_defaults_to_cdk_default_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
+    (dev,) = load_environments(cdk_json_context(), "dev")
+    assert dev.account == "123456789012"
+
+
+def test_app_exits_with_one_line_on_stderr_for_bad_config() -> None:
+    context = {**environments_with("prod", cors_origins=["*"]), "env": "prod"}
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "wearit-storage configuration error: cdk.json context "
+        "'wearit:environments.prod.cors_origins' contains '*': production must list its exact "
+        "https:// origins"
+    ]

@@ -1,0 +1,142 @@
+"""Alarms, alarm topic and dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.cdk.conftest import ENVIRONMENTS, environments_with, primary, resources_of_type
+
+Templates = dict[str, dict[str, Any]]
+
+
+def alarms(templates: Templates, env: str) -> dict[str, dict[str, Any]]:
+    found = resources_of_type(templates[f"WearitStorage-{env}"], "AWS::CloudWatch::Alarm")
+    return {logical_id.split("Alarm")[0]: r["Properties"] for logical_id, r in found.items()}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_server_error_alarm_watches_the_bucket_request_metrics(
+    templates: Templates, env: str
+) -> None:
+    props = alarms(templates, env)["MonitoringServerErrors"]
+    assert props["MetricName"] == "5xxErrors"
+    assert props["Namespace"] == "AWS/S3"
+    assert {"Name": "FilterId", "Value": "EntireBucket"} in props["Dimensions"]
+    assert {"Name": "BucketName", "Value": f"wearit-storage-{env}"} in props["Dimensions"]
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_client_error_rate_alarm_is_a_ratio_of_4xx_to_all_requests(
+    templates: Templates, env: str
+) -> None:
+    props = alarms(templates, env)["MonitoringClientErrorRate"]
+    expression = next(m for m in props["Metrics"] if "Expression" in m)
+    assert "100 * errors / requests" in expression["Expression"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m}
+    assert names == {"4xxErrors", "AllRequests"}
+    assert props["Threshold"] == 10
+
+
+def test_prod_alarms_on_failed_replication_for_every_rule(templates: Templates) -> None:
+    props = alarms(templates, "prod")["MonitoringReplicationFailed"]
+    rules = {
+        dim["Value"]
+        for m in props["Metrics"]
+        if "MetricStat" in m
+        for dim in m["MetricStat"]["Metric"]["Dimensions"]
+        if dim["Name"] == "RuleId"
+    }
+    assert rules == {"Replicate-clothing", "Replicate-body", "Replicate-tryon", "Replicate-avatars"}
+    assert props["Threshold"] == 0
+
+
+def test_dev_has_no_replication_alarm_because_it_has_no_replication_metrics(
+    templates: Templates,
+) -> None:
+    assert "MonitoringReplicationFailed" not in alarms(templates, "dev")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_alarm_notifies_the_encrypted_tls_only_topic(templates: Templates, env: str) -> None:
+    template = templates[f"WearitStorage-{env}"]
+    (topic_id,) = resources_of_type(template, "AWS::SNS::Topic")
+    for props in alarms(templates, env).values():
+        assert props["AlarmActions"] == [{"Ref": topic_id}]
+        assert props["OKActions"] == [{"Ref": topic_id}]
+    topic = template["Resources"][topic_id]["Properties"]
+    assert "KmsMasterKeyId" in topic
+    primary(templates, env).has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    primary(templates, env).has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Effect": "Allow",
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_email_subscription_only_when_configured(templates: Templates) -> None:
+    for template in templates.values():
+        assert not resources_of_type(template, "AWS::SNS::Subscription")
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    from cdk.application import build_app
+
+    app = App(context={**environments_with("dev", alarm_email="oncall@wearit.com"), "env": "dev"})
+    stacks = build_app(app)
+    Template.from_stack(stacks[1]).has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@wearit.com"}
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_dashboard_shows_size_objects_requests_latency_and_errors(
+    templates: Templates, env: str
+) -> None:
+    (dashboard,) = resources_of_type(
+        templates[f"WearitStorage-{env}"], "AWS::CloudWatch::Dashboard"
+    ).values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "BucketSizeBytes",
+        "NumberOfObjects",
+        "AllRequests",
+        "FirstByteLatency",
+        "TotalRequestLatency",
+        "4xxErrors",
+        "5xxErrors",
+    ):
+        assert metric in body, metric
