@@ -45,5 +45,15 @@ typecheck: $(PY_STAMP)
 test: bootstrap lint typecheck
 	$(PY) -m pytest
 
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): requirements-bench.txt requirements.lock $(PY_STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-bench.txt
+	touch $@
+
+## bench: every benchmark side by side; writes benchmarks/results/latest.{json,md}
+bench: bootstrap $(BENCH_STAMP)
+	$(PY) -m benchmarks.run
+
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Side-by-side performance measurements. Run with `make bench`; results in results/."""

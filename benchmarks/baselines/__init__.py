@@ -1,0 +1,1 @@
+"""The design document's code, reproduced as written, to measure against."""

@@ -1,0 +1,148 @@
+"""Image pipeline: the SDK vs the seed's code vs libvips, same inputs, one process."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pillow_heif
+from PIL import Image, ImageOps
+
+from benchmarks.contenders import CONTENDERS
+from benchmarks.inputs import BenchInput, build_inputs
+from benchmarks.memory_probe import BASELINE
+from benchmarks.ssim import ssim_of_jpeg
+from benchmarks.stats import interleaved
+
+WARMUP = 2
+RUNS = 10
+THREADED_IMAGES = 12
+PRIMARY_INPUT = "jpeg-12mp-landscape"
+
+
+def reference_image(data: bytes) -> Image.Image:
+    """Full decode, orientation applied, alpha on white: what every output should resemble."""
+    with Image.open(io.BytesIO(data)) as opened:
+        image = ImageOps.exif_transpose(opened)
+        if image.mode in ("RGBA", "LA", "P"):
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            return flat
+        return image.convert("RGB")
+
+
+def quality_of(bench_input: BenchInput) -> dict[str, Any]:
+    reference = reference_image(bench_input.data)
+    result: dict[str, Any] = {}
+    for name, pipeline in CONTENDERS.items():
+        main, thumbnail = pipeline(bench_input.data)
+        with Image.open(io.BytesIO(main)) as m, Image.open(io.BytesIO(thumbnail)) as t:
+            sizes = {"main_size": list(m.size), "thumbnail_size": list(t.size)}
+        result[name] = {
+            **sizes,
+            "main_bytes": len(main),
+            "thumbnail_bytes": len(thumbnail),
+            # Exact Lanczos from the full-resolution decode, no re-encode.
+            "ssim_main": round(ssim_of_jpeg(main, reference), 4),
+        }
+    return result
+
+
+def threaded_throughput(data: bytes, threads: int = 2) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for name, pipeline in CONTENDERS.items():
+        pipeline(data)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda _: pipeline(data), range(THREADED_IMAGES)))
+        result[name] = round(THREADED_IMAGES / (time.perf_counter() - start), 2)
+    return result
+
+
+def peak_memory_mib(input_path: Path) -> dict[str, float]:
+    """Each contender in a fresh interpreter, so one's allocator high-water mark can't hide
+    another's. Reports peak RSS above an identical process that does no image work."""
+
+    def peak(name: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.memory_probe", name, str(input_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        value: float = json.loads(out.stdout)["peak_rss_mib"]
+        return value
+
+    baseline = peak(BASELINE)
+    return {name: round(peak(name) - baseline, 1) for name in CONTENDERS}
+
+
+def run(workdir: Path) -> dict[str, Any]:
+    pillow_heif.register_heif_opener()  # the seed would need it too to open iPhone photos
+    inputs = build_inputs()
+    per_input: dict[str, Any] = {}
+    for bench_input in inputs:
+        timings = interleaved(
+            {name: (lambda p=p, d=bench_input.data: p(d)) for name, p in CONTENDERS.items()},
+            warmup=WARMUP,
+            runs=RUNS,
+        )
+        per_input[bench_input.name] = {
+            "description": bench_input.description,
+            "input_bytes": len(bench_input.data),
+            "timing": {name: t.as_dict() for name, t in timings.items()},
+            "images_per_s": {
+                name: round(1000 / t.median_ms, 2) for name, t in timings.items()
+            },
+            "quality": quality_of(bench_input),
+        }
+    primary = next(i for i in inputs if i.name == PRIMARY_INPUT)
+    input_path = workdir / f"{PRIMARY_INPUT}.jpg"
+    input_path.write_bytes(primary.data)
+    return {
+        "inputs": per_input,
+        "primary_input": PRIMARY_INPUT,
+        "threads2_images_per_s": threaded_throughput(primary.data),
+        "peak_memory_mib": peak_memory_mib(input_path),
+    }
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    primary = result["inputs"][result["primary_input"]]
+    speed = primary["images_per_s"]
+    quality = primary["quality"]
+    memory = result["peak_memory_mib"]
+    ours, seed, vips = speed["wearit_storage"], speed["seed"], speed["libvips"]
+    return [
+        {
+            "target": "throughput >= libvips (12 MP JPEG, single call)",
+            "measured": f"{ours / vips:.2f}x libvips",
+            "met": ours >= vips,
+        },
+        {
+            "target": "SSIM >= libvips' - 0.003",
+            "measured": (
+                f"{quality['wearit_storage']['ssim_main']:.4f} vs "
+                f"{quality['libvips']['ssim_main']:.4f}"
+            ),
+            "met": quality["wearit_storage"]["ssim_main"]
+            >= quality["libvips"]["ssim_main"] - 0.003,
+        },
+        {
+            "target": ">= 3x the seed's throughput",
+            "measured": f"{ours / seed:.2f}x seed",
+            "met": ours >= 3 * seed,
+        },
+        {
+            "target": "peak memory <= 0.6x the seed's",
+            "measured": f"{memory['wearit_storage'] / memory['seed']:.2f}x seed",
+            "met": memory["wearit_storage"] <= 0.6 * memory["seed"],
+        },
+    ]

@@ -1,0 +1,41 @@
+"""The image pipelines under comparison, each turning upload bytes into (main, thumbnail)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyvips
+
+from benchmarks.baselines.seed_image_processor import ImageProcessor as SeedImageProcessor
+from wearit_storage.imaging import ImageProcessor
+
+Pipeline = Callable[[bytes], tuple[bytes, bytes]]
+
+
+def wearit(data: bytes) -> tuple[bytes, bytes]:
+    renditions = ImageProcessor.render(data)
+    return renditions.main, renditions.thumbnail
+
+
+def seed(data: bytes) -> tuple[bytes, bytes]:
+    # The seed's repository would call both methods, each decoding the upload again.
+    return SeedImageProcessor.resize_image(data), SeedImageProcessor.create_thumbnail(data)
+
+
+def _vips_jpeg(image: pyvips.Image, quality: int) -> bytes:
+    if image.hasalpha():
+        image = image.flatten(background=[255, 255, 255])
+    data: bytes = image.jpegsave_buffer(
+        Q=quality, optimize_coding=True, interlace=True, keep="none"
+    )
+    return data
+
+
+def libvips(data: bytes) -> tuple[bytes, bytes]:
+    # thumbnail_buffer uses shrink-on-load and applies EXIF orientation, like our fast path.
+    main = pyvips.Image.thumbnail_buffer(data, 800, height=800, size="down")
+    thumbnail = pyvips.Image.thumbnail_buffer(data, 200, height=200, crop="centre")
+    return _vips_jpeg(main, 85), _vips_jpeg(thumbnail, 80)
+
+
+CONTENDERS: dict[str, Pipeline] = {"wearit_storage": wearit, "seed": seed, "libvips": libvips}

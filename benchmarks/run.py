@@ -1,0 +1,153 @@
+"""Run every benchmark in one process run and write results/latest.json and latest.md."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from benchmarks import bench_erasure, bench_event_loop, bench_images, bench_synth
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server in its own process, so its work does not share our GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("moto server did not start within 30 s")
+            time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def versioned_bucket(endpoint: str, name: str) -> str:
+    client = bench_erasure.raw_client(endpoint)
+    client.create_bucket(Bucket=name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "boto3": boto3.__version__,
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {results['date']} on {results['machine']['cores']} cores "
+        f"({results['machine']['platform']}), Python {results['machine']['python']}.",
+        "",
+        "| benchmark | target | measured | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for section, section_targets in results["targets"].items():
+        for target in section_targets:
+            met = "yes" if target["met"] else "**no**"
+            lines.append(f"| {section} | {target['target']} | {target['measured']} | {met} |")
+    images = results.get("images")
+    if images:
+        lines += [
+            "",
+            "| input | contender | median ms | images/s | SSIM (800 px) | main bytes |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, data in images["inputs"].items():
+            for contender, timing in data["timing"].items():
+                quality = data["quality"][contender]
+                lines.append(
+                    f"| {name} | {contender} | {timing['median_ms']} | "
+                    f"{data['images_per_s'][contender]} | {quality['ssim_main']} | "
+                    f"{quality['main_bytes']} |"
+                )
+        lines += [
+            "",
+            "Two worker threads, 12 MP JPEG, images/s: "
+            + ", ".join(f"{k} {v}" for k, v in images["threads2_images_per_s"].items()),
+            "Peak memory growth, 12 MP JPEG, MiB: "
+            + ", ".join(f"{k} {v}" for k, v in images["peak_memory_mib"].items()),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--only", choices=["images", "event_loop", "erasure", "synth"], action="append"
+    )
+    args = parser.parse_args()
+    selected = set(args.only or ["images", "event_loop", "erasure", "synth"])
+    RESULTS.mkdir(exist_ok=True)
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "targets": {},
+    }
+    if "images" in selected:
+        workdir = RESULTS / "tmp"
+        workdir.mkdir(exist_ok=True)
+        results["images"] = bench_images.run(workdir)
+        results["targets"]["images"] = bench_images.targets(results["images"])
+    if selected & {"event_loop", "erasure"}:
+        with moto_server() as endpoint:
+            if "event_loop" in selected:
+                bucket = versioned_bucket(endpoint, "bench-event-loop")
+                results["event_loop"] = bench_event_loop.run(endpoint, bucket)
+                results["targets"]["event_loop"] = bench_event_loop.targets(results["event_loop"])
+            if "erasure" in selected:
+                bucket = versioned_bucket(endpoint, "bench-erasure")
+                results["erasure"] = bench_erasure.run(endpoint, bucket)
+                results["targets"]["erasure"] = bench_erasure.targets(results["erasure"])
+    if "synth" in selected:
+        results["synth"] = bench_synth.run()
+        results["targets"]["synth"] = [
+            {
+                "target": "report synth time vs a one-bucket app (no target)",
+                "measured": (
+                    f"{results['synth']['wearit_all_stacks_s']} s vs "
+                    f"{results['synth']['minimal_one_bucket_s']} s "
+                    f"({results['synth']['ratio']}x)"
+                ),
+                "met": True,
+            }
+        ]
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (RESULTS / "latest.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
