@@ -141,6 +141,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             "measured": (
                 f"{sdk['remaining_after']} left, survivor intact: {sdk['survivor_intact']}"
             ),
-            "met": sdk["remaining_after"] == 0 and sdk["survivor_intact"] and sdk["report_complete"],
+            "met": sdk["remaining_after"] == 0
+            and sdk["survivor_intact"]
+            and sdk["report_complete"],
         },
     ]

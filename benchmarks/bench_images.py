@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import subprocess
@@ -61,7 +62,7 @@ def threaded_throughput(data: bytes, threads: int = 2) -> dict[str, float]:
         pipeline(data)
         start = time.perf_counter()
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda _: pipeline(data), range(THREADED_IMAGES)))
+            list(pool.map(pipeline, [data] * THREADED_IMAGES))
         result[name] = round(THREADED_IMAGES / (time.perf_counter() - start), 2)
     return result
 
@@ -90,7 +91,7 @@ def run(workdir: Path) -> dict[str, Any]:
     per_input: dict[str, Any] = {}
     for bench_input in inputs:
         timings = interleaved(
-            {name: (lambda p=p, d=bench_input.data: p(d)) for name, p in CONTENDERS.items()},
+            {name: functools.partial(p, bench_input.data) for name, p in CONTENDERS.items()},
             warmup=WARMUP,
             runs=RUNS,
         )
@@ -98,9 +99,7 @@ def run(workdir: Path) -> dict[str, Any]:
             "description": bench_input.description,
             "input_bytes": len(bench_input.data),
             "timing": {name: t.as_dict() for name, t in timings.items()},
-            "images_per_s": {
-                name: round(1000 / t.median_ms, 2) for name, t in timings.items()
-            },
+            "images_per_s": {name: round(1000 / t.median_ms, 2) for name, t in timings.items()},
             "quality": quality_of(bench_input),
         }
     primary = next(i for i in inputs if i.name == PRIMARY_INPUT)
