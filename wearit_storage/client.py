@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from wearit_storage.errors import StorageNotConnected
+from wearit_storage.errors import StorageConfigurationError, StorageNotConnected
 from wearit_storage.observability import MetricsHook
 from wearit_storage.presign import PresignDefaults, PresignedPost
 from wearit_storage.settings import (
@@ -104,7 +104,10 @@ class S3Client:
         region, bucket = settings.region, settings.bucket_name
         if replica:
             if settings.replica_bucket_name is None or settings.replica_region is None:
-                raise StorageNotConnected("no replica configured: set WEARIT_REPLICA_BUCKET_NAME")
+                raise StorageConfigurationError(
+                    "no replica configured: set WEARIT_REPLICA_BUCKET_NAME and "
+                    "WEARIT_REPLICA_REGION_NAME"
+                )
             region, bucket = settings.replica_region, settings.replica_bucket_name
         await client.connect(
             region,
@@ -160,8 +163,8 @@ class S3Client:
     ) -> StoredObject:
         return await self.run(self.sync_client.put_object, file_data, s3_key, content_type)
 
-    async def download_file(self, s3_key: str) -> bytes:
-        return await self.run(self.sync_client.download_file, s3_key)
+    async def download_file(self, s3_key: str, *, max_bytes: int | None = None) -> bytes:
+        return await self.run(self.sync_client.download_file, s3_key, max_bytes=max_bytes)
 
     async def delete_file(self, s3_key: str) -> bool:
         return await self.run(self.sync_client.delete_file, s3_key)

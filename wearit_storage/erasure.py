@@ -3,7 +3,8 @@
 The seed's ``delete_user_files`` only added delete markers in a versioned bucket, which
 leaves every photo recoverable (and replicated). Here each prefix is listed completely
 with ``ListObjectVersions`` (paginated past 1,000), deleted with ``DeleteObjects`` in
-batches of at most 1,000 (``Quiet=True``, so a response lists only failures), the
+batches of at most 1,000 shared across prefixes (``Quiet=True``, so a response lists only
+failures), the
 per-key ``Errors`` are retried with backoff, and a final listing proves what remains.
 Deleting a specific version is never replicated by S3, hence the explicit pass over the
 replica bucket.
@@ -88,12 +89,17 @@ class _Entry:
     key: str
     version_id: str
     is_delete_marker: bool
+    category: Category
 
 
 @dataclass(frozen=True, slots=True)
 class ErasureTarget:
     boto_client: Any
     bucket: str
+
+
+#: Called after each ``DeleteObjects`` batch with the running count of deleted entries.
+ErasureProgress = Callable[[int], None]
 
 
 def erase_prefixes(
@@ -104,11 +110,30 @@ def erase_prefixes(
     retries: int = DEFAULT_RETRIES,
     backoff_s: float = DEFAULT_BACKOFF_S,
     sleep: Callable[[float], None] = time.sleep,
+    progress: ErasureProgress | None = None,
 ) -> ErasureReport:
-    """Delete every version under ``prefixes`` in every target; fill and return ``report``."""
+    """Delete every version under ``prefixes`` in every target; fill and return ``report``.
+
+    Entries of all prefixes share batches, so a user costs ``ceil(entries / 1000)``
+    ``DeleteObjects`` calls plus the listing pages; memory holds one prefix's listing.
+    """
+    deleted_so_far = 0
     for target in targets:
-        for category, prefix in prefixes.items():
-            _erase_prefix(target, category, prefix, report, retries, backoff_s, sleep)
+        pending: list[_Entry] = []
+        listed = list(prefixes.items())
+        for index, (category, prefix) in enumerate(listed, start=1):
+            # Each prefix is listed completely before anything under it is deleted: not
+            # every S3-compatible store keeps pagination stable under concurrent deletes.
+            report._counts(target.bucket, category)  # zero counts show it was covered too
+            pending.extend(_listed_entries(target, category, prefix, report))
+            # Full batches as they fill up; the remainder once the last prefix is listed.
+            while len(pending) >= MAX_BATCH or (pending and index == len(listed)):
+                batch, pending = pending[:MAX_BATCH], pending[MAX_BATCH:]
+                deleted_so_far += _delete_and_record(
+                    target, batch, report, retries, backoff_s, sleep
+                )
+                if progress is not None:
+                    progress(deleted_so_far)
         report.remaining[target.bucket] = report.remaining.get(target.bucket, 0) + sum(
             _count_remaining(target, prefix, report) for prefix in prefixes.values()
         )
@@ -133,47 +158,53 @@ def list_versions(boto_client: Any, bucket: str, prefix: str) -> Iterable[dict[s
             yield {**marker, "IsDeleteMarker": True}
 
 
-def _erase_prefix(
-    target: ErasureTarget,
-    category: Category,
-    prefix: str,
-    report: ErasureReport,
-    retries: int,
-    backoff_s: float,
-    sleep: Callable[[float], None],
-) -> None:
+def _listed_entries(
+    target: ErasureTarget, category: Category, prefix: str, report: ErasureReport
+) -> list[_Entry]:
+    """Every version and delete marker under the prefix; a failed listing is reported
+    (and caught again by the final count), never silently skipped."""
     try:
-        # List first, delete after: deleting under a live pagination marker is not
-        # something every S3-compatible store handles.
-        entries = [
-            _Entry(raw["Key"], raw.get("VersionId") or "null", raw["IsDeleteMarker"])
+        return [
+            _Entry(raw["Key"], raw.get("VersionId") or "null", raw["IsDeleteMarker"], category)
             for raw in list_versions(target.boto_client, target.bucket, prefix)
         ]
     except (BotoCoreError, ClientError) as exc:
         report.failures.append(_failure(target.bucket, prefix, None, exc))
         logger.error("erasure listing failed bucket=%s prefix=%s: %s", target.bucket, prefix, exc)
-        return
-    counts = report._counts(target.bucket, category)
-    for start in range(0, len(entries), MAX_BATCH):
-        batch = entries[start : start + MAX_BATCH]
-        failed = _delete_with_retries(target, batch, retries, backoff_s, sleep)
-        failed_ids = {(entry.key, entry.version_id) for entry, _ in failed}
-        for entry in batch:
-            if (entry.key, entry.version_id) in failed_ids:
-                continue
-            if entry.is_delete_marker:
-                counts.delete_markers_deleted += 1
-            else:
-                counts.versions_deleted += 1
-        for entry, failure in failed:
-            report.failures.append(failure)
-            logger.error(
-                "erasure failed bucket=%s key=%s version=%s code=%s",
-                target.bucket,
-                entry.key,
-                entry.version_id,
-                failure.code,
-            )
+        return []
+
+
+def _delete_and_record(
+    target: ErasureTarget,
+    batch: list[_Entry],
+    report: ErasureReport,
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None],
+) -> int:
+    """Delete one batch (retrying per-key errors); count successes, report failures."""
+    failed = _delete_with_retries(target, batch, retries, backoff_s, sleep)
+    failed_ids = {(entry.key, entry.version_id) for entry, _ in failed}
+    deleted = 0
+    for entry in batch:
+        if (entry.key, entry.version_id) in failed_ids:
+            continue
+        counts = report._counts(target.bucket, entry.category)
+        if entry.is_delete_marker:
+            counts.delete_markers_deleted += 1
+        else:
+            counts.versions_deleted += 1
+        deleted += 1
+    for entry, failure in failed:
+        report.failures.append(failure)
+        logger.error(
+            "erasure failed bucket=%s key=%s version=%s code=%s",
+            target.bucket,
+            entry.key,
+            entry.version_id,
+            failure.code,
+        )
+    return deleted
 
 
 def _delete_with_retries(
@@ -212,7 +243,7 @@ def _delete_batch(
     failed: list[tuple[_Entry, ErasureFailure]] = []
     for error in response.get("Errors", []):
         key, version_id = error.get("Key", ""), error.get("VersionId") or "null"
-        entry = by_id.get((key, version_id)) or _Entry(key, version_id, False)
+        entry = by_id.get((key, version_id)) or _Entry(key, version_id, False, batch[0].category)
         failure = ErasureFailure(
             target.bucket, key, version_id, error.get("Code", "Unknown"), error.get("Message", "")
         )

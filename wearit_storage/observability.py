@@ -59,12 +59,12 @@ class Instrumentation:
                 type(exc).__name__,
                 exc,
             )
-            self._emit(OperationMetric(name, key, record.bytes, duration, "error", type(exc).__name__))
+            self._emit(
+                OperationMetric(name, key, record.bytes, duration, "error", type(exc).__name__)
+            )
             raise
         duration = time.perf_counter() - start
-        logger.info(
-            "storage %s key=%s bytes=%d duration=%.3fs", name, key, record.bytes, duration
-        )
+        logger.info("storage %s key=%s bytes=%d duration=%.3fs", name, key, record.bytes, duration)
         self._emit(OperationMetric(name, key, record.bytes, duration, "ok"))
 
     def _emit(self, metric: OperationMetric) -> None:
@@ -74,4 +74,6 @@ class Instrumentation:
             self._hook(metric)
         except Exception:
             # A broken metrics backend must never fail a user's upload.
-            logger.warning("metrics hook raised for %s key=%s", metric.operation, metric.key, exc_info=True)
+            logger.warning(
+                "metrics hook raised for %s key=%s", metric.operation, metric.key, exc_info=True
+            )

@@ -175,9 +175,7 @@ def validate_key(key: str) -> str:
     return key
 
 
-def build_key(
-    category: Category, owner_id: str, item_id: str | None, filename: str
-) -> StorageKey:
+def build_key(category: Category, owner_id: str, item_id: str | None, filename: str) -> StorageKey:
     """Build a key from parts, validating each one."""
     extensions = TEMP_EXTENSIONS if category is Category.TEMP else IMAGE_EXTENSIONS
     owner_field = "session_id" if category is Category.TEMP else "user_id"

@@ -51,7 +51,9 @@ class PresignedPost:
 
 def validate_expiry(expires_in: int) -> int:
     if isinstance(expires_in, bool) or not isinstance(expires_in, int):
-        raise InvalidStorageRequest(f"expires_in must be an int number of seconds, got {expires_in!r}")
+        raise InvalidStorageRequest(
+            f"expires_in must be an int number of seconds, got {expires_in!r}"
+        )
     if not 1 <= expires_in <= MAX_PRESIGN_EXPIRY_S:
         raise InvalidStorageRequest(
             f"expires_in={expires_in} is out of range: use 1..{MAX_PRESIGN_EXPIRY_S} seconds "
@@ -83,9 +85,7 @@ class Presigner:
     def get_url(self, key: str, expires_in: int | None = None) -> str:
         """Presigned GET; ``expires_in=None`` picks the per-category default."""
         parse_key(key)
-        expiry = validate_expiry(
-            self.default_get_expiry(key) if expires_in is None else expires_in
-        )
+        expiry = validate_expiry(self.default_get_expiry(key) if expires_in is None else expires_in)
         url: str = self._client.generate_presigned_url(
             "get_object",
             Params={"Bucket": self._bucket, "Key": key},

@@ -82,9 +82,7 @@ class StorageSettings:
         _check_range(
             "WEARIT_BODY_GET_EXPIRY_SECONDS", self.body_get_expiry_s, 1, MAX_PRESIGN_EXPIRY_S
         )
-        _check_range(
-            "WEARIT_UPLOAD_EXPIRY_SECONDS", self.upload_expiry_s, 1, MAX_PRESIGN_EXPIRY_S
-        )
+        _check_range("WEARIT_UPLOAD_EXPIRY_SECONDS", self.upload_expiry_s, 1, MAX_PRESIGN_EXPIRY_S)
         _check_range("WEARIT_MAX_UPLOAD_BYTES", self.max_upload_bytes, 1, 5 * 1024**3)
         # S3 refuses multipart parts under 5 MiB (except the last one).
         _check_range(
@@ -93,8 +91,14 @@ class StorageSettings:
         _check_range("WEARIT_MAX_ATTEMPTS", self.max_attempts, 1, 20)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> StorageSettings:
-        env = {k: v.strip() for k, v in environ.items() if v.strip()}
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
+        """Read the environment (``os.environ`` when ``environ`` is None).
+
+        Not ``environ=os.environ`` as a default: the default would be rendered by
+        ``help()`` and API docs, secrets included.
+        """
+        source = os.environ if environ is None else environ
+        env = {k: v.strip() for k, v in source.items() if v.strip()}
         region = env.get("AWS_REGION_NAME")
         if region is None:
             raise StorageConfigurationError(
@@ -118,8 +122,10 @@ class StorageSettings:
             multipart_threshold=_int(
                 env, "WEARIT_MULTIPART_THRESHOLD", DEFAULT_MULTIPART_THRESHOLD
             ),
-            connect_timeout_s=_float(env, "WEARIT_CONNECT_TIMEOUT_SECONDS", 5.0),
-            read_timeout_s=_float(env, "WEARIT_READ_TIMEOUT_SECONDS", 30.0),
+            connect_timeout_s=_float(
+                env, "WEARIT_CONNECT_TIMEOUT_SECONDS", DEFAULT_CONNECT_TIMEOUT_S
+            ),
+            read_timeout_s=_float(env, "WEARIT_READ_TIMEOUT_SECONDS", DEFAULT_READ_TIMEOUT_S),
             max_attempts=_int(env, "WEARIT_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS),
         )
 

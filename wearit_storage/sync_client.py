@@ -27,7 +27,12 @@ from typing import Any, Self
 
 from boto3.s3.transfer import TransferConfig
 
-from wearit_storage.errors import StorageError, StorageNotConnected
+from wearit_storage.errors import (
+    InvalidStorageRequest,
+    StorageConfigurationError,
+    StorageError,
+    StorageNotConnected,
+)
 from wearit_storage.observability import Instrumentation, MetricsHook, OperationRecord
 from wearit_storage.paths import validate_key
 from wearit_storage.presign import PresignDefaults, PresignedPost, Presigner
@@ -97,7 +102,7 @@ class SyncS3Client:
     ) -> None:
         """Create the boto3 client (once; reused by every call until :meth:`close`)."""
         if not bucket_name:
-            raise StorageError("bucket_name is empty: pass the bucket to use")
+            raise StorageConfigurationError("bucket_name is empty: pass the bucket to use")
         options = TransportOptions(
             max_concurrency=max_concurrency,
             connect_timeout_s=connect_timeout_s,
@@ -138,7 +143,10 @@ class SyncS3Client:
         region, bucket = settings.region, settings.bucket_name
         if replica:
             if settings.replica_bucket_name is None or settings.replica_region is None:
-                raise StorageError("no replica configured: set WEARIT_REPLICA_BUCKET_NAME")
+                raise StorageConfigurationError(
+                    "no replica configured: set WEARIT_REPLICA_BUCKET_NAME and "
+                    "WEARIT_REPLICA_REGION_NAME"
+                )
             region, bucket = settings.replica_region, settings.replica_bucket_name
         client.connect(
             region,
@@ -191,6 +199,10 @@ class SyncS3Client:
     @property
     def max_concurrency(self) -> int:
         return self._conn.max_concurrency
+
+    @property
+    def presign_defaults(self) -> PresignDefaults:
+        return self._presign_defaults
 
     @property
     def presigner(self) -> Presigner:
@@ -250,19 +262,27 @@ class SyncS3Client:
             Config=transfer_config,
         )
 
-    def upload_file(
-        self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg"
-    ) -> str:
+    def upload_file(self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg") -> str:
         """Seed API: store the bytes and return a presigned GET URL."""
         self.put_object(file_data, s3_key, content_type)
         return self.generate_presigned_url(s3_key)
 
-    def download_file(self, s3_key: str) -> bytes:
+    def download_file(self, s3_key: str, *, max_bytes: int | None = None) -> bytes:
+        """The object's bytes; with ``max_bytes``, refuse larger objects before reading
+        them (``InvalidStorageRequest``), e.g. a presigned PUT upload of any size."""
         validate_key(s3_key)
         conn = self._conn
         with self.operation("download", s3_key) as record:
             response = conn.boto_client.get_object(Bucket=conn.bucket_name, Key=s3_key)
             with response["Body"] as body:
+                size = int(response.get("ContentLength", 0))
+                if max_bytes is not None and size > max_bytes:
+                    record.bytes = 0
+                    raise InvalidStorageRequest(
+                        f"{s3_key!r} is {size} bytes, over the limit of {max_bytes}: "
+                        "upload a smaller file",
+                        key=s3_key,
+                    )
                 data: bytes = body.read()
             record.bytes = len(data)
             return data

@@ -103,7 +103,8 @@ def resolve_endpoint_url(
 
 def build_config(options: TransportOptions, *, endpoint_url: str | None) -> Config:
     return Config(
-        retries={"mode": options.retry_mode, "max_attempts": options.max_attempts},
+        # total_max_attempts counts the first try; botocore's "max_attempts" would not.
+        retries={"mode": options.retry_mode, "total_max_attempts": options.max_attempts},
         max_pool_connections=options.max_concurrency,
         connect_timeout=options.connect_timeout_s,
         read_timeout=options.read_timeout_s,

@@ -6,6 +6,7 @@ from typing import Any
 
 from wearit_storage.erasure import list_versions
 from wearit_storage.errors import ObjectNotFound
+from wearit_storage.observability import OperationRecord
 from wearit_storage.paths import validate_key
 from wearit_storage.sync_client import SyncS3Client
 
@@ -44,22 +45,7 @@ def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:
                 key=s3_key,
             )
         if latest["IsDeleteMarker"]:
-            current = next((e for e in entries if not e["IsDeleteMarker"]), None)
-            if current is None:
-                raise ObjectNotFound(
-                    f"{s3_key!r} only has delete markers: nothing to restore", key=s3_key
-                )
-            # A key deleted twice has two markers on top; undoing "the delete" means
-            # removing every marker newer than the newest real version.
-            for entry in entries:
-                if entry["IsDeleteMarker"] and (
-                    entry.get("IsLatest") or entry["LastModified"] > current["LastModified"]
-                ):
-                    conn_client.delete_object(
-                        Bucket=bucket, Key=s3_key, VersionId=entry["VersionId"]
-                    )
-            record.bytes = int(current.get("Size", 0))
-            return str(current["VersionId"])
+            return _remove_latest_delete_markers(client, s3_key, entries, record)
         previous = next(
             (e for e in entries if not e["IsDeleteMarker"] and not e.get("IsLatest")), None
         )
@@ -76,6 +62,29 @@ def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:
         )
         record.bytes = int(previous.get("Size", 0))
         return str(response.get("VersionId") or previous["VersionId"])
+
+
+def _remove_latest_delete_markers(
+    client: SyncS3Client, s3_key: str, entries: list[dict[str, Any]], record: OperationRecord
+) -> str:
+    """Remove delete markers until a real version is current again.
+
+    A key deleted twice has two markers on top. Timestamps have one-second resolution on
+    some stores, so each round trusts only ``IsLatest`` from a fresh listing.
+    """
+    for _ in range(sum(1 for entry in entries if entry["IsDeleteMarker"])):
+        latest = next((entry for entry in entries if entry.get("IsLatest")), None)
+        if latest is None or not latest["IsDeleteMarker"]:
+            break
+        client.boto_client.delete_object(
+            Bucket=client.bucket_name, Key=s3_key, VersionId=latest["VersionId"]
+        )
+        entries = key_versions(client, s3_key)
+    current = next((entry for entry in entries if entry.get("IsLatest")), None)
+    if current is None or current["IsDeleteMarker"]:
+        raise ObjectNotFound(f"{s3_key!r} only has delete markers: nothing to restore", key=s3_key)
+    record.bytes = int(current.get("Size", 0))
+    return str(current["VersionId"])
 
 
 def purge_key(client: SyncS3Client, s3_key: str) -> int:

@@ -10,7 +10,7 @@ import functools
 import io
 import math
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from wearit_storage.errors import ImageRejected
 
@@ -74,9 +74,18 @@ def check_byte_size(data: bytes, limits: ImageLimits) -> None:
         raise ImageRejected("the upload is empty (0 bytes): send the image file's content")
     if len(data) > limits.max_bytes:
         raise ImageRejected(
-            f"the image is {len(data) / MEGABYTE:.1f} MB, over the {limits.max_bytes / MEGABYTE:g} MB"
+            f"the image is {human_bytes(len(data))}, over the {human_bytes(limits.max_bytes)}"
             " limit: export it at a lower resolution or quality and upload it again"
         )
+
+
+def human_bytes(count: int) -> str:
+    """``count`` in the unit a user reads (binary multiples, like phones display)."""
+    if count >= MEGABYTE:
+        return f"{count / MEGABYTE:.3g} MB"
+    if count >= 1024:
+        return f"{count / 1024:.3g} KB"
+    return f"{count} bytes"
 
 
 def _rejected_format_message(data: bytes, limits: ImageLimits) -> str:
@@ -92,7 +101,7 @@ def _rejected_format_message(data: bytes, limits: ImageLimits) -> str:
     return f"{sniffed} images are not accepted; convert it to {accepted}"
 
 
-def open_header(data: bytes, limits: ImageLimits) -> Image.Image:
+def open_header(data: bytes, limits: ImageLimits) -> ImageFile.ImageFile:
     """Parse the header only, with an explicit allow-list of decoders."""
     check_byte_size(data, limits)
     if "HEIF" in limits.formats:
@@ -100,20 +109,18 @@ def open_header(data: bytes, limits: ImageLimits) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=sorted(limits.formats))
     except Image.DecompressionBombError as exc:
-        raise ImageRejected(_bomb_message(None, len(data))) from exc
-    except Image.UnidentifiedImageError as exc:
-        raise ImageRejected(_rejected_format_message(data, limits)) from exc
-    except Exception as exc:  # Pillow plugins signal malformed headers with many types
+        raise ImageRejected(_bomb_message(None, len(data), str(exc))) from exc
+    except Exception as exc:  # UnidentifiedImageError, or a plugin choking on its header
         raise ImageRejected(_rejected_format_message(data, limits)) from exc
     check_pixel_count(image.size, len(data), limits)
     return image
 
 
-def _bomb_message(size: tuple[int, int] | None, nbytes: int) -> str:
+def _bomb_message(size: tuple[int, int] | None, nbytes: int, detail: str = "") -> str:
     declared = f"{size[0]}x{size[1]} pixels" if size else "an enormous pixel count"
     return (
         f"the image header declares {declared} in only {nbytes} bytes: this is a"
-        " decompression bomb, not a photo, and was not decoded"
+        " decompression bomb, not a photo, and was not decoded" + (f" ({detail})" if detail else "")
     )
 
 
@@ -134,14 +141,19 @@ def check_pixel_count(size: tuple[int, int], nbytes: int, limits: ImageLimits) -
     )
 
 
-def draft_for(image: Image.Image, min_size: tuple[int, int]) -> Box:
+def can_draft(image: Image.Image) -> bool:
+    """Whether the decoder of ``image`` can scale while decoding (JPEG DCT scaling)."""
+    return image.format in ("JPEG", "MPO")
+
+
+def draft_for(image: Image.Image, min_size: tuple[float, float]) -> Box:
     """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while keeping ``min_size``.
 
     Returns the box, in the coordinates of the image as it will be decoded, that covers
     the whole original picture; DCT scaling rounds sizes up, so the box may be fractional.
     """
     full: Box = (0.0, 0.0, float(image.width), float(image.height))
-    if image.format not in ("JPEG", "MPO"):
+    if not can_draft(image):
         return full
     wanted = (max(1, math.ceil(min_size[0])), max(1, math.ceil(min_size[1])))
     if wanted[0] >= image.width or wanted[1] >= image.height:
@@ -154,17 +166,22 @@ def draft_for(image: Image.Image, min_size: tuple[int, int]) -> Box:
 
 def load_pixels(image: Image.Image) -> Image.Image:
     """Decode the pixels, turning any decoder failure into a rejection."""
+    declared = image.size
     try:
         image.load()
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected(_bomb_message(image.size, 0)) from exc
     except MemoryError:
         raise
     except Exception as exc:  # truncated streams, bad CRCs, codec errors, ...
         raise ImageRejected(
-            f"the image data is truncated or corrupt ({exc}); the upload was probably"
-            " interrupted: upload the original file again"
+            f"the image data is truncated or corrupt ({exc}): the upload may have been"
+            " interrupted or the file damaged; upload the original file again"
         ) from exc
+    if image.size != declared:  # seen with damaged HEIF: libheif decodes a partial image
+        raise ImageRejected(
+            f"the image data is corrupt: the header declares {declared[0]}x{declared[1]}"
+            f" pixels but {image.width}x{image.height} were decoded; upload the original file"
+            " again"
+        )
     return image
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import io
 
-from PIL import ExifTags, Image, ImageCms
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageStat
 
 #: Same table as ``ImageOps.exif_transpose``: how to undo each EXIF orientation.
 _TRANSPOSE: dict[int, Image.Transpose] = {
@@ -26,7 +26,7 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 
 #: Modes the resampler handles directly and that carry no alpha.
 WORKING_MODES = frozenset({"L", "RGB", "CMYK"})
-_WHITE = {"L": 255, "RGB": (255, 255, 255)}
+_WHITE: dict[str, int | tuple[int, int, int]] = {"L": 255, "RGB": (255, 255, 255)}
 
 
 def orientation(image: Image.Image) -> int:
@@ -64,7 +64,7 @@ def flatten_onto_white(image: Image.Image) -> Image.Image:
 def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
     # Pillow's I -> L conversion clips at 255 instead of scaling, which would turn a
     # 16-bit grey photo almost entirely white.
-    return image.convert("I").point(lambda value: value / 257).convert("L")
+    return image.convert("I").point(lambda value: value / 257 + 0.5).convert("L")
 
 
 def to_working_mode(image: Image.Image) -> Image.Image:
@@ -83,6 +83,25 @@ def to_working_mode(image: Image.Image) -> Image.Image:
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
+_LEVELS = range(0, 256, 17)  # 16 levels per channel, black and white included
+#: Every combination of the levels: enough colours to tell sRGB from any other profile.
+_PROBE = Image.frombytes(
+    "RGB", (64, 64), bytes(v for r in _LEVELS for g in _LEVELS for b in _LEVELS for v in (r, g, b))
+)
+
+
+def is_identity(transform: ImageCms.ImageCmsTransform) -> bool:
+    """Whether an RGB -> sRGB ``transform`` keeps every colour within one level.
+
+    Many cameras embed an sRGB profile, and converting with it costs time for nothing.
+    Testing what the transform does, rather than trusting the profile's name, keeps it safe.
+    """
+    converted = ImageCms.applyTransform(_PROBE, transform)
+    if converted is None:
+        return False
+    difference = ImageChops.difference(converted, _PROBE)
+    return all(high <= 1 for _, high in ImageStat.Stat(difference).extrema)
+
 
 @functools.lru_cache(maxsize=32)
 def _transform_to_srgb(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
@@ -91,11 +110,12 @@ def _transform_to_srgb(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform 
     # without it one transform could not be applied from several threads at once.
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-        return ImageCms.buildTransform(
+        transform = ImageCms.buildTransform(
             source, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE
         )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None
+    return None if mode == "RGB" and is_identity(transform) else transform
 
 
 def to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:

@@ -8,17 +8,12 @@ from PIL import Image
 
 from . import decode, normalize, render
 from .limits import DEFAULT_LIMITS, ImageLimits
-from .render import Box, Size
+from .render import HEADROOM, Box, Size
 
 MAIN_SIZE: Size = (800, 800)
 THUMBNAIL_SIZE: Size = (200, 200)
 MAIN_QUALITY = 85
 THUMBNAIL_QUALITY = 80
-
-#: Each resampling pass starts from at least this many source pixels per output pixel
-#: (per axis) whenever the source has them: below 2x, Lanczos after DCT scaling or after
-#: a previous resize visibly softens the result.
-HEADROOM = 2.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +25,43 @@ class Renditions:
     main_size: tuple[int, int]
     source_format: str
     source_size: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to cut from the source, in *stored* orientation (before EXIF rotation)."""
+
+    source: Size
+    main_size: Size | None
+    thumbnail_size: Size | None
+    thumbnail_crop: Box | None
+
+    @property
+    def min_decode_size(self) -> tuple[float, float]:
+        """Smallest decoded size leaving ``HEADROOM`` for every rendition."""
+        whole: Box = (0.0, 0.0, float(self.source[0]), float(self.source[1]))
+        scales = [0.0]
+        if self.main_size is not None:
+            scales.append(render.scale_of(whole, self.main_size))
+        if self.thumbnail_size is not None and self.thumbnail_crop is not None:
+            scales.append(render.scale_of(self.thumbnail_crop, self.thumbnail_size))
+        factor = min(1.0, HEADROOM * max(scales))
+        return (self.source[0] * factor, self.source[1] * factor)
+
+
+def plan(source: Size, orientation: int, main_box: Size | None, thumb_size: Size | None) -> Plan:
+    """Rendition geometry for a ``source`` stored with EXIF ``orientation``.
+
+    Targets are expressed in display orientation by callers and turned here to the stored
+    one, so that rotating happens last, on small images.
+    """
+    main_size = None
+    if main_box is not None:
+        shown = render.fit_size(normalize.oriented_size(source, orientation), main_box)
+        main_size = normalize.oriented_size(shown, orientation)
+    thumb = None if thumb_size is None else normalize.oriented_size(thumb_size, orientation)
+    crop = None if thumb is None else render.cover_box(source, thumb)
+    return Plan(source, main_size, thumb, crop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +82,6 @@ def _check_size(name: str, size: tuple[int, int]) -> Size:
     return (size[0], size[1])
 
 
-def _swap(size: Size, orientation: int) -> Size:
-    return normalize.oriented_size(size, orientation)
-
-
-def _decode_floor(source: Size, scales: list[float]) -> tuple[float, float]:
-    """Smallest decoded size that still leaves ``HEADROOM`` for every requested scale."""
-    factor = min(1.0, HEADROOM * max(scales))
-    return (source[0] * factor, source[1] * factor)
-
-
 def _pick_thumbnail_base(
     work: Image.Image,
     work_frame: Box,
@@ -74,7 +96,8 @@ def _pick_thumbnail_base(
     is mapped into whichever image is used so the framing is identical either way.
     """
     if main is not None:
-        from_main = render.map_box(crop, source, (0.0, 0.0, float(main.width), float(main.height)))
+        main_frame: Box = (0.0, 0.0, float(main.width), float(main.height))
+        from_main = render.map_box(crop, source, main_frame)
         if render.scale_of(from_main, thumb) * HEADROOM <= 1.0:
             return main, from_main
     return work, render.map_box(crop, source, work_frame)
@@ -84,48 +107,50 @@ def _render_images(
     image_data: bytes, main_box: Size | None, thumb_size: Size | None, limits: ImageLimits
 ) -> _Output:
     image = decode.open_header(image_data, limits)
-    orientation = normalize.orientation(image)
     source: Size = image.size
-    # Everything up to _finish works in stored orientation; targets are turned to match.
-    main_size = (
-        None
-        if main_box is None
-        else _swap(render.fit_size(_swap(source, orientation), main_box), orientation)
-    )
-    thumb = None if thumb_size is None else _swap(thumb_size, orientation)
-    main, thumbnail = _resample(image, main_size, thumb)
-    icc_profile = image.info.get("icc_profile")
     source_format = decode.source_format(image)
-    # Drop the decoded pixels before colour conversion and encoding allocate more.
+    frame: Box = (0.0, 0.0, float(source[0]), float(source[1]))
+    if decode.can_draft(image):
+        # A JPEG's EXIF is in its header, so the orientation is known before decoding.
+        early = plan(source, normalize.orientation(image), main_box, thumb_size)
+        frame = decode.draft_for(image, early.min_decode_size)
+    decode.load_pixels(image)
+    # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late eXIf
+    # chunk), and decoding errors must surface from load_pixels, not be swallowed here.
+    orientation = normalize.orientation(image)
+    geometry = plan(source, orientation, main_box, thumb_size)
+    icc_profile = image.info.get("icc_profile")
+    main, thumbnail = _resample(normalize.to_working_mode(image), frame, geometry)
+    # Release the decoded pixels before colour conversion and encoding allocate more.
     image.close()
     del image
     return _Output(
         main=_finish(main, icc_profile, orientation),
         thumbnail=_finish(thumbnail, icc_profile, orientation),
         source_format=source_format,
-        source_size=_swap(source, orientation),
+        source_size=normalize.oriented_size(source, orientation),
     )
 
 
 def _resample(
-    image: Image.Image, main_size: Size | None, thumb: Size | None
+    work: Image.Image, frame: Box, geometry: Plan
 ) -> tuple[Image.Image | None, Image.Image | None]:
-    """Decode ``image`` once, as small as the targets allow, and resample each target."""
-    source: Size = image.size
-    whole: Box = (0.0, 0.0, float(source[0]), float(source[1]))
-    crop = None if thumb is None else render.cover_box(source, thumb)
-    scales = [render.scale_of(whole, main_size)] if main_size else []
-    if thumb is not None and crop is not None:
-        scales.append(render.scale_of(crop, thumb))
-    frame = decode.draft_for(image, _decode_floor(source, scales))
-    work = normalize.to_working_mode(decode.load_pixels(image))
-
-    main = None if main_size is None else render.resample(work, main_size, frame)
+    """Resample each requested rendition from the decoded image (``frame`` = the source)."""
+    main = None
+    if geometry.main_size is not None:
+        main = render.resample(work, geometry.main_size, frame)
     thumbnail = None
+    thumb, crop = geometry.thumbnail_size, geometry.thumbnail_crop
     if thumb is not None and crop is not None:
-        base, box = _pick_thumbnail_base(work, frame, main, source, crop, thumb)
+        base, box = _pick_thumbnail_base(work, frame, main, geometry.source, crop, thumb)
         thumbnail = render.resample(base, thumb, box)
     return main, thumbnail
+
+
+def _produced(image: Image.Image | None) -> Image.Image:
+    if image is None:  # only reachable through a bug in _render_images
+        raise RuntimeError("internal error: a requested rendition was not produced")
+    return image
 
 
 def _finish(image: Image.Image | None, icc_profile: object, orientation: int) -> Image.Image | None:
@@ -158,8 +183,7 @@ class ImageProcessor:
         """
         box = _check_size("max_size", max_size)
         output = _render_images(image_data, box, None, limits or DEFAULT_LIMITS)
-        assert output.main is not None
-        return render.encode_jpeg(output.main, MAIN_QUALITY)
+        return render.encode_jpeg(_produced(output.main), MAIN_QUALITY)
 
     @staticmethod
     def create_thumbnail(
@@ -177,8 +201,7 @@ class ImageProcessor:
         """
         target = _check_size("size", size)
         output = _render_images(image_data, None, target, limits or DEFAULT_LIMITS)
-        assert output.thumbnail is not None
-        return render.encode_jpeg(output.thumbnail, THUMBNAIL_QUALITY)
+        return render.encode_jpeg(_produced(output.thumbnail), THUMBNAIL_QUALITY)
 
     @staticmethod
     def render(
@@ -194,12 +217,11 @@ class ImageProcessor:
         box = _check_size("main_size", main_size)
         target = _check_size("thumbnail_size", thumbnail_size)
         output = _render_images(image_data, box, target, limits or DEFAULT_LIMITS)
-        assert output.main is not None
-        assert output.thumbnail is not None
+        main = _produced(output.main)
         return Renditions(
-            main=render.encode_jpeg(output.main, MAIN_QUALITY),
-            thumbnail=render.encode_jpeg(output.thumbnail, THUMBNAIL_QUALITY),
-            main_size=output.main.size,
+            main=render.encode_jpeg(main, MAIN_QUALITY),
+            thumbnail=render.encode_jpeg(_produced(output.thumbnail), THUMBNAIL_QUALITY),
+            main_size=main.size,
             source_format=output.source_format,
             source_size=output.source_size,
         )

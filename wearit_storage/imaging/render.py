@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
 Size = tuple[int, int]
 Box = tuple[float, float, float, float]
 
-#: Resampling passes below this factor go straight through Lanczos; above it Pillow first
-#: averages whole pixel blocks, which is much cheaper and visually indistinguishable.
-REDUCING_GAP = 3.0
+#: Every Lanczos pass starts from at least this many source pixels per output pixel (per
+#: axis) when the source has them. Shrinking further beforehand (DCT scaling of JPEGs,
+#: Pillow's block averaging for the other formats) is far cheaper, but leaves aliasing
+#: that only a final pass of 2x or more averages away; libvips uses the same rule.
+HEADROOM = 2.0
+
+#: Resampling is split into horizontal bands run on this many threads (Pillow releases
+#: the GIL while resampling). Bands only pay off on large outputs.
+RESAMPLE_THREADS = max(1, min(4, os.cpu_count() or 1))
+_MIN_PIXELS_PER_BAND = 100_000
+#: How far, in output pixels, Lanczos-3 reads around each pixel (as Pillow computes it).
+_LANCZOS_REACH = 3.0 - 0.5
 
 
 def fit_size(source: Size, box: Size) -> Size:
     """Largest size with the aspect ratio of ``source`` fitting in ``box``, never upscaled.
 
-    Rounds like ``Image.thumbnail`` so renditions have the same size as the seed's.
+    Same arithmetic as ``Image.thumbnail``, so main images keep the seed's dimensions.
     """
     width, height = source
-    max_width, max_height = min(box[0], width), min(box[1], height)
-    if (width, height) == (max_width, max_height):
+    box_width, box_height = box
+    if width <= box_width and height <= box_height:
         return source
     aspect = width / height
-    if max_width / max_height >= aspect:
-        return _round_aspect(max_height * aspect, lambda n: abs(aspect - n / max_height)), (
-            max_height
+    if box_width / box_height >= aspect:
+        return _round_aspect(box_height * aspect, lambda n: abs(aspect - n / box_height)), (
+            box_height
         )
-    return max_width, _round_aspect(
-        max_width / aspect, lambda n: 0 if n == 0 else abs(aspect - max_width / n)
+    return box_width, _round_aspect(
+        box_width / aspect, lambda n: 0 if n == 0 else abs(aspect - box_width / n)
     )
 
 
@@ -69,8 +82,73 @@ def scale_of(box: Box, target: Size) -> float:
 
 
 def resample(image: Image.Image, size: Size, box: Box) -> Image.Image:
-    """One high-quality Lanczos pass from ``box`` of ``image`` to ``size``."""
-    return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
+    """One high-quality Lanczos pass from ``box`` of ``image`` to ``size``.
+
+    Far larger sources are first block-averaged down to ``HEADROOM`` times the target
+    (what Pillow's ``reducing_gap`` does). Large outputs are then computed as horizontal
+    bands on several threads; each band passes its source rows as ``box`` and Pillow's
+    filter reads the rows around it, so bands join seamlessly and the result equals a
+    single call except for float rounding of band offsets (a few pixels, one level).
+    """
+    image, box = reduce_for(image, size, box)
+    bands = band_count(size)
+    if bands == 1:
+        return _lanczos(image, size, box)
+    cuts = [round(size[1] * i / bands) for i in range(bands + 1)]
+    row_height = (box[3] - box[1]) / size[1]
+    jobs = [
+        (
+            (size[0], bottom - top),
+            (box[0], box[1] + top * row_height, box[2], box[1] + bottom * row_height),
+        )
+        for top, bottom in itertools.pairwise(cuts)
+    ]
+    parts = _pool().map(lambda job: _lanczos(image, *job), jobs)
+    output = Image.new(image.mode, size, None)  # every pixel is pasted: skip the fill
+    for top, part in zip(cuts, parts, strict=False):
+        output.paste(part, (0, top))
+    return output
+
+
+def reduce_for(image: Image.Image, size: Size, box: Box) -> tuple[Image.Image, Box]:
+    """Block-average ``image`` by whole factors that still leave ``HEADROOM`` for Lanczos.
+
+    Only the region Lanczos will read (``box`` plus the filter's reach) is reduced. Done
+    once for the whole image, not per band, so every band sees the same averaging grid.
+    """
+    factor_x = max(1, int((box[2] - box[0]) / size[0] / HEADROOM))
+    factor_y = max(1, int((box[3] - box[1]) / size[1] / HEADROOM))
+    if factor_x == factor_y == 1:
+        return image, box
+    reach_x = _LANCZOS_REACH * (box[2] - box[0]) / size[0]
+    reach_y = _LANCZOS_REACH * (box[3] - box[1]) / size[1]
+    region = (
+        max(0, int(box[0] - reach_x)),
+        max(0, int(box[1] - reach_y)),
+        min(image.width, math.ceil(box[2] + reach_x)),
+        min(image.height, math.ceil(box[3] + reach_y)),
+    )
+    reduced = image.reduce((factor_x, factor_y), box=region)
+    return reduced, (
+        (box[0] - region[0]) / factor_x,
+        (box[1] - region[1]) / factor_y,
+        (box[2] - region[0]) / factor_x,
+        (box[3] - region[1]) / factor_y,
+    )
+
+
+def band_count(size: Size) -> int:
+    """How many threads are worth using for an output of ``size``."""
+    return max(1, min(RESAMPLE_THREADS, size[0] * size[1] // _MIN_PIXELS_PER_BAND, size[1]))
+
+
+def _lanczos(image: Image.Image, size: Size, box: Box) -> Image.Image:
+    return image.resize(size, Image.Resampling.LANCZOS, box=box)
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=RESAMPLE_THREADS, thread_name_prefix="wearit-resample")
 
 
 def encode_jpeg(image: Image.Image, quality: int) -> bytes:

@@ -1,0 +1,171 @@
+"""Fixtures: one moto S3 server over HTTP for the session, fresh versioned buckets per test."""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from PIL import Image
+
+from wearit_storage import (
+    S3Client,
+    StorageRepository,
+    StorageSettings,
+    SyncS3Client,
+    SyncStorageRepository,
+)
+
+PRIMARY_REGION = "eu-west-3"
+REPLICA_REGION = "eu-central-1"
+
+_DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": PRIMARY_REGION,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+_UNSET_AWS_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        # Dummy credentials for the whole session: nothing can sign for a real account.
+        for name, value in _DUMMY_AWS_ENV.items():
+            patch.setenv(name, value)
+        for name in _UNSET_AWS_ENV:
+            patch.delenv(name, raising=False)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
+        port = _free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _dummy_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in _DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in _UNSET_AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def admin(moto_endpoint: str) -> Any:
+    """A raw boto3 client to arrange and inspect buckets behind the SDK's back."""
+    return raw_client(moto_endpoint, PRIMARY_REGION)
+
+
+@functools.cache
+def raw_client(endpoint: str, region: str) -> Any:
+    return boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _versioned_bucket(endpoint: str, prefix: str, region: str) -> str:
+    creator = raw_client(endpoint, region)
+    name = f"{prefix}-{uuid.uuid4().hex[:16]}"
+    creator.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    creator.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    return _versioned_bucket(moto_endpoint, "wearit-primary", PRIMARY_REGION)
+
+
+@pytest.fixture
+def replica_bucket(moto_endpoint: str) -> str:
+    return _versioned_bucket(moto_endpoint, "wearit-replica", REPLICA_REGION)
+
+
+@pytest.fixture
+def settings(moto_endpoint: str, bucket: str, replica_bucket: str) -> StorageSettings:
+    return StorageSettings(
+        region=PRIMARY_REGION,
+        bucket_name=bucket,
+        access_key="testing",
+        secret_key="testing",
+        endpoint_url=moto_endpoint,
+        replica_bucket_name=replica_bucket,
+        replica_region=REPLICA_REGION,
+        max_attempts=2,
+    )
+
+
+@pytest.fixture
+def client(settings: StorageSettings) -> Iterator[SyncS3Client]:
+    with SyncS3Client.from_settings(settings) as connected:
+        yield connected
+
+
+@pytest.fixture
+def replica_client(settings: StorageSettings) -> Iterator[SyncS3Client]:
+    with SyncS3Client.from_settings(settings, replica=True) as connected:
+        yield connected
+
+
+@pytest.fixture
+def repo(client: SyncS3Client, replica_client: SyncS3Client) -> SyncStorageRepository:
+    return SyncStorageRepository(client, replica_client=replica_client, erasure_backoff_s=0.0)
+
+
+@pytest.fixture
+async def async_client(settings: StorageSettings) -> AsyncIterator[S3Client]:
+    connected = await S3Client.from_settings(settings)
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture
+async def async_repo(settings: StorageSettings) -> AsyncIterator[StorageRepository]:
+    repository = await StorageRepository.from_settings(settings)
+    yield repository
+    await repository.close()
+
+
+def make_jpeg(size: tuple[int, int] = (1200, 900), color: str = "navy") -> bytes:
+    output = io.BytesIO()
+    Image.new("RGB", size, color).save(output, format="JPEG", quality=90)
+    return output.getvalue()
+
+
+@pytest.fixture(scope="session")
+def jpeg() -> bytes:
+    return make_jpeg()
+
+
+def all_versions(admin: Any, bucket: str, prefix: str = "") -> list[tuple[str, str, bool]]:
+    """(key, version id, is delete marker) of everything under ``prefix``."""
+    found: list[tuple[str, str, bool]] = []
+    for page in admin.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        found += [(v["Key"], v["VersionId"], False) for v in page.get("Versions", [])]
+        found += [(m["Key"], m["VersionId"], True) for m in page.get("DeleteMarkers", [])]
+    return found

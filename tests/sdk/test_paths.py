@@ -1,0 +1,219 @@
+"""Keys are safe by construction: validated ids, single-segment file names, five layouts."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wearit_storage import InvalidStorageKey, StoragePathBuilder, parse_key
+from wearit_storage.paths import (
+    Category,
+    build_key,
+    item_prefix,
+    thumbnail_name,
+    user_prefix,
+    validate_key,
+)
+
+
+def test_builder_keeps_the_seed_layout() -> None:
+    assert StoragePathBuilder.clothing_path("u1", "c1", "a.jpg") == "clothing/u1/c1/a.jpg"
+    assert StoragePathBuilder.body_path("u1", "b1", "a.png") == "body/u1/b1/a.png"
+    assert StoragePathBuilder.tryon_path("u1", "t1", "a.webp") == "tryon/u1/t1/a.webp"
+    assert StoragePathBuilder.avatar_path("u1", "avatar.jpg") == "avatars/u1/avatar.jpg"
+    assert StoragePathBuilder.temp_path("s-1", "f_1.tmp") == "temp/s-1/f_1.tmp"
+    # instance calls, as the seed's repository does through self.path_builder
+    assert StoragePathBuilder().clothing_path("U_9", "x-Y", "IMG_0001.HEIC").endswith(".HEIC")
+
+
+BAD_IDS = [
+    "",
+    "a/b",
+    "..",
+    ".",
+    "a.b",
+    "a b",
+    "a\x00b",
+    "é",
+    "\uff551",  # fullwidth letter u
+    "١٢",  # Arabic-Indic digits: \w and \d would accept them without re.ASCII
+    "a\n",
+    "x" * 129,
+    "%2e%2e",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_bad_ids_are_rejected_with_the_field_name(bad: str) -> None:
+    with pytest.raises(InvalidStorageKey, match=r"invalid clothing_id .*A-Z, a-z, 0-9"):
+        StoragePathBuilder.clothing_path("u1", bad, "a.jpg")
+    with pytest.raises(InvalidStorageKey, match="invalid user_id"):
+        StoragePathBuilder.avatar_path(bad, "a.jpg")
+    with pytest.raises(InvalidStorageKey, match="invalid session_id"):
+        StoragePathBuilder.temp_path(bad, "a.tmp")
+
+
+BAD_FILENAMES = [
+    "",
+    "a",
+    "..jpg",
+    "a..jpg",
+    "../a.jpg",
+    "a/b.jpg",
+    ".jpg",
+    "-a.jpg",
+    "a.jpg\x00.png",
+    "a.exe",
+    "a.jpg.exe",
+    "\uff41.jpg",  # fullwidth letter a
+    "a .jpg",
+    "a.jpg/",
+    "x" * 125 + ".jpg",
+    "a.tmp",  # temp-only extension
+]
+
+
+@pytest.mark.parametrize("bad", BAD_FILENAMES)
+def test_bad_filenames_are_rejected_saying_what_is_allowed(bad: str) -> None:
+    with pytest.raises(InvalidStorageKey, match=r"invalid filename .*heic, heif, jpeg, jpg"):
+        StoragePathBuilder.body_path("u1", "b1", bad)
+
+
+def test_temp_accepts_tmp_and_bin_but_categories_do_not() -> None:
+    assert StoragePathBuilder.temp_path("s1", "upload.bin") == "temp/s1/upload.bin"
+    with pytest.raises(InvalidStorageKey):
+        StoragePathBuilder.clothing_path("u1", "c1", "upload.bin")
+
+
+def test_longest_valid_segments() -> None:
+    long_id = "a" * 128
+    name = "b" * 124 + ".jpg"
+    assert StoragePathBuilder.clothing_path(long_id, long_id, name).count("/") == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "category", "owner", "item", "filename"),
+    [
+        ("clothing/u1/c1/a.jpg", Category.CLOTHING, "u1", "c1", "a.jpg"),
+        ("body/u1/b1/a.png", Category.BODY, "u1", "b1", "a.png"),
+        ("tryon/u1/t1/a.webp", Category.TRYON, "u1", "t1", "a.webp"),
+        ("avatars/u1/avatar.jpg", Category.AVATARS, "u1", None, "avatar.jpg"),
+        ("temp/s1/f.tmp", Category.TEMP, "s1", None, "f.tmp"),
+    ],
+)
+def test_parse_key_accepts_the_five_layouts(
+    key: str, category: Category, owner: str, item: str | None, filename: str
+) -> None:
+    parsed = parse_key(key)
+    assert (parsed.category, parsed.owner_id, parsed.item_id, parsed.filename) == (
+        category,
+        owner,
+        item,
+        filename,
+    )
+    assert str(parsed) == key
+    assert parsed.prefix == f"{category.value}/{owner}/"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "clothing/u1/a.jpg",  # missing item folder
+        "avatars/u1/x/a.jpg",  # extra folder
+        "other/u1/a.jpg",
+        "/clothing/u1/c1/a.jpg",
+        "clothing//c1/a.jpg",
+        "clothing/u1/c1/../a.jpg",
+        "clothing/u1/c1/a.jpg/",
+        "temp/s1/a.exe",
+        "clothing/u1/c1/a.tmp",
+    ],
+)
+def test_parse_key_rejects_everything_else(key: str) -> None:
+    with pytest.raises(InvalidStorageKey, match="invalid key"):
+        validate_key(key)
+
+
+def test_prefixes_end_with_a_slash_so_u1_never_matches_u10() -> None:
+    assert user_prefix(Category.BODY, "u1") == "body/u1/"
+    assert not "body/u10/b/a.jpg".startswith(user_prefix(Category.BODY, "u1"))
+    assert item_prefix(Category.CLOTHING, "u1", "c1") == "clothing/u1/c1/"
+    with pytest.raises(InvalidStorageKey):
+        item_prefix(Category.AVATARS, "u1", "c1")
+
+
+def test_thumbnail_name_is_derived_from_the_stem() -> None:
+    assert thumbnail_name("photo.png") == "photo_thumb.jpg"
+    assert thumbnail_name("IMG_1.HEIC") == "IMG_1_thumb.jpg"
+
+
+def test_build_key_checks_the_item_folder() -> None:
+    with pytest.raises(InvalidStorageKey):
+        build_key(Category.CLOTHING, "u1", None, "a.jpg")
+    with pytest.raises(InvalidStorageKey):
+        build_key(Category.AVATARS, "u1", "c1", "a.jpg")
+
+
+# -- property: no accepted input escapes its own prefix; rejected ones raise one error ----
+
+_ascii_and_tricks = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("abcXYZ019_-./\\\x00 %\u00e9\u0661\uff55\u202e\n")),
+        st.characters(),
+    ),
+    max_size=140,
+)
+_plausible_id = st.from_regex(r"\A[A-Za-z0-9_-]{1,130}\Z")
+_plausible_name = st.from_regex(r"\A[A-Za-z0-9._/-]{1,20}\.(jpg|png|heic|tmp|exe)\Z")
+ids = st.one_of(_plausible_id, _ascii_and_tricks)
+names = st.one_of(_plausible_name, _ascii_and_tricks)
+
+BUILDERS = {
+    "clothing": (StoragePathBuilder.clothing_path, True),
+    "body": (StoragePathBuilder.body_path, True),
+    "tryon": (StoragePathBuilder.tryon_path, True),
+}
+
+
+@given(category=st.sampled_from(sorted(BUILDERS)), user_id=ids, item_id=ids, filename=names)
+def test_item_keys_never_escape_their_prefix(
+    category: str, user_id: str, item_id: str, filename: str
+) -> None:
+    build, _ = BUILDERS[category]
+    try:
+        key = build(user_id, item_id, filename)
+    except InvalidStorageKey:
+        return
+    assert key == f"{category}/{user_id}/{item_id}/{filename}"
+    assert key.startswith(f"{category}/{user_id}/{item_id}/")
+    assert key.count("/") == 3
+    assert ".." not in key
+    assert key.isascii()
+    assert parse_key(key).prefix == f"{category}/{user_id}/"
+
+
+@given(owner=ids, filename=names, temp=st.booleans())
+def test_flat_keys_never_escape_their_prefix(owner: str, filename: str, temp: bool) -> None:
+    category = "temp" if temp else "avatars"
+    build = StoragePathBuilder.temp_path if temp else StoragePathBuilder.avatar_path
+    try:
+        key = build(owner, filename)
+    except InvalidStorageKey:
+        return
+    assert key == f"{category}/{owner}/{filename}"
+    assert key.count("/") == 2
+    assert ".." not in key
+    assert key.isascii()
+    assert parse_key(key).prefix == f"{category}/{owner}/"
+
+
+@given(key=st.one_of(_ascii_and_tricks, st.from_regex(r"\A[a-z]{3,8}/[\w./-]{1,20}\Z")))
+def test_parse_key_only_raises_invalid_storage_key(key: str) -> None:
+    try:
+        parsed = parse_key(key)
+    except InvalidStorageKey:
+        return
+    assert str(parsed) == key
+    assert key.startswith(parsed.prefix)

@@ -1,0 +1,171 @@
+"""Presigned GET / PUT / POST, checked at the level of the signed request and the policy.
+
+moto does not enforce expiry, signatures or POST policy conditions, so the assertions
+look at what S3 would enforce: X-Amz-Expires, X-Amz-SignedHeaders, the decoded policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.request
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from wearit_storage import (
+    InvalidStorageKey,
+    InvalidStorageRequest,
+    SyncS3Client,
+    SyncStorageRepository,
+)
+
+KEY = "clothing/u1/c1/photo.jpg"
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def test_get_url_default_expiry_and_it_downloads(client: SyncS3Client) -> None:
+    client.put_object(b"hello", KEY)
+    url = client.generate_presigned_url(KEY)
+    assert _query(url)["X-Amz-Expires"] == "3600"
+    assert _query(url)["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+    with urllib.request.urlopen(url) as response:  # noqa: S310 - local moto endpoint
+        assert response.read() == b"hello"
+
+
+def test_body_photos_default_to_five_minutes(client: SyncS3Client) -> None:
+    assert _query(client.generate_presigned_url("body/u1/b1/me.jpg"))["X-Amz-Expires"] == "300"
+    explicit = client.generate_presigned_url("body/u1/b1/me.jpg", expires_in=60)
+    assert _query(explicit)["X-Amz-Expires"] == "60"
+
+
+@pytest.mark.parametrize("expires_in", [1, 3600, 604800])
+def test_get_expiry_bounds_are_accepted(client: SyncS3Client, expires_in: int) -> None:
+    url = client.generate_presigned_url(KEY, expires_in)
+    assert _query(url)["X-Amz-Expires"] == str(expires_in)
+
+
+@pytest.mark.parametrize("expires_in", [0, -1, 604801, True, 1.5])
+def test_get_expiry_out_of_range_raises(client: SyncS3Client, expires_in: Any) -> None:
+    with pytest.raises(InvalidStorageRequest, match="expires_in"):
+        client.generate_presigned_url(KEY, expires_in)
+
+
+def test_presign_raises_instead_of_returning_none(client: SyncS3Client) -> None:
+    with pytest.raises(InvalidStorageKey):
+        client.generate_presigned_url("not/a/valid/key/at/all.jpg")
+
+
+def test_put_url_signs_the_content_type(client: SyncS3Client, admin: Any, bucket: str) -> None:
+    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/png")
+    query = _query(url)
+    assert "content-type" in query["X-Amz-SignedHeaders"].split(";")
+    assert query["X-Amz-Expires"] == "600"
+    request = urllib.request.Request(  # noqa: S310 - local moto endpoint
+        url, data=b"png-bytes", method="PUT", headers={"Content-Type": "image/png"}
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        assert response.status == 200
+    head = admin.head_object(Bucket=bucket, Key="temp/s1/up.jpg")
+    assert head["ContentType"] == "image/png"
+
+
+def test_put_url_refuses_non_image_types(client: SyncS3Client) -> None:
+    with pytest.raises(InvalidStorageRequest, match="text/html"):
+        client.generate_presigned_put_url("temp/s1/up.jpg", "text/html")
+
+
+def _policy(fields: dict[str, str]) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(base64.b64decode(fields["policy"]))
+    return decoded
+
+
+def test_post_policy_conditions(repo: SyncStorageRepository, bucket: str) -> None:
+    post = repo.presign_upload("sess-1", "upload.jpg", "image/jpeg", max_bytes=1234)
+    assert post.key == "temp/sess-1/upload.jpg"
+    assert post.fields["key"] == "temp/sess-1/upload.jpg"
+    assert post.fields["Content-Type"] == "image/jpeg"
+    assert post.fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    policy = _policy(post.fields)
+    conditions = policy["conditions"]
+    assert ["content-length-range", 1, 1234] in conditions
+    assert ["starts-with", "$Content-Type", "image/"] in conditions
+    assert {"key": "temp/sess-1/upload.jpg"} in conditions
+    assert {"bucket": bucket} in conditions
+    # nothing lets the uploader choose another key or an ACL
+    assert not any(isinstance(c, list) and c[1] == "$key" for c in conditions)
+    assert not any("acl" in json.dumps(c).lower() for c in conditions)
+    assert post.expires_in == 600
+
+
+def test_post_defaults_to_fifteen_megabytes_and_short_expiry(
+    repo: SyncStorageRepository,
+) -> None:
+    import datetime as dt
+
+    post = repo.presign_upload("sess-1", "upload.heic")
+    policy = _policy(post.fields)
+    assert ["content-length-range", 1, 15 * 1024 * 1024] in policy["conditions"]
+    expiration = dt.datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    remaining = (expiration - dt.datetime.now(dt.UTC)).total_seconds()
+    assert 590 <= remaining <= 600
+
+
+def test_post_only_targets_temp(client: SyncS3Client) -> None:
+    with pytest.raises(InvalidStorageKey, match="temp/"):
+        client.generate_presigned_post(KEY)
+
+
+def test_post_upload_lands_in_temp(repo: SyncStorageRepository, admin: Any, bucket: str) -> None:
+    post = repo.presign_upload("sess-2", "upload.jpg", "image/jpeg")
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in post.fields.items()
+    ]
+    body = (
+        "".join(parts).encode()
+        + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="u.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + b"jpeg-bytes\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(  # noqa: S310 - local moto endpoint
+        post.url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        assert response.status in (200, 201, 204)
+    stored = admin.get_object(Bucket=bucket, Key="temp/sess-2/upload.jpg")
+    assert stored["Body"].read() == b"jpeg-bytes"
+
+
+def test_urls_and_signatures_are_never_logged(
+    client: SyncS3Client, repo: SyncStorageRepository, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        urls = [
+            client.upload_file(b"x", KEY),
+            client.generate_presigned_url(KEY),
+            client.generate_presigned_url("body/u1/b1/a.jpg", 10),
+            client.generate_presigned_put_url("temp/s/a.jpg", "image/jpeg"),
+        ]
+        post = repo.presign_upload("s", "a.jpg")
+    secrets = [urlsplit(url).query for url in urls] + [
+        post.fields["x-amz-signature"],
+        post.fields["policy"],
+    ]
+    ours = [r for r in caplog.records if r.name.startswith("wearit_storage")]
+    assert any(KEY in r.getMessage() for r in ours)  # keys and expiries are logged...
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in secrets:
+        assert secret not in text  # ...signatures and policies are not
+    assert "X-Amz-Signature" not in text

@@ -1,0 +1,284 @@
+"""SyncStorageRepository against moto: renditions, temp uploads, versions, usage."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from tests.sdk.conftest import all_versions, make_jpeg
+from wearit_storage import (
+    ImageRejected,
+    InvalidStorageKey,
+    InvalidStorageRequest,
+    ObjectNotFound,
+    StorageError,
+    StorageSettings,
+    SyncStorageRepository,
+)
+
+
+def _image(admin: Any, bucket: str, key: str) -> Image.Image:
+    data = admin.get_object(Bucket=bucket, Key=key)["Body"].read()
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def test_clothing_upload_stores_main_and_thumbnail(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    url = repo.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
+    assert "/clothing/u1/c1/photo.jpg?" in url
+    keys = sorted(k for k, _, _ in all_versions(admin, bucket))
+    assert keys == ["clothing/u1/c1/photo.jpg", "clothing/u1/c1/photo_thumb.jpg"]
+    main = _image(admin, bucket, "clothing/u1/c1/photo.jpg")
+    thumb = _image(admin, bucket, "clothing/u1/c1/photo_thumb.jpg")
+    assert main.format == "JPEG"
+    assert main.size == (800, 600)
+    assert thumb.size == (200, 200)
+    head = admin.head_object(Bucket=bucket, Key="clothing/u1/c1/photo_thumb.jpg")
+    assert head["ContentType"] == "image/jpeg"
+
+
+def test_png_filename_is_kept_but_content_is_jpeg(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    repo.upload_avatar("u1", jpeg, "me.png")
+    assert {k for k, _, _ in all_versions(admin, bucket)} == {
+        "avatars/u1/me.png",
+        "avatars/u1/me_thumb.jpg",
+    }
+    assert admin.head_object(Bucket=bucket, Key="avatars/u1/me.png")["ContentType"] == "image/jpeg"
+
+
+def test_body_and_tryon_store_one_rendition(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    body_url = repo.upload_body_image("u1", "b1", jpeg, "front.jpg")
+    repo.upload_tryon_result("u1", "t1", jpeg, "result.jpg")
+    assert {k for k, _, _ in all_versions(admin, bucket)} == {
+        "body/u1/b1/front.jpg",
+        "tryon/u1/t1/result.jpg",
+    }
+    assert "X-Amz-Expires=300" in body_url  # body photos: short-lived link
+
+
+def test_invalid_images_are_rejected_before_any_write(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    with pytest.raises(ImageRejected):
+        repo.upload_clothing_image("u1", "c1", b"not an image", "photo.jpg")
+    with pytest.raises(InvalidStorageKey):
+        repo.upload_clothing_image("u1", "../c1", make_jpeg(), "photo.jpg")
+    assert all_versions(admin, bucket) == []
+
+
+def _fail_puts_of(repo: SyncStorageRepository, key_suffix: str) -> None:
+    def fail(params: dict[str, Any], **kwargs: Any) -> None:
+        if params["Key"].endswith(key_suffix):
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "x"}}, "PutObject")
+
+    repo.s3_client.boto_client.meta.events.register("provide-client-params.s3.PutObject", fail)
+
+
+def test_failed_thumbnail_write_leaves_neither_rendition(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    _fail_puts_of(repo, "_thumb.jpg")
+    with pytest.raises(StorageError):
+        repo.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
+    assert all_versions(admin, bucket) == []  # not even a noncurrent version or marker
+
+
+def test_failed_thumbnail_write_keeps_the_previous_main_current(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    repo.upload_clothing_image("u1", "c1", make_jpeg(color="red"), "photo.jpg")
+    before = admin.get_object(Bucket=bucket, Key="clothing/u1/c1/photo.jpg")["Body"].read()
+    _fail_puts_of(repo, "_thumb.jpg")
+    with pytest.raises(StorageError):
+        repo.upload_clothing_image("u1", "c1", make_jpeg(color="green"), "photo.jpg")
+    after = admin.get_object(Bucket=bucket, Key="clothing/u1/c1/photo.jpg")["Body"].read()
+    assert after == before
+    assert len(all_versions(admin, bucket, "clothing/u1/c1/photo.jpg")) == 1
+
+
+def test_upload_temp_limits_and_types(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    stored = repo.upload_temp("sess-1", jpeg, "raw.tmp")
+    assert stored.key == "temp/sess-1/raw.tmp"
+    head = admin.head_object(Bucket=bucket, Key=stored.key)
+    assert head["ContentType"] == "application/octet-stream"
+    repo.upload_temp("sess-1", jpeg, "raw.jpg", "image/jpeg")
+    with pytest.raises(InvalidStorageRequest, match="text/html"):
+        repo.upload_temp("sess-1", jpeg, "raw.jpg", "text/html")
+    small = SyncStorageRepository(repo.s3_client, max_upload_bytes=10)
+    with pytest.raises(InvalidStorageRequest, match="exceeds the limit of 10 bytes"):
+        small.upload_temp("sess-1", jpeg, "raw.jpg")
+
+
+def test_promote_temp_upload_renders_and_removes_temp(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    repo.upload_temp("sess-1", jpeg, "upload.jpg", "image/jpeg")
+    repo.upload_temp("sess-1", jpeg, "upload.jpg", "image/jpeg")  # two versions
+    stored = repo.promote_temp_upload(
+        "sess-1", "upload.jpg", user_id="u1", category="clothing", item_id="c9"
+    )
+    assert stored.main.key == "clothing/u1/c9/image.jpg"
+    assert stored.thumbnail is not None
+    assert stored.thumbnail.key == "clothing/u1/c9/thumb.jpg"
+    assert "/clothing/u1/c9/image.jpg?" in stored.url
+    assert all_versions(admin, bucket, "temp/") == []
+    assert _image(admin, bucket, "clothing/u1/c9/thumb.jpg").size == (200, 200)
+
+
+def test_promote_avatar_and_body_names(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    repo.upload_temp("s", jpeg, "a.jpg")
+    avatar = repo.promote_temp_upload("s", "a.jpg", user_id="u1", category="avatar")
+    assert (avatar.main.key, avatar.thumbnail and avatar.thumbnail.key) == (
+        "avatars/u1/avatar.jpg",
+        "avatars/u1/avatar_thumb.jpg",
+    )
+    repo.upload_temp("s", jpeg, "b.jpg")
+    body = repo.promote_temp_upload("s", "b.jpg", user_id="u1", category="body", item_id="b1")
+    assert body.main.key == "body/u1/b1/image.jpg"
+    assert body.thumbnail is None
+
+
+def test_promote_rejected_image_deletes_temp_anyway(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    repo.upload_temp("sess-1", b"GIF89a not accepted", "upload.jpg")
+    with pytest.raises(ImageRejected):
+        repo.promote_temp_upload(
+            "sess-1", "upload.jpg", user_id="u1", category="clothing", item_id="c1"
+        )
+    assert all_versions(admin, bucket) == []
+
+
+def test_promote_keeps_temp_when_the_final_write_fails(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    repo.upload_temp("sess-1", jpeg, "upload.jpg")
+    _fail_puts_of(repo, "thumb.jpg")
+    with pytest.raises(StorageError):
+        repo.promote_temp_upload(
+            "sess-1", "upload.jpg", user_id="u1", category="clothing", item_id="c1"
+        )
+    assert [k for k, _, _ in all_versions(admin, bucket)] == ["temp/sess-1/upload.jpg"]
+
+
+def test_promote_argument_checks(repo: SyncStorageRepository) -> None:
+    with pytest.raises(InvalidStorageKey, match="tryon"):
+        repo.promote_temp_upload("s", "a.jpg", user_id="u1", category="tryon", item_id="t")
+    with pytest.raises(InvalidStorageKey, match="item_id"):
+        repo.promote_temp_upload("s", "a.jpg", user_id="u1", category="clothing")
+    with pytest.raises(InvalidStorageKey, match="item_id=None"):
+        repo.promote_temp_upload("s", "a.jpg", user_id="u1", category="avatars", item_id="x")
+    with pytest.raises(ObjectNotFound, match=re.escape("temp/s/a.jpg")):
+        repo.promote_temp_upload("s", "a.jpg", user_id="u1", category="avatars")
+
+
+def test_promote_only_purges_the_exact_temp_key(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    repo.upload_temp("s", jpeg, "a.jpg")
+    repo.upload_temp("s", jpeg, "a.jpg.tmp")  # "a.jpg" is a prefix of this key
+    repo.promote_temp_upload("s", "a.jpg", user_id="u1", category="avatars")
+    assert [k for k, _, _ in all_versions(admin, bucket, "temp/")] == ["temp/s/a.jpg.tmp"]
+
+
+def test_restore_previous_version_undoes_an_overwrite(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    key = "tryon/u1/t1/r.jpg"
+    repo.s3_client.put_object(b"first", key)
+    repo.s3_client.put_object(b"second", key)
+    repo.restore_previous_version(key)
+    assert repo.s3_client.download_file(key) == b"first"
+    assert len(all_versions(admin, bucket, key)) == 3  # the overwrite stays restorable
+    assert admin.head_object(Bucket=bucket, Key=key)["ContentType"] == "image/jpeg"
+
+
+def test_restore_previous_version_undoes_a_delete(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    key = "tryon/u1/t1/r.jpg"
+    first = repo.s3_client.put_object(b"first", key)
+    repo.s3_client.delete_file(key)
+    repo.s3_client.delete_file(key)  # deleted twice: two markers
+    assert repo.restore_previous_version(key) == first.version_id
+    assert repo.s3_client.download_file(key) == b"first"
+    assert [v for v in all_versions(admin, bucket, key) if v[2]] == []
+
+
+def test_restore_without_history_is_object_not_found(repo: SyncStorageRepository) -> None:
+    with pytest.raises(ObjectNotFound):
+        repo.restore_previous_version("tryon/u1/t1/none.jpg")
+    repo.s3_client.put_object(b"only", "tryon/u1/t1/one.jpg")
+    with pytest.raises(ObjectNotFound, match="no previous version"):
+        repo.restore_previous_version("tryon/u1/t1/one.jpg")
+
+
+def test_user_storage_usage(repo: SyncStorageRepository) -> None:
+    client = repo.s3_client
+    client.put_object(b"a" * 10, "clothing/u1/c1/a.jpg")
+    client.put_object(b"a" * 20, "clothing/u1/c1/a.jpg")  # 10 bytes become noncurrent
+    client.put_object(b"b" * 5, "clothing/u1/c2/b.jpg")
+    client.put_object(b"c" * 7, "body/u1/b1/c.jpg")
+    client.put_object(b"d" * 3, "avatars/u1/d.jpg")
+    client.delete_file("avatars/u1/d.jpg")
+    client.put_object(b"x" * 99, "clothing/u10/c1/a.jpg")  # another user
+    usage = repo.user_storage_usage("u1")
+    clothing = usage.categories["clothing"]
+    assert (clothing.objects, clothing.bytes) == (2, 25)
+    assert (clothing.noncurrent_versions, clothing.noncurrent_bytes) == (1, 10)
+    assert (usage.categories["body"].objects, usage.categories["body"].bytes) == (1, 7)
+    assert usage.categories["avatars"].objects == 0
+    assert usage.categories["avatars"].noncurrent_bytes == 3
+    assert usage.categories["tryon"].objects == 0
+    assert (usage.objects, usage.bytes, usage.noncurrent_bytes) == (3, 32, 13)
+
+
+def test_from_settings_connects_primary_and_replica(settings: StorageSettings) -> None:
+    with SyncStorageRepository.from_settings(settings) as repository:
+        assert repository.s3_client.bucket_name == settings.bucket_name
+        assert repository.replica_client is not None
+        assert repository.replica_client.bucket_name == settings.replica_bucket_name
+        assert repository.replica_client.boto_client.meta.region_name == "eu-central-1"
+        assert repository.max_upload_bytes == settings.max_upload_bytes
+
+
+def test_promote_refuses_oversized_temp_objects_without_reading_them(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    # A presigned PUT cannot bound the size, so the object may exceed the POST limit.
+    admin.put_object(Bucket=bucket, Key="temp/s/big.jpg", Body=jpeg)
+    small = SyncStorageRepository(repo.s3_client, max_upload_bytes=len(jpeg) - 1)
+    with pytest.raises(ImageRejected, match="over the limit"):
+        small.promote_temp_upload("s", "big.jpg", user_id="u1", category="avatars")
+    assert all_versions(admin, bucket) == []
+
+
+def test_download_with_a_size_limit(repo: SyncStorageRepository) -> None:
+    repo.s3_client.put_object(b"12345", "tryon/u1/t1/r.jpg")
+    assert repo.s3_client.download_file("tryon/u1/t1/r.jpg", max_bytes=5) == b"12345"
+    with pytest.raises(InvalidStorageRequest, match="over the limit of 4"):
+        repo.s3_client.download_file("tryon/u1/t1/r.jpg", max_bytes=4)
+
+
+def test_seed_upload_optimized_image(repo: SyncStorageRepository, admin: Any, bucket: str) -> None:
+    url = repo.upload_optimized_image(make_jpeg((2000, 1000)), "tryon/u1/t1/out.jpg")
+    assert "/tryon/u1/t1/out.jpg?" in url
+    assert _image(admin, bucket, "tryon/u1/t1/out.jpg").size == (800, 400)
+    with pytest.raises(InvalidStorageKey):
+        repo.upload_optimized_image(make_jpeg(), "tryon/u1/out.jpg")

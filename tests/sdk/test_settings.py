@@ -1,0 +1,108 @@
+"""StorageSettings.from_env: the seed's variables, precedence, one clear error each."""
+
+from __future__ import annotations
+
+import pytest
+
+from wearit_storage import StorageConfigurationError, StorageSettings
+
+BASE = {"AWS_REGION_NAME": "eu-west-3", "AWS_BUCKET_NAME": "wearit-storage"}
+
+
+def test_minimal_environment_uses_defaults() -> None:
+    settings = StorageSettings.from_env(BASE)
+    assert settings.region == "eu-west-3"
+    assert settings.bucket_name == "wearit-storage"
+    assert settings.access_key is None
+    assert settings.secret_key is None
+    assert settings.max_concurrency == 10
+    assert settings.get_expiry_s == 3600
+    assert settings.body_get_expiry_s == 300
+    assert settings.max_upload_bytes == 15 * 1024 * 1024
+    assert settings.replica_bucket_name is None
+
+
+def test_full_environment() -> None:
+    settings = StorageSettings.from_env(
+        {
+            "AWS_REGION_NAME": "eu-west-3",
+            "WEARIT_ENV": "prod",
+            "AWS_BUCKET_NAME_DEV": "wearit-storage-dev",
+            "AWS_BUCKET_NAME_PROD": "wearit-storage-prod",
+            "AWS_ACCESS_KEY_ID": "AKIA",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_ENDPOINT_URL": "http://localhost:9000",
+            "WEARIT_REPLICA_BUCKET_NAME": "wearit-storage-replica",
+            "WEARIT_REPLICA_REGION_NAME": "eu-central-1",
+            "WEARIT_MAX_CONCURRENCY": "32",
+            "WEARIT_MAX_UPLOAD_BYTES": "1000",
+            "WEARIT_BODY_GET_EXPIRY_SECONDS": "60",
+        }
+    )
+    assert settings.bucket_name == "wearit-storage-prod"
+    assert (settings.access_key, settings.secret_key) == ("AKIA", "secret")
+    assert settings.endpoint_url == "http://localhost:9000"
+    assert (settings.replica_bucket_name, settings.replica_region) == (
+        "wearit-storage-replica",
+        "eu-central-1",
+    )
+    assert settings.max_concurrency == 32
+    assert settings.max_upload_bytes == 1000
+    assert settings.body_get_expiry_s == 60
+    assert "secret" not in repr(settings)
+
+
+def test_wearit_env_selects_dev_bucket_and_agrees_with_plain_name() -> None:
+    env = {**BASE, "WEARIT_ENV": "dev", "AWS_BUCKET_NAME_DEV": "wearit-storage"}
+    assert StorageSettings.from_env(env).bucket_name == "wearit-storage"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"AWS_BUCKET_NAME": "b"}, "AWS_REGION_NAME"),
+        ({"AWS_REGION_NAME": "eu-west-3"}, "AWS_BUCKET_NAME"),
+        ({**BASE, "AWS_BUCKET_NAME": "   "}, "AWS_BUCKET_NAME"),
+        ({**BASE, "WEARIT_ENV": "prod", "AWS_BUCKET_NAME_DEV": "d"}, "AWS_BUCKET_NAME_PROD"),
+        (
+            {**BASE, "WEARIT_ENV": "dev", "AWS_BUCKET_NAME_DEV": "other"},
+            "AWS_BUCKET_NAME=",
+        ),
+        ({**BASE, "WEARIT_ENV": "staging"}, "WEARIT_ENV"),
+        ({**BASE, "AWS_ACCESS_KEY_ID": "AKIA"}, "AWS_SECRET_ACCESS_KEY"),
+        ({**BASE, "AWS_SECRET_ACCESS_KEY": "s"}, "AWS_ACCESS_KEY_ID"),
+        ({**BASE, "WEARIT_REPLICA_BUCKET_NAME": "r"}, "WEARIT_REPLICA_REGION_NAME"),
+        ({**BASE, "WEARIT_REPLICA_REGION_NAME": "eu-central-1"}, "WEARIT_REPLICA_BUCKET_NAME"),
+        (
+            {
+                **BASE,
+                "WEARIT_REPLICA_BUCKET_NAME": "wearit-storage",
+                "WEARIT_REPLICA_REGION_NAME": "eu-central-1",
+            },
+            "WEARIT_REPLICA_BUCKET_NAME equals",
+        ),
+        ({**BASE, "WEARIT_MAX_CONCURRENCY": "ten"}, "WEARIT_MAX_CONCURRENCY"),
+        ({**BASE, "WEARIT_MAX_CONCURRENCY": "0"}, "WEARIT_MAX_CONCURRENCY"),
+        ({**BASE, "WEARIT_GET_EXPIRY_SECONDS": "604801"}, "WEARIT_GET_EXPIRY_SECONDS"),
+        ({**BASE, "WEARIT_MULTIPART_THRESHOLD": "1024"}, "WEARIT_MULTIPART_THRESHOLD"),
+        ({**BASE, "WEARIT_READ_TIMEOUT_SECONDS": "soon"}, "WEARIT_READ_TIMEOUT_SECONDS"),
+    ],
+)
+def test_missing_or_contradictory_settings_name_the_variable(
+    env: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(StorageConfigurationError, match=variable):
+        StorageSettings.from_env(env)
+
+
+def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION_NAME", "eu-west-1")
+    monkeypatch.setenv("AWS_BUCKET_NAME", "from-os-environ")
+    monkeypatch.delenv("WEARIT_ENV", raising=False)
+    assert StorageSettings.from_env().bucket_name == "from-os-environ"
+
+
+def test_settings_are_frozen() -> None:
+    settings = StorageSettings.from_env(BASE)
+    with pytest.raises(AttributeError):
+        settings.bucket_name = "other"  # type: ignore[misc]

@@ -1,0 +1,82 @@
+"""WearIT storage SDK: validated keys, S3 client (async + sync), repository, images.
+
+Async (FastAPI)::
+
+    repo = await StorageRepository.from_settings(StorageSettings.from_env())
+    url = await repo.upload_clothing_image(user_id, item_id, data, "photo.jpg")
+    report = await repo.delete_user_files(user_id)   # truthy when nothing remains
+    await repo.close()
+
+Sync (scripts, workers): the same with ``SyncStorageRepository`` and no ``await``.
+"""
+
+from __future__ import annotations
+
+from wearit_storage.client import S3Client
+from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
+from wearit_storage.errors import (
+    ErasureIncomplete,
+    ImageRejected,
+    InvalidStorageKey,
+    InvalidStorageRequest,
+    ObjectNotFound,
+    StorageAccessDenied,
+    StorageConfigurationError,
+    StorageError,
+    StorageNotConnected,
+    StorageUnavailable,
+)
+from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
+from wearit_storage.observability import MetricsHook, OperationMetric
+from wearit_storage.paths import (
+    MAIN_RENDITION_NAME,
+    THUMBNAIL_RENDITION_NAME,
+    Category,
+    StorageKey,
+    StoragePathBuilder,
+    parse_key,
+)
+from wearit_storage.presign import PresignDefaults, PresignedPost
+from wearit_storage.repository import StorageRepository
+from wearit_storage.settings import StorageSettings
+from wearit_storage.sync_client import StoredObject, SyncS3Client
+from wearit_storage.sync_repository import StoredImage, SyncStorageRepository
+from wearit_storage.usage import CategoryUsage, StorageUsage
+
+__all__ = [
+    "MAIN_RENDITION_NAME",
+    "THUMBNAIL_RENDITION_NAME",
+    "Category",
+    "CategoryErasure",
+    "CategoryUsage",
+    "ErasureFailure",
+    "ErasureIncomplete",
+    "ErasureReport",
+    "ImageLimits",
+    "ImageProcessor",
+    "ImageRejected",
+    "InvalidStorageKey",
+    "InvalidStorageRequest",
+    "MetricsHook",
+    "ObjectNotFound",
+    "OperationMetric",
+    "PresignDefaults",
+    "PresignedPost",
+    "Renditions",
+    "S3Client",
+    "StorageAccessDenied",
+    "StorageConfigurationError",
+    "StorageError",
+    "StorageKey",
+    "StorageNotConnected",
+    "StoragePathBuilder",
+    "StorageRepository",
+    "StorageSettings",
+    "StorageUnavailable",
+    "StorageUsage",
+    "StoredImage",
+    "StoredObject",
+    "SyncS3Client",
+    "SyncStorageRepository",
+    "parse_key",
+]

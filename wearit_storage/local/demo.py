@@ -1,0 +1,227 @@
+"""The WearIT storage flow, end to end, against the embedded S3 provisioned from cdk.out.
+
+Every step uses the public async SDK exactly as the API would; each one is timed and
+checked, and the demo exits non-zero at the first step whose check fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO, TypeVar
+
+import boto3
+from PIL import Image
+
+from wearit_storage.local.http_upload import get_url, post_presigned
+from wearit_storage.paths import StoragePathBuilder
+from wearit_storage.repository import StorageRepository
+from wearit_storage.samples import natural_image, sample_photo
+from wearit_storage.settings import StorageSettings
+
+T = TypeVar("T")
+USER = "demo-user-42"
+EXIF_ROTATED_RIGHT = 6  # stored landscape, displayed portrait
+GPS_IFD = 0x8825
+
+
+class DemoFailure(Exception):
+    """A step ran but its result was wrong."""
+
+
+@dataclass
+class DemoReport:
+    out: TextIO
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    async def step(self, title: str, action: Callable[[], Awaitable[T]]) -> T:
+        start = time.perf_counter()
+        try:
+            result = await action()
+        except Exception as error:
+            self.out.write(f"  FAIL {title}: {error}\n")
+            raise
+        elapsed = time.perf_counter() - start
+        self.steps.append((title, elapsed))
+        self.out.write(f"  ok   {title:<58} {elapsed * 1000:8.0f} ms\n")
+        return result
+
+    def note(self, text: str) -> None:
+        self.out.write(f"       {text}\n")
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise DemoFailure(message)
+
+
+def image_info(data: bytes) -> tuple[tuple[int, int], dict[Any, Any], bool]:
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.getexif()
+        return image.size, dict(image.info), bool(exif) or bool(exif.get_ifd(GPS_IFD))
+
+
+def jpeg(size: tuple[int, int], seed: int) -> bytes:
+    out = io.BytesIO()
+    natural_image(size, seed).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def versions_left(boto: Any, bucket: str, user: str) -> int:
+    total = 0
+    for category in ("clothing", "body", "tryon", "avatars"):
+        pages = boto.get_paginator("list_object_versions").paginate(
+            Bucket=bucket, Prefix=f"{category}/{user}/"
+        )
+        for page in pages:
+            total += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+    return total
+
+
+def simulate_replication(settings: StorageSettings, user: str) -> int:
+    """moto does not replicate: copy the user's current objects to the replica bucket, as
+    S3 replication would, so the erasure has something to remove there too."""
+    assert settings.replica_bucket_name is not None
+    source = _boto(settings, settings.region)
+    target = _boto(settings, settings.replica_region or settings.region)
+    copied = 0
+    for category in ("clothing", "body", "tryon", "avatars"):
+        pages = source.get_paginator("list_objects_v2").paginate(
+            Bucket=settings.bucket_name, Prefix=f"{category}/{user}/"
+        )
+        for page in pages:
+            for entry in page.get("Contents", []):
+                body = source.get_object(Bucket=settings.bucket_name, Key=entry["Key"])["Body"]
+                target.put_object(
+                    Bucket=settings.replica_bucket_name, Key=entry["Key"], Body=body.read()
+                )
+                copied += 1
+    return copied
+
+
+def _boto(settings: StorageSettings, region: str) -> Any:
+    return boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=settings.endpoint_url,
+        aws_access_key_id=settings.access_key,
+        aws_secret_access_key=settings.secret_key,
+    )
+
+
+async def run_flow(settings: StorageSettings, report: DemoReport) -> None:
+    paths = StoragePathBuilder()
+    photo = sample_photo(orientation=EXIF_ROTATED_RIGHT)
+    size, _, has_exif = image_info(photo)
+    report.note(
+        f"sample: {size[0]}x{size[1]} JPEG, {len(photo) / 1e6:.1f} MB, EXIF orientation 6, "
+        f"GPS tags: {has_exif}"
+    )
+    repo = await report.step(
+        "connect the SDK (async, bounded thread pool)",
+        lambda: StorageRepository.from_settings(settings),
+    )
+    try:
+        await _run_steps(repo, settings, report, paths, photo)
+    finally:
+        await repo.close()
+
+
+async def _run_steps(
+    repo: StorageRepository,
+    settings: StorageSettings,
+    report: DemoReport,
+    paths: StoragePathBuilder,
+    photo: bytes,
+) -> None:
+    clothing_key = paths.clothing_path(USER, "jacket-1", "image.jpg")
+    thumb_key = paths.clothing_path(USER, "jacket-1", "image_thumb.jpg")
+    url = await report.step(
+        "upload clothing photo -> 800 px image + 200x200 thumbnail",
+        lambda: repo.upload_clothing_image(USER, "jacket-1", photo, "image.jpg"),
+    )
+    client = repo.s3_client
+    main = await client.download_file(clothing_key)
+    thumb = await client.download_file(thumb_key)
+    main_size, _, main_meta = image_info(main)
+    thumb_size, _, _ = image_info(thumb)
+    check(max(main_size) == 800 and main_size[1] > main_size[0], f"main is {main_size}")
+    check(thumb_size == (200, 200), f"thumbnail is {thumb_size}")
+    check(not main_meta, "EXIF/GPS survived in the stored image")
+    report.note(
+        f"{clothing_key}: {main_size[0]}x{main_size[1]} (rotated upright), {len(main)} bytes, "
+        f"no EXIF/GPS; {thumb_key}: 200x200"
+    )
+
+    await report.step(
+        "upload a body photo",
+        lambda: repo.upload_body_image(USER, "body-1", jpeg((1200, 1600), 7), "image.jpg"),
+    )
+    await report.step(
+        "upload a try-on result",
+        lambda: repo.upload_tryon_result(USER, "tryon-1", jpeg((768, 1024), 8), "result.jpg"),
+    )
+    avatar_key = paths.avatar_path(USER, "avatar.jpg")
+    await report.step(
+        "upload an avatar", lambda: repo.upload_avatar(USER, jpeg((600, 600), 9), "avatar.jpg")
+    )
+
+    async def fetch() -> bytes:
+        return await asyncio.to_thread(get_url, url)
+
+    fetched = await report.step("fetch the presigned GET URL over HTTP", fetch)
+    check(fetched == main, "the presigned URL served different bytes")
+
+    async def direct_upload() -> int:
+        post = repo.presign_upload("session-1", "upload.jpg", "image/jpeg")
+        return await asyncio.to_thread(post_presigned, post, jpeg((1600, 1200), 10), "image/jpeg")
+
+    status = await report.step("direct upload to temp/ through a presigned POST", direct_upload)
+    check(status in (200, 201, 204), f"presigned POST answered {status}")
+    promoted = await report.step(
+        "promote the temp upload into clothing/ (validate + render)",
+        lambda: repo.promote_temp_upload(
+            "session-1", "upload.jpg", user_id=USER, category="clothing", item_id="shirt-2"
+        ),
+    )
+    report.note(f"promoted to {promoted.main.key}; temp/session-1/upload.jpg removed")
+
+    usage = await report.step("storage usage of the user", lambda: repo.user_storage_usage(USER))
+    for category, entry in usage.categories.items():
+        report.note(f"{category:<9} {entry.objects:>3} objects {entry.bytes:>9} bytes")
+    check(usage.objects >= 7, f"expected at least 7 objects, usage says {usage.objects}")
+
+    original_avatar = await client.download_file(avatar_key)
+    await report.step(
+        "overwrite the avatar",
+        lambda: repo.upload_avatar(USER, jpeg((600, 600), 11), "avatar.jpg"),
+    )
+    await report.step(
+        "restore the previous avatar version", lambda: repo.restore_previous_version(avatar_key)
+    )
+    check(await client.download_file(avatar_key) == original_avatar, "restore gave other bytes")
+
+    copied = await report.step(
+        "simulate replication to the replica bucket (moto does not replicate)",
+        lambda: asyncio.to_thread(simulate_replication, settings, USER),
+    )
+    report.note(f"{copied} objects copied to {settings.replica_bucket_name}")
+
+    erasure = await report.step(
+        "erase the user (every version, both buckets)", lambda: repo.delete_user_files(USER)
+    )
+    check(bool(erasure), f"erasure incomplete: {erasure.failures} {erasure.remaining}")
+    primary_left = versions_left(_boto(settings, settings.region), settings.bucket_name, USER)
+    replica_left = versions_left(
+        _boto(settings, settings.replica_region or settings.region),
+        settings.replica_bucket_name or "",
+        USER,
+    )
+    report.note(
+        f"{erasure.versions_deleted} versions and {erasure.delete_markers_deleted} delete "
+        f"markers deleted; left: primary {primary_left}, replica {replica_left}"
+    )
+    check(primary_left == 0 and replica_left == 0, "versions remain after erasure")

@@ -1,0 +1,153 @@
+"""Read the synthesized stacks of one environment from a cloud assembly (``cdk.out``).
+
+The manifest, not a naming convention, says which stacks belong to an environment (the
+``Environment`` stack tag), which region each deploys to and in which order they deploy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wearit_storage.errors import StorageConfigurationError
+
+MANIFEST = "manifest.json"
+STACK_ARTIFACT = "aws:cloudformation:stack"
+ENVIRONMENT_TAG = "Environment"
+# Written by `cdk synth` when a stack's account or region is left to deploy time.
+_UNKNOWN = ("unknown-account", "unknown-region")
+
+
+class TemplateError(StorageConfigurationError):
+    """The cloud assembly or a template cannot be read as the local environment needs."""
+
+
+@dataclass(frozen=True)
+class StackTemplate:
+    """One synthesized stack: its template body plus what the manifest says about it."""
+
+    name: str
+    region: str
+    account: str | None
+    tags: Mapping[str, str]
+    dependencies: tuple[str, ...]
+    body: Mapping[str, Any]
+
+    @property
+    def resources(self) -> Mapping[str, Mapping[str, Any]]:
+        resources: Mapping[str, Mapping[str, Any]] = self.body.get("Resources", {})
+        return resources
+
+    @property
+    def outputs(self) -> Mapping[str, Mapping[str, Any]]:
+        outputs: Mapping[str, Mapping[str, Any]] = self.body.get("Outputs", {})
+        return outputs
+
+    def resources_of_type(self, cfn_type: str) -> dict[str, Mapping[str, Any]]:
+        """``{logical id: resource}`` of every resource of ``cfn_type``, in template order."""
+        return {
+            logical_id: resource
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == cfn_type
+        }
+
+    def properties(self, logical_id: str) -> Mapping[str, Any]:
+        try:
+            properties: Mapping[str, Any] = self.resources[logical_id].get("Properties", {})
+        except KeyError:
+            raise TemplateError(f"stack {self.name} has no resource {logical_id!r}") from None
+        return properties
+
+
+def read_manifest(cdk_out: Path) -> Mapping[str, Any]:
+    path = cdk_out / MANIFEST
+    try:
+        manifest: Mapping[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TemplateError(
+            f"{path} does not exist: run `make synth` (or `npx cdk synth`) first"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"{path} is not valid JSON ({exc}): run `make synth` again") from exc
+    return manifest
+
+
+def load_stack(cdk_out: Path, stack_name: str) -> StackTemplate:
+    """Load one stack of the cloud assembly in ``cdk_out`` by its artifact (stack) name."""
+    artifacts: Mapping[str, Any] = read_manifest(cdk_out).get("artifacts", {})
+    artifact = artifacts.get(stack_name)
+    if artifact is None or artifact.get("type") != STACK_ARTIFACT:
+        stacks = sorted(n for n, a in artifacts.items() if a.get("type") == STACK_ARTIFACT)
+        raise TemplateError(
+            f"no stack {stack_name!r} in {cdk_out / MANIFEST}; stacks: {', '.join(stacks)}"
+        )
+    return _stack(cdk_out, stack_name, artifact)
+
+
+def load_environment(cdk_out: Path, env: str) -> list[StackTemplate]:
+    """Every stack tagged ``Environment=env``, in deployment order (dependencies first)."""
+    artifacts: Mapping[str, Any] = read_manifest(cdk_out).get("artifacts", {})
+    stacks = {
+        name: _stack(cdk_out, name, artifact)
+        for name, artifact in artifacts.items()
+        if artifact.get("type") == STACK_ARTIFACT
+        and artifact.get("properties", {}).get("tags", {}).get(ENVIRONMENT_TAG) == env
+    }
+    if not stacks:
+        raise TemplateError(
+            f"no stack tagged {ENVIRONMENT_TAG}={env} in {cdk_out / MANIFEST}: synthesize it "
+            f"with `npx cdk synth -c env={env}` or pick another environment"
+        )
+    return _deployment_order(stacks)
+
+
+def _stack(cdk_out: Path, name: str, artifact: Mapping[str, Any]) -> StackTemplate:
+    properties = artifact.get("properties", {})
+    template_path = cdk_out / properties.get("templateFile", f"{name}.template.json")
+    try:
+        body = json.loads(template_path.read_text())
+    except FileNotFoundError:
+        raise TemplateError(f"{template_path} is missing: run `make synth` again") from None
+    account, region = _account_and_region(name, artifact.get("environment", ""))
+    return StackTemplate(
+        name=name,
+        region=region,
+        account=account,
+        tags=dict(properties.get("tags", {})),
+        dependencies=tuple(artifact.get("dependencies", ())),
+        body=body,
+    )
+
+
+def _account_and_region(stack: str, environment: str) -> tuple[str | None, str]:
+    # The manifest writes the target as aws://ACCOUNT/REGION.
+    account, _, region = environment.removeprefix("aws://").partition("/")
+    if not region or region == _UNKNOWN[1]:
+        raise TemplateError(
+            f"stack {stack} has no concrete region in the manifest ({environment!r}): "
+            "give the stack an explicit env region"
+        )
+    return (None if account in ("", _UNKNOWN[0]) else account), region
+
+
+def _deployment_order(stacks: Mapping[str, StackTemplate]) -> list[StackTemplate]:
+    ordered: list[StackTemplate] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if any(stack.name == name for stack in ordered):
+            return
+        if name in visiting:
+            raise TemplateError(f"stack dependency cycle through {name}")
+        visiting.add(name)
+        for dependency in stacks[name].dependencies:
+            if dependency in stacks:  # asset manifests and other artifacts are not stacks
+                visit(dependency)
+        ordered.append(stacks[name])
+
+    for name in sorted(stacks):
+        visit(name)
+    return ordered
