@@ -168,6 +168,11 @@ class ImageProcessor:
     JPEG, PNG, WebP or HEIC/HEIF photo within ``limits`` (default :class:`ImageLimits`).
     Outputs are sRGB JPEGs in display orientation with all metadata stripped (no EXIF,
     GPS, XMP, comment or ICC profile) and transparency flattened onto white.
+
+    The methods are thread-safe and CPU-bound (Pillow releases the GIL while decoding,
+    resampling and encoding): from ``async`` code, call them through ``asyncio.to_thread``.
+    Large resizes are additionally split across a small shared pool of
+    ``render.RESAMPLE_THREADS`` threads.
     """
 
     @staticmethod
