@@ -28,11 +28,21 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+SYNTH_STAMP := cdk.out/.synthesized
+CDK_SOURCES := app.py cdk.json $(shell find cdk -name '*.py')
+
 ## synth: synthesize every environment through the pinned CDK CLI, then lint the templates
-synth: bootstrap
+synth: $(SYNTH_STAMP)
+
+$(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
 	@echo "synthesized and linted: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+	touch $@
+
+## demo: the main job: synthesize, provision an embedded S3 from cdk.out, run the SDK flow
+demo: $(SYNTH_STAMP)
+	$(PY) -m wearit_storage demo
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .

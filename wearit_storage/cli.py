@@ -12,7 +12,7 @@ import mimetypes
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from wearit_storage.errors import StorageError
 from wearit_storage.paths import parse_key
@@ -133,7 +133,7 @@ class UsageError(Exception):
 
 
 def build_parser(
-    local_commands: Callable[[argparse._SubParsersAction], None] | None = None,
+    local_commands: Callable[[Any], None] | None = None,
 ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except UsageError as error:
-        parser.error(str(error))
+        parser.error(str(error))  # exits with status 2
     except StorageError as error:
         key = f"{error.key}: " if error.key else ""
         print(f"{PROGRAM}: error: {key}{error}", file=sys.stderr)
@@ -192,7 +192,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
-    return 2  # pragma: no cover - parser.error exits
 
 
 if __name__ == "__main__":

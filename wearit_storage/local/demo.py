@@ -205,7 +205,7 @@ async def _run_steps(
     check(await client.download_file(avatar_key) == original_avatar, "restore gave other bytes")
 
     copied = await report.step(
-        "simulate replication to the replica bucket (moto does not replicate)",
+        "copy to the replica as S3 replication would (moto cannot)",
         lambda: asyncio.to_thread(simulate_replication, settings, USER),
     )
     report.note(f"{copied} objects copied to {settings.replica_bucket_name}")
