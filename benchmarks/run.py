@@ -46,7 +46,11 @@ def moto_server() -> Iterator[str]:
         yield endpoint
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:

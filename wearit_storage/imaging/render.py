@@ -21,8 +21,8 @@ Box = tuple[float, float, float, float]
 #: that only a final pass of 2x or more averages away; libvips uses the same rule.
 HEADROOM = 2.0
 
-#: Resampling is split into horizontal bands run on this many threads (Pillow releases
-#: the GIL while resampling). Bands only pay off on large outputs.
+#: Resampling is split into horizontal bands run on this many threads, the caller's
+#: included (Pillow releases the GIL while resampling). Only large outputs are split.
 RESAMPLE_THREADS = max(1, min(4, os.cpu_count() or 1))
 _MIN_PIXELS_PER_BAND = 100_000
 #: How far, in output pixels, Lanczos-3 reads around each pixel (as Pillow computes it).
@@ -103,7 +103,10 @@ def resample(image: Image.Image, size: Size, box: Box) -> Image.Image:
         )
         for top, bottom in itertools.pairwise(cuts)
     ]
-    parts = _pool().map(lambda job: _lanczos(image, *job), jobs)
+    # The caller computes the first band itself: when many uploads are processed at once
+    # and the pool is busy, each still progresses instead of waiting on shared helpers.
+    helpers = [_pool().submit(_lanczos, image, *job) for job in jobs[1:]]
+    parts = [_lanczos(image, *jobs[0]), *(future.result() for future in helpers)]
     output = Image.new(image.mode, size, None)  # every pixel is pasted: skip the fill
     for top, part in zip(cuts, parts, strict=False):
         output.paste(part, (0, top))
@@ -148,7 +151,9 @@ def _lanczos(image: Image.Image, size: Size, box: Box) -> Image.Image:
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=RESAMPLE_THREADS, thread_name_prefix="wearit-resample")
+    return ThreadPoolExecutor(
+        max_workers=max(1, RESAMPLE_THREADS - 1), thread_name_prefix="wearit-resample"
+    )
 
 
 def encode_jpeg(image: Image.Image, quality: int) -> bytes:
