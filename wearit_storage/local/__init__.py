@@ -27,6 +27,7 @@ from wearit_storage.local.provision import (
     ProvisionedKey,
     ProvisionedRole,
     ProvisionedStack,
+    SkippedProperty,
     provision_environment,
 )
 from wearit_storage.local.s3_mapping import UnsupportedPropertyError
@@ -56,6 +57,7 @@ __all__ = [
     "ProvisionedRole",
     "ProvisionedStack",
     "PseudoParameters",
+    "SkippedProperty",
     "StackTemplate",
     "TemplateError",
     "UnresolvableReferenceError",

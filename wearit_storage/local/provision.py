@@ -4,8 +4,12 @@ The templates in ``cdk.out`` are the single source of truth: every bucket is cre
 its stack's region and every property the template declares is applied through the S3
 API (moto's own CloudFormation support ignores most bucket properties). KMS keys and
 aliases, IAM roles (trust policy + inline policies) and bucket policies are created too.
-Monitoring resources (SNS, CloudWatch) are not emulated and are listed in
-``ProvisionedEnvironment.not_provisioned``.
+
+What is not in the emulator is reported, never silently dropped: declared properties moto
+cannot hold (request metrics; bucket policies by default, see ``provision_environment``)
+are in ``ProvisionedEnvironment.skipped``, resources outside storage (SNS, CloudWatch) in
+``ProvisionedEnvironment.not_provisioned``. A property or key the mapping does not know
+fails with :class:`UnsupportedPropertyError` before the first request.
 
 Idempotent: provisioning again re-applies the template, including removing bucket
 configuration and inline role policies the template no longer declares.
@@ -48,9 +52,8 @@ OUTPUT_API_ROLE = "ApiRoleArn"
 OUTPUT_TRYON_WORKER_ROLE = "TryOnWorkerRoleArn"
 OUTPUT_REPLICATION_ROLE = "ReplicationRoleArn"
 
-# Declared bucket properties moto 5.2 has no API for. They are recorded in
-# ``ProvisionedEnvironment.skipped`` rather than sent: moto routes an unknown
-# ``PUT /bucket?metrics`` to CreateBucket. Verified on AWS by the CDK assertions instead.
+# Declared bucket properties moto 5.2 has no API for: it answers the request with 200 and
+# keeps nothing. They are recorded in ``ProvisionedEnvironment.skipped`` rather than sent.
 EMULATOR_CANNOT_HOLD = {
     "MetricsConfigurations": "moto has no PutBucketMetricsConfiguration (request metrics "
     "are asserted in tests/cdk/test_buckets.py instead)",
@@ -243,6 +246,14 @@ def provision_environment(
     stacks = load_environment(cdk_out, env)
     clients = _Clients(s3_endpoint, credentials)
     account_id = str(clients("sts", stacks[0].region).get_caller_identity()["Account"])
+    for stack in stacks:
+        # Literal ARNs in the template carry the synthesis account; they must match.
+        if stack.account is not None and stack.account != account_id:
+            raise TemplateError(
+                f"stack {stack.name} was synthesized for account {stack.account} but the "
+                f"emulator is account {account_id}: synthesize without CDK_DEFAULT_ACCOUNT "
+                f"or start moto with MOTO_ACCOUNT_ID={stack.account}"
+            )
     provisioned = tuple(
         _StackProvisioner(stack, clients, account_id, hold_bucket_policies).run()
         for stack in stacks

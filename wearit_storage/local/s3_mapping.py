@@ -40,13 +40,8 @@ def versioning_configuration(prop: Mapping[str, Any]) -> dict[str, str]:
 
 def lifecycle_configuration(prop: Mapping[str, Any]) -> dict[str, Any]:
     """``LifecycleConfiguration`` → ``put_bucket_lifecycle_configuration(...)``."""
-    _check_keys(prop, {"Rules", "TransitionDefaultMinimumObjectSize"}, "LifecycleConfiguration")
+    _check_keys(prop, {"Rules"}, "LifecycleConfiguration")
     return {"Rules": [lifecycle_rule(rule) for rule in prop["Rules"]]}
-
-
-def lifecycle_minimum_object_size(prop: Mapping[str, Any]) -> str | None:
-    value = prop.get("TransitionDefaultMinimumObjectSize")
-    return str(value) if value is not None else None
 
 
 _LIFECYCLE_RULE_KEYS = {

@@ -19,8 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -59,9 +59,16 @@ def running_moto_server(host: str = LOCALHOST, *, quiet: bool = True) -> Iterato
         server.stop()
 
 
-def wait_until_ready(endpoint_url: str, *, timeout_s: float = 20.0) -> None:
+def wait_until_ready(
+    endpoint_url: str, *, timeout_s: float = 20.0, alive: Callable[[], bool] | None = None
+) -> None:
+    """Return once the server answers; ``alive`` lets a dead child process fail fast."""
     deadline = time.monotonic() + timeout_s
     while True:
+        if alive is not None and not alive():
+            raise StorageUnavailable(
+                f"moto server for {endpoint_url} exited before answering (is the port in use?)"
+            )
         try:
             with urllib.request.urlopen(endpoint_url + _HEALTH_PATH, timeout=1.0):  # noqa: S310 (local http URL we built)
                 return
@@ -121,21 +128,27 @@ class MotoServerProcess:
     def start(self, *, timeout_s: float = 20.0) -> str:
         """Start the server, wait until it answers, and return its endpoint URL."""
         env = {**os.environ, **(self._environment or {})}
-        log = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
-        try:
+        argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        with ExitStack() as stack:
+            log = (
+                stack.enter_context(self._log_file.open("ab"))
+                if self._log_file
+                else subprocess.DEVNULL
+            )
             self._process = subprocess.Popen(  # noqa: S603 (fixed argv, our interpreter)
-                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+                argv,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                # Its own session: Ctrl-C in a terminal reaches the CLI, which stops it cleanly.
+                # Its own process group: Ctrl-C in a terminal reaches the CLI, which then
+                # stops the server cleanly instead of both racing to exit.
                 start_new_session=True,
             )
-        finally:
-            if self._log_file:
-                log.close()  # type: ignore[union-attr]
+        process = self._process
         try:
-            wait_until_ready(self.endpoint_url, timeout_s=timeout_s)
+            wait_until_ready(
+                self.endpoint_url, timeout_s=timeout_s, alive=lambda: process.poll() is None
+            )
         except StorageUnavailable:
             self.stop()
             raise
