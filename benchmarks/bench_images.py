@@ -15,7 +15,7 @@ from typing import Any
 import pillow_heif
 from PIL import Image, ImageOps
 
-from benchmarks.contenders import CONTENDERS
+from benchmarks.contenders import CONTENDERS, Pipeline
 from benchmarks.inputs import BenchInput, build_inputs
 from benchmarks.memory_probe import BASELINE
 from benchmarks.ssim import ssim_of_jpeg
@@ -39,10 +39,25 @@ def reference_image(data: bytes) -> Image.Image:
         return image.convert("RGB")
 
 
-def quality_of(bench_input: BenchInput) -> dict[str, Any]:
+def able_contenders(data: bytes) -> tuple[dict[str, Pipeline], dict[str, str]]:
+    """Contenders that can decode this input, and why the others cannot (e.g. the libvips
+    wheel ships without an HEVC decoder, so it cannot read HEIC)."""
+    able: dict[str, Pipeline] = {}
+    unable: dict[str, str] = {}
+    for name, pipeline in CONTENDERS.items():
+        try:
+            pipeline(data)
+        except Exception as error:  # any failure disqualifies, and is reported
+            unable[name] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        else:
+            able[name] = pipeline
+    return able, unable
+
+
+def quality_of(bench_input: BenchInput, contenders: dict[str, Pipeline]) -> dict[str, Any]:
     reference = reference_image(bench_input.data)
     result: dict[str, Any] = {}
-    for name, pipeline in CONTENDERS.items():
+    for name, pipeline in contenders.items():
         main, thumbnail = pipeline(bench_input.data)
         with Image.open(io.BytesIO(main)) as m, Image.open(io.BytesIO(thumbnail)) as t:
             sizes = {"main_size": list(m.size), "thumbnail_size": list(t.size)}
@@ -90,8 +105,9 @@ def run(workdir: Path) -> dict[str, Any]:
     inputs = build_inputs()
     per_input: dict[str, Any] = {}
     for bench_input in inputs:
+        contenders, unable = able_contenders(bench_input.data)
         timings = interleaved(
-            {name: functools.partial(p, bench_input.data) for name, p in CONTENDERS.items()},
+            {name: functools.partial(p, bench_input.data) for name, p in contenders.items()},
             warmup=WARMUP,
             runs=RUNS,
         )
@@ -100,7 +116,8 @@ def run(workdir: Path) -> dict[str, Any]:
             "input_bytes": len(bench_input.data),
             "timing": {name: t.as_dict() for name, t in timings.items()},
             "images_per_s": {name: round(1000 / t.median_ms, 2) for name, t in timings.items()},
-            "quality": quality_of(bench_input),
+            "quality": quality_of(bench_input, contenders),
+            "unable": unable,
         }
     primary = next(i for i in inputs if i.name == PRIMARY_INPUT)
     input_path = workdir / f"{PRIMARY_INPUT}.jpg"

@@ -96,6 +96,9 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{data['images_per_s'][contender]} | {quality['ssim_main']} | "
                     f"{quality['main_bytes']} |"
                 )
+        for name, data in images["inputs"].items():
+            for contender, reason in data.get("unable", {}).items():
+                lines.append(f"| {name} | {contender} | n/a: {reason} | | | |")
         lines += [
             "",
             "Two worker threads, 12 MP JPEG, images/s: "

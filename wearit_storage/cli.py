@@ -173,7 +173,7 @@ def build_parser(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from wearit_storage.local.commands import add_local_commands
+    from wearit_storage.cli_local import add_local_commands
 
     parser = build_parser(add_local_commands)
     args = parser.parse_args(argv)

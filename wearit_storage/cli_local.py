@@ -1,4 +1,4 @@
-"""The CLI's local commands: ``local up`` (keep the embedded S3 running) and ``demo``."""
+"""The CLI's local commands: ``local up`` and ``demo`` (they need the ``[local]`` extra)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wearit_storage.local.demo import DemoFailure, DemoReport, run_flow
-from wearit_storage.local.provision import ProvisionedEnvironment, provision_environment
-from wearit_storage.local.server import MotoServerProcess, running_moto_server
-from wearit_storage.local.template import TemplateError
 from wearit_storage.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from wearit_storage.local.provision import ProvisionedEnvironment
 
 DEFAULT_CDK_OUT = Path("cdk.out")
 
@@ -48,6 +47,9 @@ def _environment_options(parser: argparse.ArgumentParser) -> None:
 
 
 def provision(cdk_out: Path, env: str, endpoint: str) -> ProvisionedEnvironment:
+    from wearit_storage.local.provision import provision_environment
+    from wearit_storage.local.template import TemplateError
+
     if not (cdk_out / f"WearitStorage-{env}.template.json").is_file():
         raise LocalSetupError(
             f"no synthesized templates for '{env}' in {cdk_out}: run `make synth` first"
@@ -67,6 +69,8 @@ def describe(environment: ProvisionedEnvironment) -> list[str]:
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
+    from wearit_storage.local.server import MotoServerProcess
+
     server = MotoServerProcess(port=args.port)
     endpoint = server.start()
     try:
@@ -90,6 +94,10 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # moto (the [local] extra) is only needed by these two commands.
+    from wearit_storage.local.demo import DemoFailure, DemoReport, run_flow
+    from wearit_storage.local.server import running_moto_server
+
     out = sys.stdout
     started = time.perf_counter()
     out.write("WearIT storage demo: the real SDK against an embedded S3 built from cdk.out\n")

@@ -1,0 +1,396 @@
+"""IAM, proven by enforcement: the roles of the synthesized template, assumed, against S3.
+
+A separate moto server runs as a child process (IAM enforcement is process-global state in
+moto). It is provisioned from the real dev templates with ``provision_environment``, the
+roles are assumed, and then enforcement is switched on (``INITIAL_NO_AUTH_ACTION_COUNT`` set
+to 0 through moto's ``/moto-api/reset-auth``, which also resets the request counter, so
+the set-up calls before it are free however many there are).
+
+What moto 5.2 can and cannot prove, and how each cell of the matrix is checked:
+
+* moto evaluates identity policies: Allow/Deny, actions and resources with wildcards. Cells
+  without a marker are ENFORCED: the call is made with the role's credentials and must
+  succeed (and do what it says) or fail with AccessDenied.
+* moto evaluates no condition operator except ``StringEquals``: others count as satisfied.
+  The API's list permission is conditioned on ``StringLike s3:prefix``, so moto would let
+  the API list *any* prefix (see the canary test). Cells marked ``*`` are therefore
+  DOCUMENT-CHECKED: the role's policy in the template is evaluated, condition included,
+  by the small evaluator below. ``test_markers_follow_the_policy`` keeps the markers
+  honest if the policy changes.
+* moto's trust-policy check compares the caller's ARN literally with the principal, so the
+  account-root principal (``arn:aws:iam::ACCOUNT:root``) never matches an IAM user under
+  enforcement: the roles are assumed before enforcement is switched on, and the trust
+  policy is checked on the document (``test_trust_policy``).
+* Bucket policies are not involved: moto would apply their TLS-only Deny to every request
+  (see test_provision_drift.py), so this server runs the default provisioning without them.
+* Presigned URLs are not used: moto answers them with 500 under IAM enforcement.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from cdk.config import ENVIRONMENTS_CONTEXT_KEY, load_environments
+from tests.cdk.conftest import cdk_json_context
+from tests.local.conftest import raw_template
+from wearit_storage.errors import StorageUnavailable
+from wearit_storage.local import (
+    MotoServerProcess,
+    ProvisionedEnvironment,
+    enforce_iam,
+    provision_environment,
+)
+from wearit_storage.local.intrinsics import intrinsics_used
+
+# Rows: role and action. Columns: where. ``allow``/``deny``: enforced by moto.
+# ``allow*``/``deny*``: checked on the policy document (moto cannot evaluate the condition).
+# ``other-bucket`` is a bucket outside the template; ``replica`` is the replica bucket; the
+# key prefix in both is clothing/.
+MATRIX = """
+role             action          clothing/  body/   tryon/  avatars/  temp/   other-bucket  replica
+ApiRole          get             allow      allow   allow   allow     allow   deny          deny
+ApiRole          put             allow      allow   allow   allow     allow   deny          deny
+ApiRole          delete          allow      allow   allow   allow     allow   deny          allow
+ApiRole          delete-version  allow      allow   allow   allow     allow   deny          allow
+ApiRole          list            allow*     allow*  allow*  allow*    allow*  deny          allow*
+TryOnWorkerRole  get             allow      allow   deny    deny      deny    deny          deny
+TryOnWorkerRole  put             deny       deny    allow   deny      deny    deny          deny
+TryOnWorkerRole  delete          deny       deny    deny    deny      deny    deny          deny
+TryOnWorkerRole  delete-version  deny       deny    deny    deny      deny    deny          deny
+TryOnWorkerRole  list            deny       deny    deny    deny      deny    deny          deny
+"""
+
+OTHER_BUCKET = "wearit-unrelated-bucket"
+ACTIONS = {
+    "get": "s3:GetObject",
+    "put": "s3:PutObject",
+    "delete": "s3:DeleteObject",
+    "delete-version": "s3:DeleteObjectVersion",
+    "list": "s3:ListBucket",
+}
+# moto can evaluate these condition operators; any other makes a cell document-checked.
+MOTO_EVALUATED_OPERATORS = {"StringEquals"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    role: str
+    action: str
+    place: str
+    allowed: bool
+    document_checked: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.role}-{self.action}-{self.place}"
+
+
+def parse_matrix(text: str) -> list[Cell]:
+    header, *rows = [line.split() for line in text.strip().splitlines()]
+    places = header[2:]
+    cells = []
+    for role, action, *outcomes in rows:
+        assert len(outcomes) == len(places), f"row {role} {action} has a missing column"
+        for place, outcome in zip(places, outcomes, strict=True):
+            assert outcome.rstrip("*") in ("allow", "deny"), outcome
+            cells.append(
+                Cell(role, action, place, outcome.startswith("allow"), outcome.endswith("*"))
+            )
+    return cells
+
+
+CELLS = parse_matrix(MATRIX)
+ENFORCED = [c for c in CELLS if not c.document_checked]
+PLACES = sorted({c.place for c in CELLS})
+
+
+def test_matrix_is_complete() -> None:
+    roles = {c.role for c in CELLS}
+    assert roles == {"ApiRole", "TryOnWorkerRole"}
+    assert {c.action for c in CELLS} == set(ACTIONS)
+    assert (
+        len(CELLS)
+        == len(roles) * len(ACTIONS) * len(PLACES)
+        == len({(c.role, c.action, c.place) for c in CELLS})
+    )
+
+
+# --- the environment -------------------------------------------------------------------
+
+
+def location(env: ProvisionedEnvironment, place: str) -> tuple[str, str, str]:
+    """(bucket, region, key prefix) of a matrix column."""
+    if place == "other-bucket":
+        return OTHER_BUCKET, env.region, "clothing/"
+    if place == "replica":
+        return env.replica_bucket, env.replica_region, "clothing/"
+    return env.data_bucket, env.region, place
+
+
+@dataclass(frozen=True)
+class Matrix:
+    env: ProvisionedEnvironment
+    role_arns: dict[str, str]
+    sessions: dict[str, dict[str, str]]
+    versions: dict[tuple[str, str], str]  # (role, place) -> seeded version id to delete
+    endpoint: str
+
+    def location(self, place: str) -> tuple[str, str, str]:
+        return location(self.env, place)
+
+    def s3(self, role: str, region: str) -> Any:
+        return _client("s3", self.endpoint, region, self.sessions[role])
+
+
+# Whole-body checksums, not aws-chunked uploads: moto's signature check (enforced here)
+# recomputes SigV4 and does not understand streaming-trailer payloads.
+_CONFIG = Config(
+    request_checksum_calculation="when_required",
+    response_checksum_validation="when_required",
+    retries={"max_attempts": 1},
+)
+
+
+def _client(service: str, endpoint: str, region: str, credentials: dict[str, str]) -> Any:
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=region, config=_CONFIG, **credentials
+    )
+
+
+SETUP = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+
+
+def seed_key(prefix: str, role: str, what: str) -> str:
+    return f"{prefix}matrix/{role}-{what}.txt"
+
+
+@pytest.fixture(scope="module")
+def matrix(cdk_out: Path) -> Iterator[Matrix]:
+    with MotoServerProcess() as server:
+        endpoint = server.endpoint_url
+        env = provision_environment(cdk_out, "dev", s3_endpoint=endpoint)
+        setup_s3 = _client("s3", endpoint, env.region, SETUP)
+        setup_s3.create_bucket(Bucket=OTHER_BUCKET)
+        setup_s3.put_bucket_versioning(
+            Bucket=OTHER_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+        )
+        role_arns = {"ApiRole": env.api_role_arn, "TryOnWorkerRole": env.tryon_worker_role_arn}
+        versions: dict[tuple[str, str], str] = {}
+        for place in PLACES:
+            bucket, region, prefix = location(env, place)
+            s3 = _client("s3", endpoint, region, SETUP)
+            for role in role_arns:
+                for what in ("get", "delete"):
+                    s3.put_object(
+                        Bucket=bucket, Key=seed_key(prefix, role, what), Body=what.encode()
+                    )
+                response = s3.put_object(
+                    Bucket=bucket, Key=seed_key(prefix, role, "version"), Body=b"v"
+                )
+                versions[(role, place)] = response["VersionId"]
+        sts = _client("sts", endpoint, env.region, SETUP)
+        sessions = {}
+        for role, arn in role_arns.items():
+            credentials = sts.assume_role(RoleArn=arn, RoleSessionName=f"matrix-{role}")[
+                "Credentials"
+            ]
+            sessions[role] = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        enforce_iam(endpoint)
+        yield Matrix(env, role_arns, sessions, versions, endpoint)
+
+
+def test_enforcement_is_on(matrix: Matrix) -> None:
+    stranger = _client("s3", matrix.endpoint, matrix.env.region, SETUP)
+    with pytest.raises(ClientError) as raised:
+        stranger.list_objects_v2(Bucket=matrix.env.data_bucket, Prefix="clothing/")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    for role, arn in matrix.role_arns.items():
+        sts = _client("sts", matrix.endpoint, matrix.env.region, matrix.sessions[role])
+        identity = sts.get_caller_identity()["Arn"]
+        assert identity.startswith(f"arn:aws:sts::{matrix.env.account_id}:assumed-role/")
+        assert identity.split("/")[1] == arn.rsplit("/", 1)[1]
+
+
+# --- enforced cells --------------------------------------------------------------------
+
+
+def perform(matrix: Matrix, cell: Cell) -> None:
+    """Make the cell's call as the role; assert it did its job if it was allowed."""
+    bucket, region, prefix = matrix.location(cell.place)
+    s3 = matrix.s3(cell.role, region)
+    if cell.action == "get":
+        body = s3.get_object(Bucket=bucket, Key=seed_key(prefix, cell.role, "get"))["Body"]
+        assert body.read() == b"get"
+    elif cell.action == "put":
+        assert s3.put_object(Bucket=bucket, Key=seed_key(prefix, cell.role, "put"), Body=b"p")[
+            "ETag"
+        ]
+    elif cell.action == "delete":
+        response = s3.delete_object(Bucket=bucket, Key=seed_key(prefix, cell.role, "delete"))
+        assert response["DeleteMarker"] is True  # versioned: the object is now hidden
+    elif cell.action == "delete-version":
+        version = matrix.versions[(cell.role, cell.place)]
+        response = s3.delete_object(
+            Bucket=bucket, Key=seed_key(prefix, cell.role, "version"), VersionId=version
+        )
+        assert response["VersionId"] == version
+    else:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        assert listed["KeyCount"] >= 1
+
+
+@pytest.mark.parametrize("cell", ENFORCED, ids=[c.id for c in ENFORCED])
+def test_enforced_cell(matrix: Matrix, cell: Cell) -> None:
+    if cell.allowed:
+        perform(matrix, cell)
+        return
+    with pytest.raises(ClientError) as raised:
+        perform(matrix, cell)
+    assert raised.value.response["Error"]["Code"] == "AccessDenied", cell.id
+
+
+# --- document-checked cells --------------------------------------------------------------
+
+
+def role_policies(cdk_out: Path, role: str) -> list[dict[str, Any]]:
+    config = load_environments(
+        {ENVIRONMENTS_CONTEXT_KEY: cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]}, "dev"
+    )[0]
+    template = raw_template(cdk_out, config.primary_stack_name)
+    resource = template["Resources"][
+        next(lid for lid in template["Resources"] if lid.startswith(role))
+    ]
+    return [p["PolicyDocument"] for p in resource["Properties"]["Policies"]]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def request_of(cell: Cell, location: tuple[str, str, str]) -> tuple[str, str, dict[str, str]]:
+    """The IAM action, resource ARN and request context S3 would evaluate for a cell."""
+    bucket, _, prefix = location
+    if cell.action == "list":
+        return ACTIONS["list"], f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix}
+    return ACTIONS[cell.action], f"arn:aws:s3:::{bucket}/{prefix}matrix/x.txt", {}
+
+
+def matching_statements(
+    documents: list[dict[str, Any]], action: str, resource: str
+) -> list[dict[str, Any]]:
+    return [
+        statement
+        for document in documents
+        for statement in _as_list(document["Statement"])
+        if any(fnmatchcase(action, a) for a in _as_list(statement["Action"]))
+        and any(fnmatchcase(resource, r) for r in _as_list(statement["Resource"]))
+    ]
+
+
+def conditions_hold(conditions: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    for operator, tests in conditions.items():
+        for key, expected in tests.items():
+            actual = context.get(key)
+            if actual is None:
+                return False
+            if operator == "StringLike":
+                matched = any(fnmatchcase(actual, pattern) for pattern in _as_list(expected))
+            elif operator == "StringEquals":
+                matched = actual in _as_list(expected)
+            else:
+                raise AssertionError(f"the evaluator does not know {operator}: extend it")
+            if not matched:
+                return False
+    return True
+
+
+def document_allows(documents: list[dict[str, Any]], cell: Cell, matrix: Matrix) -> bool:
+    """IAM evaluation of identity policies: an explicit Deny wins, else any Allow."""
+    action, resource, context = request_of(cell, matrix.location(cell.place))
+    allowed = False
+    for statement in matching_statements(documents, action, resource):
+        if conditions_hold(statement.get("Condition", {}), context):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[c.id for c in CELLS])
+def test_policy_document_agrees_with_the_matrix(cdk_out: Path, matrix: Matrix, cell: Cell) -> None:
+    """Every cell, enforced or not: decisive for ``*`` cells, a cross-check for the rest."""
+    documents = role_policies(cdk_out, cell.role)
+    assert not intrinsics_used(documents), "resolve the documents before evaluating them"
+    assert document_allows(documents, cell, matrix) is cell.allowed, cell.id
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[c.id for c in CELLS])
+def test_markers_follow_the_policy(cdk_out: Path, matrix: Matrix, cell: Cell) -> None:
+    """A cell is document-checked exactly when a statement moto cannot evaluate decides it."""
+    action, resource, _ = request_of(cell, matrix.location(cell.place))
+    statements = matching_statements(role_policies(cdk_out, cell.role), action, resource)
+    unevaluable = any(
+        set(statement.get("Condition", {})) - MOTO_EVALUATED_OPERATORS for statement in statements
+    )
+    assert cell.document_checked is unevaluable, cell.id
+
+
+def test_canary_moto_ignores_the_list_prefix_condition(cdk_out: Path, matrix: Matrix) -> None:
+    """Why the API's list cells are document-checked: moto lets it list outside its prefixes.
+
+    When this fails, moto evaluates ``StringLike s3:prefix``: enforce those cells instead.
+    """
+    outside = "not-a-wearit-prefix/"
+    bucket_arn = f"arn:aws:s3:::{matrix.env.data_bucket}"
+    statements = matching_statements(role_policies(cdk_out, "ApiRole"), ACTIONS["list"], bucket_arn)
+    assert statements
+    assert not any(conditions_hold(s["Condition"], {"s3:prefix": outside}) for s in statements)
+    s3 = matrix.s3("ApiRole", matrix.env.region)
+    s3.list_objects_v2(Bucket=matrix.env.data_bucket, Prefix=outside)  # AWS would deny this
+
+
+def test_trust_policy(cdk_out: Path, matrix: Matrix) -> None:
+    """Checked on the document: moto cannot match an account-root principal (see above)."""
+    config = load_environments(
+        {ENVIRONMENTS_CONTEXT_KEY: cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]}, "dev"
+    )[0]
+    template = raw_template(cdk_out, config.primary_stack_name)
+    for role in matrix.role_arns:
+        resource = template["Resources"][
+            next(lid for lid in template["Resources"] if lid.startswith(role))
+        ]
+        (statement,) = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Action"] == "sts:AssumeRole"
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {
+            "AWS": {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}
+        }
+        assert resource["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_a_server_on_a_taken_port_fails_fast_naming_the_cause() -> None:
+    """The enforcing server is a child process: a port clash must not look like a hang."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = MotoServerProcess(port=taken.getsockname()[1])
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="exited before answering"):
+            server.start(timeout_s=30)
+        assert time.monotonic() - started < 15
+        assert server.pid is not None
