@@ -1,28 +1,19 @@
-"""Synthesize the real app once per session, from the real cdk.json context."""
+"""Template fixtures over the session's synthesized app (``cloud_assembly_dir``)."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
 from aws_cdk.assertions import Template
 
-from cdk.application import build_app
 from cdk.config import ENVIRONMENTS_CONTEXT_KEY
+from tests.synth import cdk_json_context
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod")
-
-
-def cdk_json_context() -> dict[str, Any]:
-    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return context
 
 
 def environments_with(env: str, **overrides: Any) -> dict[str, Any]:
@@ -35,19 +26,6 @@ def environments_with(env: str, **overrides: Any) -> dict[str, Any]:
         else:
             block[key] = value
     return context
-
-
-@pytest.fixture(scope="session")
-def cloud_assembly_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    # The account must not leak in from the machine, or snapshots would differ per developer.
-    saved = os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context=cdk_json_context(), outdir=str(outdir))
-    build_app(app)
-    app.synth()
-    yield outdir
-    if saved is not None:
-        os.environ["CDK_DEFAULT_ACCOUNT"] = saved
 
 
 @pytest.fixture(scope="session")

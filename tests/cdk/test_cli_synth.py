@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.cdk.conftest import REPO_ROOT
+from tests.synth import REPO_ROOT
 
 
 def test_npx_cdk_synth_with_the_pinned_cli(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from aws_cdk import App
 from aws_cdk import aws_iam as iam
 
 from cdk.application import build_app
-from tests.cdk.conftest import cdk_json_context
+from tests.synth import cdk_json_context
 
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 

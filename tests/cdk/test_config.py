@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from cdk.config import ConfigError, load_environments
-from tests.cdk.conftest import REPO_ROOT, cdk_json_context, environments_with
+from tests.cdk.conftest import environments_with
+from tests.synth import REPO_ROOT, cdk_json_context
 
 
 def load(context: dict[str, Any], selected: str | None = None) -> None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import App
 
-from cdk.application import build_app
-from tests.cdk.conftest import cdk_json_context
 from wearit_storage.local import (
     MotoServerProcess,
     ProvisionedEnvironment,
@@ -23,16 +19,8 @@ from wearit_storage.local import (
 
 
 @pytest.fixture(scope="session")
-def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh cloud assembly of every environment: a stale ./cdk.out must not hide drift."""
-    saved = os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context=cdk_json_context(), outdir=str(outdir))
-    build_app(app)
-    app.synth()
-    yield outdir
-    if saved is not None:
-        os.environ["CDK_DEFAULT_ACCOUNT"] = saved
+def cdk_out(cloud_assembly_dir: Path) -> Path:
+    return cloud_assembly_dir
 
 
 @pytest.fixture(scope="session")

@@ -42,8 +42,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cdk.config import ENVIRONMENTS_CONTEXT_KEY, load_environments
-from tests.cdk.conftest import cdk_json_context
 from tests.local.conftest import raw_template
+from tests.synth import cdk_json_context
 from wearit_storage.errors import StorageUnavailable
 from wearit_storage.local import (
     MotoServerProcess,

@@ -39,8 +39,8 @@ from botocore.exceptions import ClientError
 from moto.s3.models import s3_backends
 
 from cdk.config import ENVIRONMENTS_CONTEXT_KEY, EnvironmentConfig, load_environments
-from tests.cdk.conftest import cdk_json_context
 from tests.local.conftest import client, manifest_region, raw_template
+from tests.synth import cdk_json_context
 from wearit_storage.local import (
     ProvisionedEnvironment,
     TemplateError,
