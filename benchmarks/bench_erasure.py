@@ -98,9 +98,14 @@ def naive_erasure(endpoint: str, bucket: str, user: str) -> dict[str, Any]:
     start = time.perf_counter()
     for category in CATEGORIES:
         paginator = client.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=bucket, Prefix=f"{category}/{user}/"):
-            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                client.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+        # Listed completely first: deleting under a live pagination skips entries on moto.
+        entries = [
+            entry
+            for page in paginator.paginate(Bucket=bucket, Prefix=f"{category}/{user}/")
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for entry in entries:
+            client.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
     return {
         "wall_s": round(time.perf_counter() - start, 2),
         "requests": dict(counts),

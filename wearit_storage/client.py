@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from wearit_storage.errors import StorageConfigurationError, StorageNotConnected
+from wearit_storage.errors import StorageNotConnected
 from wearit_storage.observability import MetricsHook
 from wearit_storage.presign import PresignDefaults, PresignedPost
 from wearit_storage.settings import (
@@ -26,7 +26,12 @@ from wearit_storage.settings import (
     DEFAULT_READ_TIMEOUT_S,
     StorageSettings,
 )
-from wearit_storage.sync_client import StoredObject, SyncS3Client, presign_defaults_from
+from wearit_storage.sync_client import (
+    StoredObject,
+    SyncS3Client,
+    client_options,
+    connect_arguments,
+)
 
 T = TypeVar("T")
 
@@ -96,30 +101,8 @@ class S3Client:
         replica: bool = False,
     ) -> S3Client:
         """A connected client for the primary bucket (or the replica with ``replica=True``)."""
-        client = cls(
-            metrics_hook=metrics_hook,
-            presign_defaults=presign_defaults_from(settings),
-            multipart_threshold=settings.multipart_threshold,
-        )
-        region, bucket = settings.region, settings.bucket_name
-        if replica:
-            if settings.replica_bucket_name is None or settings.replica_region is None:
-                raise StorageConfigurationError(
-                    "no replica configured: set WEARIT_REPLICA_BUCKET_NAME and "
-                    "WEARIT_REPLICA_REGION_NAME"
-                )
-            region, bucket = settings.replica_region, settings.replica_bucket_name
-        await client.connect(
-            region,
-            bucket,
-            settings.access_key,
-            settings.secret_key,
-            endpoint_url=settings.endpoint_url,
-            max_concurrency=settings.max_concurrency,
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.read_timeout_s,
-            max_attempts=settings.max_attempts,
-        )
+        client = cls(**client_options(settings, metrics_hook))
+        await client.connect(**connect_arguments(settings, replica=replica))
         return client
 
     async def close(self) -> None:

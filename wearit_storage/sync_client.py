@@ -135,30 +135,8 @@ class SyncS3Client:
         replica: bool = False,
     ) -> SyncS3Client:
         """A connected client for the primary bucket (or the replica with ``replica=True``)."""
-        client = cls(
-            metrics_hook=metrics_hook,
-            presign_defaults=presign_defaults_from(settings),
-            multipart_threshold=settings.multipart_threshold,
-        )
-        region, bucket = settings.region, settings.bucket_name
-        if replica:
-            if settings.replica_bucket_name is None or settings.replica_region is None:
-                raise StorageConfigurationError(
-                    "no replica configured: set WEARIT_REPLICA_BUCKET_NAME and "
-                    "WEARIT_REPLICA_REGION_NAME"
-                )
-            region, bucket = settings.replica_region, settings.replica_bucket_name
-        client.connect(
-            region,
-            bucket,
-            settings.access_key,
-            settings.secret_key,
-            endpoint_url=settings.endpoint_url,
-            max_concurrency=settings.max_concurrency,
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.read_timeout_s,
-            max_attempts=settings.max_attempts,
-        )
+        client = cls(**client_options(settings, metrics_hook))
+        client.connect(**connect_arguments(settings, replica=replica))
         return client
 
     def close(self) -> None:
@@ -337,6 +315,38 @@ class SyncS3Client:
         return self.presigner.post(
             s3_key, content_type=content_type, max_bytes=max_bytes, expires_in=expires_in
         )
+
+
+def client_options(settings: StorageSettings, metrics_hook: MetricsHook | None) -> dict[str, Any]:
+    """Constructor arguments shared by the sync and async clients."""
+    return {
+        "metrics_hook": metrics_hook,
+        "presign_defaults": presign_defaults_from(settings),
+        "multipart_threshold": settings.multipart_threshold,
+    }
+
+
+def connect_arguments(settings: StorageSettings, *, replica: bool) -> dict[str, Any]:
+    """``connect()`` arguments for the primary bucket, or the replica with ``replica=True``."""
+    region, bucket = settings.region, settings.bucket_name
+    if replica:
+        if settings.replica_bucket_name is None or settings.replica_region is None:
+            raise StorageConfigurationError(
+                "no replica configured: set WEARIT_REPLICA_BUCKET_NAME and "
+                "WEARIT_REPLICA_REGION_NAME"
+            )
+        region, bucket = settings.replica_region, settings.replica_bucket_name
+    return {
+        "region": region,
+        "bucket_name": bucket,
+        "access_key": settings.access_key,
+        "secret_key": settings.secret_key,
+        "endpoint_url": settings.endpoint_url,
+        "max_concurrency": settings.max_concurrency,
+        "connect_timeout_s": settings.connect_timeout_s,
+        "read_timeout_s": settings.read_timeout_s,
+        "max_attempts": settings.max_attempts,
+    }
 
 
 def presign_defaults_from(settings: StorageSettings) -> PresignDefaults:

@@ -18,6 +18,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk.config import RetentionSettings
+from cdk.constructs.bucket_rules import access_log_lifecycle_rules
+
 MINIMUM_TLS_VERSION = 1.2
 
 
@@ -69,3 +72,25 @@ class SecureBucket(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             auto_delete_objects=False,
         )
+
+
+def access_log_bucket(
+    scope: Construct, bucket_name: str, retention: RetentionSettings
+) -> s3.Bucket:
+    """The server-access-log destination of a stack: SSE-S3, unversioned, expiring logs."""
+    return SecureBucket(
+        scope,
+        "AccessLogs",
+        SecureBucketProps(
+            bucket_name=bucket_name,
+            versioned=False,
+            lifecycle_rules=access_log_lifecycle_rules(retention),
+        ),
+    ).bucket
+
+
+def rotating_key(scope: Construct, construct_id: str, *, description: str, alias: str) -> kms.Key:
+    """A customer-managed key with yearly rotation, kept when the stack is deleted."""
+    return kms.Key(
+        scope, construct_id, description=description, enable_key_rotation=True, alias=alias
+    )

@@ -11,8 +11,13 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk.config import EnvironmentConfig
-from cdk.constructs.bucket_rules import access_log_lifecycle_rules, replica_lifecycle_rules
-from cdk.constructs.secure_bucket import SecureBucket, SecureBucketProps
+from cdk.constructs.bucket_rules import replica_lifecycle_rules
+from cdk.constructs.secure_bucket import (
+    SecureBucket,
+    SecureBucketProps,
+    access_log_bucket,
+    rotating_key,
+)
 
 
 class ReplicaStack(Stack):
@@ -27,22 +32,15 @@ class ReplicaStack(Stack):
         )
         key: kms.Key | None = None
         if config.use_kms:
-            key = kms.Key(
+            key = rotating_key(
                 self,
                 "ReplicaKey",
                 description=f"Encrypts replicas in {config.replica_bucket_name}",
-                enable_key_rotation=True,
                 alias=config.replica_key_alias,
             )
-        access_logs = SecureBucket(
-            self,
-            "AccessLogs",
-            SecureBucketProps(
-                bucket_name=config.replica_access_log_bucket_name,
-                versioned=False,
-                lifecycle_rules=access_log_lifecycle_rules(config.retention),
-            ),
-        ).bucket
+        access_logs = access_log_bucket(
+            self, config.replica_access_log_bucket_name, config.retention
+        )
         self.replica_bucket = SecureBucket(
             self,
             "Replica",

@@ -15,18 +15,19 @@ from cdk.constructs.access_roles import (
     api_policy,
     tryon_worker_policy,
 )
-from cdk.constructs.bucket_rules import (
-    access_log_lifecycle_rules,
-    cors_rules,
-    data_lifecycle_rules,
-)
+from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
 from cdk.constructs.monitoring import (
     REQUEST_METRICS_FILTER_ID,
     MonitoringProps,
     StorageMonitoring,
 )
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
-from cdk.constructs.secure_bucket import SecureBucket, SecureBucketProps
+from cdk.constructs.secure_bucket import (
+    SecureBucket,
+    SecureBucketProps,
+    access_log_bucket,
+    rotating_key,
+)
 from cdk.prefixes import REPLICATED_PREFIXES
 
 
@@ -42,23 +43,14 @@ class StorageStack(Stack):
         )
         self.key: kms.Key | None = None
         if config.use_kms:
-            self.key = kms.Key(
+            self.key = rotating_key(
                 self,
                 "DataKey",
                 description=f"Encrypts every object in {config.bucket_name}",
-                enable_key_rotation=True,
                 alias=f"alias/{config.bucket_name}",
             )
 
-        self.access_logs = SecureBucket(
-            self,
-            "AccessLogs",
-            SecureBucketProps(
-                bucket_name=config.access_log_bucket_name,
-                versioned=False,
-                lifecycle_rules=access_log_lifecycle_rules(config.retention),
-            ),
-        ).bucket
+        self.access_logs = access_log_bucket(self, config.access_log_bucket_name, config.retention)
 
         self.replication = CrossRegionReplication(
             self,
