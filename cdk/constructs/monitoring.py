@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -58,6 +58,17 @@ class StorageMonitoring(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: MonitoringProps) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # Only this account's alarms may use the key and the topic (no confused deputy).
+        from_our_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": (
+                    f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                )
+            },
+        }
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         self.topic_key = kms.Key(
             self,
             "AlarmTopicKey",
@@ -66,8 +77,14 @@ class StorageMonitoring(Construct):
         )
         # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key,
         # hence a customer-managed key that grants it exactly what publishing needs.
-        self.topic_key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        self.topic_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsEncryptNotifications",
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=from_our_alarms,
+            )
         )
         self.topic = sns.Topic(
             self,
@@ -75,6 +92,17 @@ class StorageMonitoring(Construct):
             display_name=f"WearIT storage alarms ({props.environment})",
             master_key=self.topic_key,
             enforce_ssl=True,
+        )
+        # enforce_ssl gives the topic a policy of its own, which replaces SNS's default
+        # one; without this statement CloudWatch would not be allowed to publish at all.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsPublish",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_our_alarms,
+            )
         )
         if props.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(props.alarm_email))

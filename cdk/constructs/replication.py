@@ -24,7 +24,10 @@ from cdk.compliance import (
 from cdk.constructs.access_roles import object_arns
 from cdk.prefixes import REPLICATED_PREFIXES
 
-REPLICA_STORAGE_CLASS = s3.StorageClass.INFREQUENT_ACCESS
+# Intelligent-Tiering, not Standard-IA: IA bills every object under 128 KB as 128 KB and
+# most of ours are ~10 KB thumbnails and ~90 KB images. Intelligent-Tiering keeps small
+# objects at the Standard price and moves large, untouched ones to cheaper tiers by itself.
+REPLICA_STORAGE_CLASS = s3.StorageClass.INTELLIGENT_TIERING
 RTC_THRESHOLD = s3.ReplicationTimeValue.FIFTEEN_MINUTES
 
 

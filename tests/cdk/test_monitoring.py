@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
 
-from tests.cdk.conftest import ENVIRONMENTS, environments_with, primary, resources_of_type
+from tests.cdk.conftest import ENVIRONMENTS, environments_with, resources_of_type
 
 Templates = dict[str, dict[str, Any]]
 
@@ -70,41 +69,48 @@ def test_every_alarm_notifies_the_encrypted_tls_only_topic(templates: Templates,
         assert props["OKActions"] == [{"Ref": topic_id}]
     topic = template["Resources"][topic_id]["Properties"]
     assert "KmsMasterKeyId" in topic
-    primary(templates, env).has_resource_properties(
-        "AWS::SNS::TopicPolicy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Effect": "Deny",
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        )
-                    ]
-                )
+    from_our_alarms = {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {
+            "aws:SourceArn": {
+                "Fn::Join": [
+                    "",
+                    ["arn:aws:cloudwatch:us-east-1:", {"Ref": "AWS::AccountId"}, ":alarm:*"],
+                ]
             }
         },
-    )
-    primary(templates, env).has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "EnableKeyRotation": True,
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                "Effect": "Allow",
-                            }
-                        )
-                    ]
-                )
-            },
-        },
-    )
+    }
+    (topic_policy,) = resources_of_type(template, "AWS::SNS::TopicPolicy").values()
+    statements = topic_policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Sid": "AllowPublishThroughSSLOnly",
+        "Action": "sns:Publish",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Effect": "Deny",
+        "Principal": "*",
+        "Resource": {"Ref": topic_id},
+    } in statements
+    # The topic's own policy replaces SNS's default one: without an explicit Allow,
+    # CloudWatch could not deliver a single alarm.
+    assert {
+        "Sid": "AlarmsPublish",
+        "Action": "sns:Publish",
+        "Condition": from_our_alarms,
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Resource": {"Ref": topic_id},
+    } in statements
+    key_id = topic["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key = template["Resources"][key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    assert {
+        "Sid": "AlarmsEncryptNotifications",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Condition": from_our_alarms,
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Resource": "*",
+    } in key["KeyPolicy"]["Statement"]
 
 
 def test_email_subscription_only_when_configured(templates: Templates) -> None:

@@ -62,7 +62,7 @@ def test_data_prefixes_replicate_with_delete_markers_but_temp_does_not(
         assert rule["Status"] == "Enabled"
         assert rule["DeleteMarkerReplication"] == {"Status": "Enabled"}
         assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::wearit-storage-{env}-replica"
-        assert rule["Destination"]["StorageClass"] == "STANDARD_IA"
+        assert rule["Destination"]["StorageClass"] == "INTELLIGENT_TIERING"
 
 
 def test_prod_replication_has_rtc_metrics_and_replica_kms(templates: Templates) -> None:
