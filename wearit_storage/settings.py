@@ -44,6 +44,8 @@ class StorageSettings:
     bucket_name: str
     access_key: str | None = None
     secret_key: str | None = field(default=None, repr=False)
+    # Temporary credentials (SSO, assumed roles, Lambda) are useless without their token.
+    session_token: str | None = field(default=None, repr=False)
     endpoint_url: str | None = None
     replica_bucket_name: str | None = None
     replica_region: str | None = None
@@ -62,6 +64,11 @@ class StorageSettings:
             raise StorageConfigurationError("region is empty: set AWS_REGION_NAME")
         if not self.bucket_name:
             raise StorageConfigurationError("bucket_name is empty: set AWS_BUCKET_NAME")
+        if self.session_token is not None and self.access_key is None:
+            raise StorageConfigurationError(
+                "AWS_SESSION_TOKEN is set without AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: set "
+                "all three (temporary credentials) or none (default credential chain)"
+            )
         if (self.access_key is None) != (self.secret_key is None):
             raise StorageConfigurationError(
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (or both "
@@ -89,6 +96,8 @@ class StorageSettings:
             "WEARIT_MULTIPART_THRESHOLD", self.multipart_threshold, 5 * 1024**2, 5 * 1024**3
         )
         _check_range("WEARIT_MAX_ATTEMPTS", self.max_attempts, 1, 20)
+        _check_range("WEARIT_CONNECT_TIMEOUT_SECONDS", self.connect_timeout_s, 0.1, 300)
+        _check_range("WEARIT_READ_TIMEOUT_SECONDS", self.read_timeout_s, 0.1, 3600)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -109,6 +118,7 @@ class StorageSettings:
             bucket_name=_select_bucket(env),
             access_key=env.get("AWS_ACCESS_KEY_ID"),
             secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            session_token=env.get("AWS_SESSION_TOKEN") if "AWS_ACCESS_KEY_ID" in env else None,
             endpoint_url=env.get("AWS_ENDPOINT_URL"),
             replica_bucket_name=env.get("WEARIT_REPLICA_BUCKET_NAME"),
             replica_region=env.get("WEARIT_REPLICA_REGION_NAME"),
@@ -179,6 +189,6 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise StorageConfigurationError(f"{name}={raw!r} is not a number") from None
 
 
-def _check_range(name: str, value: int, low: int, high: int) -> None:
+def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise StorageConfigurationError(f"{name}={value} is out of range: use {low}..{high}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wearit_storage import StorageConfigurationError, StorageSettings
+from wearit_storage import StorageConfigurationError, StorageSettings, SyncS3Client
 
 BASE = {"AWS_REGION_NAME": "eu-west-3", "AWS_BUCKET_NAME": "wearit-storage"}
 
@@ -86,6 +86,8 @@ def test_wearit_env_selects_dev_bucket_and_agrees_with_plain_name() -> None:
         ({**BASE, "WEARIT_GET_EXPIRY_SECONDS": "604801"}, "WEARIT_GET_EXPIRY_SECONDS"),
         ({**BASE, "WEARIT_MULTIPART_THRESHOLD": "1024"}, "WEARIT_MULTIPART_THRESHOLD"),
         ({**BASE, "WEARIT_READ_TIMEOUT_SECONDS": "soon"}, "WEARIT_READ_TIMEOUT_SECONDS"),
+        ({**BASE, "WEARIT_READ_TIMEOUT_SECONDS": "0"}, "WEARIT_READ_TIMEOUT_SECONDS"),
+        ({**BASE, "WEARIT_CONNECT_TIMEOUT_SECONDS": "-1"}, "WEARIT_CONNECT_TIMEOUT_SECONDS"),
     ],
 )
 def test_missing_or_contradictory_settings_name_the_variable(
@@ -106,3 +108,24 @@ def test_settings_are_frozen() -> None:
     settings = StorageSettings.from_env(BASE)
     with pytest.raises(AttributeError):
         settings.bucket_name = "other"  # type: ignore[misc]
+
+
+def test_temporary_credentials_keep_their_session_token() -> None:
+    env = {
+        **BASE,
+        "AWS_ACCESS_KEY_ID": "ASIATEMP",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "token-of-an-sso-session",
+    }
+    settings = StorageSettings.from_env(env)
+    assert settings.session_token == "token-of-an-sso-session"
+    assert "token-of-an-sso-session" not in repr(settings)
+    with SyncS3Client.from_settings(settings) as client:
+        # A request signed with temporary credentials must carry their token.
+        url = client.generate_presigned_url("clothing/u1/c1/image.jpg")
+        assert "X-Amz-Security-Token=token-of-an-sso-session" in url
+
+
+def test_a_session_token_alone_is_contradictory() -> None:
+    with pytest.raises(StorageConfigurationError, match="AWS_SESSION_TOKEN"):
+        StorageSettings(region="eu-west-3", bucket_name="b", session_token="t")
