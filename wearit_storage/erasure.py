@@ -4,10 +4,11 @@ The seed's ``delete_user_files`` only added delete markers in a versioned bucket
 leaves every photo recoverable (and replicated). Here each prefix is listed completely
 with ``ListObjectVersions`` (paginated past 1,000), deleted with ``DeleteObjects`` in
 batches of at most 1,000 shared across prefixes (``Quiet=True``, so a response lists only
-failures), the
-per-key ``Errors`` are retried with backoff, and a final listing proves what remains.
-Deleting a specific version is never replicated by S3, hence the explicit pass over the
-replica bucket.
+failures), the per-key ``Errors`` are retried with backoff, and a final listing proves
+what remains.
+Unfinished multipart uploads under the prefixes are aborted too: their parts are stored
+user data that no version listing shows. Deleting a specific version is never replicated
+by S3, hence the explicit pass over the replica bucket.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ DEFAULT_BACKOFF_S: Final = 0.2
 class CategoryErasure:
     versions_deleted: int = 0
     delete_markers_deleted: int = 0
+    # Parts of an unfinished upload are stored bytes too, invisible to version listings.
+    multipart_uploads_aborted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,9 @@ class _Entry:
 class ErasureTarget:
     boto_client: Any
     bucket: str
+    # The replica only receives finished objects from S3 replication: no uploads to abort
+    # there (and the API role may not list them).
+    aborts_uploads: bool = True
 
 
 #: Called after each ``DeleteObjects`` batch with the running count of deleted entries.
@@ -124,7 +130,9 @@ def erase_prefixes(
         for index, (category, prefix) in enumerate(listed, start=1):
             # Each prefix is listed completely before anything under it is deleted: not
             # every S3-compatible store keeps pagination stable under concurrent deletes.
-            report._counts(target.bucket, category)  # zero counts show it was covered too
+            counts = report._counts(target.bucket, category)  # zero counts: covered too
+            if target.aborts_uploads:
+                counts.multipart_uploads_aborted += _abort_uploads(target, prefix, report)
             pending.extend(_listed_entries(target, category, prefix, report))
             # Full batches as they fill up; the remainder once the last prefix is listed.
             while len(pending) >= MAX_BATCH or (pending and index == len(listed)):
@@ -251,9 +259,40 @@ def _delete_batch(
     return failed
 
 
+def list_uploads(boto_client: Any, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
+    """Yield the unfinished multipart uploads under ``prefix``."""
+    paginator = boto_client.get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Uploads", [])
+
+
+def _abort_uploads(target: ErasureTarget, prefix: str, report: ErasureReport) -> int:
+    aborted = 0
+    try:
+        uploads = list(list_uploads(target.boto_client, target.bucket, prefix))
+    except (BotoCoreError, ClientError) as exc:
+        report.failures.append(_failure(target.bucket, prefix, None, exc))
+        return 0
+    for upload in uploads:
+        try:
+            target.boto_client.abort_multipart_upload(
+                Bucket=target.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+            aborted += 1
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchUpload":  # finished or aborted meanwhile: fine
+                report.failures.append(_failure(target.bucket, upload["Key"], None, exc))
+        except BotoCoreError as exc:
+            report.failures.append(_failure(target.bucket, upload["Key"], None, exc))
+    return aborted
+
+
 def _count_remaining(target: ErasureTarget, prefix: str, report: ErasureReport) -> int:
     try:
-        return sum(1 for _ in list_versions(target.boto_client, target.bucket, prefix))
+        remaining = sum(1 for _ in list_versions(target.boto_client, target.bucket, prefix))
+        if target.aborts_uploads:
+            remaining += sum(1 for _ in list_uploads(target.boto_client, target.bucket, prefix))
+        return remaining
     except (BotoCoreError, ClientError) as exc:
         report.failures.append(_failure(target.bucket, prefix, None, exc))
         return 0

@@ -329,7 +329,11 @@ class SyncStorageRepository:
         targets = [ErasureTarget(self.s3_client.boto_client, self.s3_client.bucket_name)]
         if self.replica_client is not None:
             targets.append(
-                ErasureTarget(self.replica_client.boto_client, self.replica_client.bucket_name)
+                ErasureTarget(
+                    self.replica_client.boto_client,
+                    self.replica_client.bucket_name,
+                    aborts_uploads=False,
+                )
             )
         report = ErasureReport(subject)
         label = ",".join(prefixes.values())

@@ -79,6 +79,13 @@ def api_policy(access: BucketAccess) -> iam.PolicyDocument:
             ),
             list_statement("ListOwnPrefixes", access.bucket_arn, ALL_PREFIXES),
             iam.PolicyStatement(
+                sid="FindUnfinishedUploads",
+                # Erasure aborts a user's unfinished uploads: their parts are stored data.
+                # S3 offers no prefix condition for this listing; it shows keys, not data.
+                actions=["s3:ListBucketMultipartUploads"],
+                resources=[access.bucket_arn],
+            ),
+            iam.PolicyStatement(
                 sid="ReplicaErasure",
                 actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
                 resources=object_arns(access.replica_bucket_arn, REPLICATED_PREFIXES),

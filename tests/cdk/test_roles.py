@@ -52,6 +52,9 @@ def test_api_role_objects_and_listing_are_prefix_scoped(templates: Templates, en
     assert listing["Resource"] == bucket
     assert sorted(listing["Action"]) == ["s3:ListBucket", "s3:ListBucketVersions"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"{p}*" for p in ALL]}}
+    uploads = found["FindUnfinishedUploads"]
+    assert uploads["Action"] == "s3:ListBucketMultipartUploads"
+    assert uploads["Resource"] == bucket
     erasure = found["ReplicaErasure"]
     assert sorted(erasure["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
     assert sorted(erasure["Resource"]) == sorted(f"{replica}/{p}*" for p in REPLICATED)

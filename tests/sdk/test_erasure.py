@@ -142,6 +142,30 @@ def test_batches_are_shared_across_categories_and_progress_is_reported(
     assert report.deleted[bucket]["body"].versions_deleted == 600
 
 
+def test_unfinished_multipart_uploads_are_aborted(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    # A large body photo whose upload never completed: its parts are stored user data.
+    upload = admin.create_multipart_upload(Bucket=bucket, Key="body/u5/b1/image.jpg")
+    admin.upload_part(
+        Bucket=bucket,
+        Key="body/u5/b1/image.jpg",
+        UploadId=upload["UploadId"],
+        PartNumber=1,
+        Body=b"p" * 1024,
+    )
+    other = admin.create_multipart_upload(Bucket=bucket, Key="body/u50/b1/image.jpg")
+
+    report = repo.delete_user_files("u5")
+
+    assert report
+    assert report.deleted[bucket]["body"].multipart_uploads_aborted == 1
+    left = admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert [(u["Key"], u["UploadId"]) for u in left] == [
+        ("body/u50/b1/image.jpg", other["UploadId"])
+    ]
+
+
 class _DeleteFailureInjector:
     """Makes DeleteObjects skip ``key`` and report it in ``Errors``, ``times`` times.
 
