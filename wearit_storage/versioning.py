@@ -6,7 +6,6 @@ from typing import Any
 
 from wearit_storage.erasure import list_versions
 from wearit_storage.errors import ObjectNotFound
-from wearit_storage.observability import OperationRecord
 from wearit_storage.paths import validate_key
 from wearit_storage.sync_client import SyncS3Client
 
@@ -29,13 +28,14 @@ def key_versions(client: SyncS3Client, s3_key: str) -> list[dict[str, Any]]:
 def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:
     """Undo the last overwrite or delete of ``s3_key``; returns the now-current version id.
 
-    - latest is a delete marker: remove that marker (the previous version is current
-      again, no data is copied);
-    - otherwise: copy the most recent non-current version on top (a new version, so the
-      overwritten content stays restorable too).
+    The version to bring back is the newest real version below the current one (below the
+    delete markers, after a delete). It is always *copied* on top as a new version rather
+    than uncovered by deleting markers: S3 never replicates the deletion of a specific
+    version, so removing a delete marker would restore the primary and leave the replica
+    deleted. A copy replicates like any write, and every older state stays restorable.
     """
     validate_key(s3_key)
-    conn_client, bucket = client.boto_client, client.bucket_name
+    bucket = client.bucket_name
     with client.operation("restore_previous_version", s3_key) as record:
         entries = key_versions(client, s3_key)
         latest = next((entry for entry in entries if entry.get("IsLatest")), None)
@@ -44,47 +44,21 @@ def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:
                 f"{s3_key!r} has no versions in bucket {bucket!r}: nothing to restore",
                 key=s3_key,
             )
-        if latest["IsDeleteMarker"]:
-            return _remove_latest_delete_markers(client, s3_key, entries, record)
-        previous = next(
-            (e for e in entries if not e["IsDeleteMarker"] and not e.get("IsLatest")), None
-        )
-        if previous is None:
+        source = next((e for e in entries if not e["IsDeleteMarker"] and e is not latest), None)
+        if source is None:
             raise ObjectNotFound(
-                f"{s3_key!r} has no previous version to restore (versioning enabled?)",
+                f"{s3_key!r} has no earlier version to restore (was versioning enabled "
+                "before it was written?)",
                 key=s3_key,
             )
-        response = conn_client.copy_object(
+        response = client.boto_client.copy_object(
             Bucket=bucket,
             Key=s3_key,
-            CopySource={"Bucket": bucket, "Key": s3_key, "VersionId": previous["VersionId"]},
+            CopySource={"Bucket": bucket, "Key": s3_key, "VersionId": source["VersionId"]},
             MetadataDirective="COPY",
         )
-        record.bytes = int(previous.get("Size", 0))
-        return str(response.get("VersionId") or previous["VersionId"])
-
-
-def _remove_latest_delete_markers(
-    client: SyncS3Client, s3_key: str, entries: list[dict[str, Any]], record: OperationRecord
-) -> str:
-    """Remove delete markers until a real version is current again.
-
-    A key deleted twice has two markers on top. Timestamps have one-second resolution on
-    some stores, so each round trusts only ``IsLatest`` from a fresh listing.
-    """
-    for _ in range(sum(1 for entry in entries if entry["IsDeleteMarker"])):
-        latest = next((entry for entry in entries if entry.get("IsLatest")), None)
-        if latest is None or not latest["IsDeleteMarker"]:
-            break
-        client.boto_client.delete_object(
-            Bucket=client.bucket_name, Key=s3_key, VersionId=latest["VersionId"]
-        )
-        entries = key_versions(client, s3_key)
-    current = next((entry for entry in entries if entry.get("IsLatest")), None)
-    if current is None or current["IsDeleteMarker"]:
-        raise ObjectNotFound(f"{s3_key!r} only has delete markers: nothing to restore", key=s3_key)
-    record.bytes = int(current.get("Size", 0))
-    return str(current["VersionId"])
+        record.bytes = int(source.get("Size", 0))
+        return str(response.get("VersionId") or source["VersionId"])
 
 
 def purge_key(client: SyncS3Client, s3_key: str) -> int:

@@ -215,17 +215,24 @@ def test_restore_previous_version_undoes_a_delete(
     key = "tryon/u1/t1/r.jpg"
     first = repo.s3_client.put_object(b"first", key)
     repo.s3_client.delete_file(key)
-    repo.s3_client.delete_file(key)  # deleted twice: two markers
-    assert repo.restore_previous_version(key) == first.version_id
+    repo.s3_client.delete_file(key)  # deleted twice: markers on top
+    markers = [v for v in all_versions(admin, bucket, key) if v[2]]
+    assert markers
+
+    restored = repo.restore_previous_version(key)
+
     assert repo.s3_client.download_file(key) == b"first"
-    assert [v for v in all_versions(admin, bucket, key) if v[2]] == []
+    # A new version copied on top (replicates), not markers deleted by id (never replicates).
+    assert restored != first.version_id
+    assert admin.head_object(Bucket=bucket, Key=key)["VersionId"] == restored
+    assert [v for v in all_versions(admin, bucket, key) if v[2]] == markers
 
 
 def test_restore_without_history_is_object_not_found(repo: SyncStorageRepository) -> None:
     with pytest.raises(ObjectNotFound):
         repo.restore_previous_version("tryon/u1/t1/none.jpg")
     repo.s3_client.put_object(b"only", "tryon/u1/t1/one.jpg")
-    with pytest.raises(ObjectNotFound, match="no previous version"):
+    with pytest.raises(ObjectNotFound, match="no earlier version"):
         repo.restore_previous_version("tryon/u1/t1/one.jpg")
 
 
