@@ -213,7 +213,11 @@ class SyncS3Client:
         with self.operation("upload", s3_key, len(file_data)):
             if len(file_data) >= self._multipart_threshold:
                 self._upload_multipart(conn, file_data, s3_key, content_type)
-                return StoredObject(s3_key, None, len(file_data))
+                # upload_fileobj does not return the version id; without it a rollback
+                # could only add a delete marker and leave the bytes behind. (A write by
+                # someone else in between would be reported instead: a narrow race.)
+                head = conn.boto_client.head_object(Bucket=conn.bucket_name, Key=s3_key)
+                return StoredObject(s3_key, head.get("VersionId"), len(file_data))
             response = conn.boto_client.put_object(
                 Bucket=conn.bucket_name,
                 Key=s3_key,

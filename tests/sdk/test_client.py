@@ -61,13 +61,15 @@ def test_large_bodies_use_multipart_transfer(settings: StorageSettings, admin: A
         "before-call.s3", lambda model, **_: operations.append(model.name)
     )
     body = bytes(range(256)) * (11 * 4096)  # 11 MiB -> 3 parts
-    client.put_object(body, KEY)
+    stored = client.put_object(body, KEY)
     assert "CreateMultipartUpload" in operations
     assert operations.count("UploadPart") == 3
     assert "PutObject" not in operations
     assert client.download_file(KEY) == body
     head = admin.head_object(Bucket=settings.bucket_name, Key=KEY)
     assert head["ContentType"] == "image/jpeg"
+    # The version id is known even for multipart writes, so a rollback can remove them.
+    assert stored.version_id == head["VersionId"]
     client.close()
 
 
