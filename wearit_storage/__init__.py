@@ -34,6 +34,7 @@ from wearit_storage.paths import (
     Category,
     StorageKey,
     StoragePathBuilder,
+    new_upload_session_id,
     parse_key,
 )
 from wearit_storage.presign import PresignDefaults, PresignedPost
@@ -78,5 +79,6 @@ __all__ = [
     "StoredObject",
     "SyncS3Client",
     "SyncStorageRepository",
+    "new_upload_session_id",
     "parse_key",
 ]

@@ -22,6 +22,7 @@ that IAM policies, erasure and usage accounting rely on.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -92,10 +93,25 @@ def validate_filename(value: str, *, allowed_extensions: frozenset[str] = IMAGE_
     return value
 
 
+def new_upload_session_id() -> str:
+    """An unguessable id for ``temp/{session_id}/`` (128 random bits).
+
+    The session id is all that ties a direct upload to its uploader: mint it on the server,
+    remember which user it belongs to, and promote only that user's sessions.
+    """
+    return uuid.uuid4().hex
+
+
 def thumbnail_name(filename: str) -> str:
     """``photo.png`` -> ``photo_thumb.jpg`` (thumbnails are always JPEG)."""
     validate_filename(filename, allowed_extensions=TEMP_EXTENSIONS)
     stem = filename.rsplit(".", 1)[0]
+    if stem.endswith(THUMBNAIL_SUFFIX):
+        # photo_thumb.jpg as a main image would be overwritten by photo.jpg's thumbnail.
+        raise InvalidStorageKey(
+            f"invalid filename {_describe(filename)}: names ending in '{THUMBNAIL_SUFFIX}' "
+            "are reserved for thumbnails; rename the upload"
+        )
     return validate_filename(f"{stem}{THUMBNAIL_SUFFIX}.jpg")
 
 

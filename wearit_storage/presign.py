@@ -83,13 +83,21 @@ class Presigner:
         return self.defaults.get_expiry_s
 
     def get_url(self, key: str, expires_in: int | None = None) -> str:
-        """Presigned GET; ``expires_in=None`` picks the per-category default."""
-        parse_key(key)
+        """Presigned GET; ``expires_in=None`` picks the per-category default.
+
+        ``temp/`` holds unvalidated uploads whose ``Content-Type`` the uploader chose (any
+        ``image/*``, SVG included): served as an opaque download, never rendered inline.
+        """
+        parsed = parse_key(key)
         expiry = validate_expiry(self.default_get_expiry(key) if expires_in is None else expires_in)
+        params = {"Bucket": self._bucket, "Key": key}
+        if parsed.category is Category.TEMP:
+            params |= {
+                "ResponseContentDisposition": "attachment",
+                "ResponseContentType": "application/octet-stream",
+            }
         url: str = self._client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self._bucket, "Key": key},
-            ExpiresIn=expiry,
+            "get_object", Params=params, ExpiresIn=expiry
         )
         logger.debug("presigned GET key=%s expires_in=%d", key, expiry)
         return url

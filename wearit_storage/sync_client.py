@@ -52,7 +52,6 @@ from wearit_storage.transport import (
 )
 
 #: Threads one multipart transfer may use; the connection pool still caps the total.
-_MAX_TRANSFER_THREADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +229,13 @@ class SyncS3Client:
     def _upload_multipart(
         self, conn: _Connection, file_data: bytes, s3_key: str, content_type: str
     ) -> None:
+        # Parts go up one after another on the calling worker thread: concurrency is
+        # bounded at the worker level (max_concurrency threads = pool size), and parallel
+        # parts inside every worker would need more connections than the pool holds.
         transfer_config = TransferConfig(
             multipart_threshold=self._multipart_threshold,
             multipart_chunksize=self._multipart_threshold,
-            max_concurrency=min(_MAX_TRANSFER_THREADS, conn.max_concurrency),
-            use_threads=True,
+            use_threads=False,
         )
         conn.boto_client.upload_fileobj(
             io.BytesIO(file_data),

@@ -245,7 +245,12 @@ class SyncStorageRepository:
         max_bytes: int | None = None,
         expires_in: int | None = None,
     ) -> PresignedPost:
-        """Presigned POST into ``temp/{session_id}/{filename}`` for the mobile app."""
+        """Presigned POST into ``temp/{session_id}/{filename}`` for the mobile app.
+
+        Mint ``session_id`` with :func:`~wearit_storage.paths.new_upload_session_id` and
+        keep the session-to-user binding on the server: whoever knows a session id could
+        otherwise promote that upload into their own account.
+        """
         key = self.path_builder.temp_path(session_id, filename)
         return self.s3_client.generate_presigned_post(
             key,

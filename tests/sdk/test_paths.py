@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wearit_storage import InvalidStorageKey, StoragePathBuilder, parse_key
+from wearit_storage import InvalidStorageKey, StoragePathBuilder, new_upload_session_id, parse_key
 from wearit_storage.paths import (
     Category,
     build_key,
@@ -144,6 +144,11 @@ def test_prefixes_end_with_a_slash_so_u1_never_matches_u10() -> None:
         item_prefix(Category.AVATARS, "u1", "c1")
 
 
+def test_thumbnail_names_are_reserved() -> None:
+    with pytest.raises(InvalidStorageKey, match="reserved for thumbnails"):
+        thumbnail_name("photo_thumb.jpg")
+
+
 def test_thumbnail_name_is_derived_from_the_stem() -> None:
     assert thumbnail_name("photo.png") == "photo_thumb.jpg"
     assert thumbnail_name("IMG_1.HEIC") == "IMG_1_thumb.jpg"
@@ -217,3 +222,11 @@ def test_parse_key_only_raises_invalid_storage_key(key: str) -> None:
         return
     assert str(parsed) == key
     assert key.startswith(parsed.prefix)
+
+
+def test_upload_session_ids_are_valid_unguessable_and_unique() -> None:
+    ids = {new_upload_session_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for session_id in ids:
+        assert len(session_id) == 32
+        assert StoragePathBuilder.temp_path(session_id, "up.jpg") == f"temp/{session_id}/up.jpg"

@@ -169,3 +169,12 @@ def test_urls_and_signatures_are_never_logged(
     for secret in secrets:
         assert secret not in text  # ...signatures and policies are not
     assert "X-Amz-Signature" not in text
+
+
+def test_unvalidated_temp_uploads_are_served_as_downloads(client: SyncS3Client) -> None:
+    # The uploader chose the Content-Type (image/svg+xml passes "starts-with image/").
+    query = parse_qs(urlsplit(client.generate_presigned_url("temp/s1/up.jpg")).query)
+    assert query["response-content-disposition"] == ["attachment"]
+    assert query["response-content-type"] == ["application/octet-stream"]
+    final = parse_qs(urlsplit(client.generate_presigned_url("clothing/u1/c1/image.jpg")).query)
+    assert "response-content-disposition" not in final
