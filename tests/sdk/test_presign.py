@@ -10,7 +10,6 @@ import base64
 import json
 import logging
 import urllib.request
-import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +21,7 @@ from wearit_storage import (
     SyncS3Client,
     SyncStorageRepository,
 )
+from wearit_storage.local.http_upload import post_presigned
 
 KEY = "clothing/u1/c1/photo.jpg"
 
@@ -123,29 +123,13 @@ def test_post_only_targets_temp(client: SyncS3Client) -> None:
 
 
 def test_post_upload_lands_in_temp(repo: SyncStorageRepository, admin: Any, bucket: str) -> None:
+    """Smoke test of the form fields as a browser posts them. moto ignores POST policies,
+    so the limits themselves are proven on the decoded policy (test_post_policy_conditions)."""
     post = repo.presign_upload("sess-2", "upload.jpg", "image/jpeg")
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        for name, value in post.fields.items()
-    ]
-    body = (
-        "".join(parts).encode()
-        + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="u.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n".encode()
-        + b"jpeg-bytes\r\n"
-        + f"--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(  # noqa: S310 - local moto endpoint
-        post.url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    with urllib.request.urlopen(request) as response:  # noqa: S310
-        assert response.status in (200, 201, 204)
+    assert post_presigned(post, b"jpeg-bytes", "image/jpeg") in (200, 201, 204)
     stored = admin.get_object(Bucket=bucket, Key="temp/sess-2/upload.jpg")
     assert stored["Body"].read() == b"jpeg-bytes"
+    assert stored["ContentType"] == "image/jpeg"
 
 
 def test_urls_and_signatures_are_never_logged(
