@@ -335,6 +335,78 @@ def _ignore_missing(call: Callable[[], object], *codes: str) -> None:
             raise
 
 
+@dataclass(frozen=True)
+class _Setting:
+    """One bucket property: how to put it through the S3 API, and how to remove it."""
+
+    prop: str  # the CloudFormation property
+    put: str  # boto3 method, e.g. put_bucket_cors
+    argument: str  # its request argument
+    convert: Callable[[Any], Any]  # CloudFormation shape -> API shape
+    delete: str
+    missing_code: str  # what the delete answers when there is nothing to delete
+
+
+_BUCKET_SETTINGS: tuple[_Setting, ...] = (
+    _Setting(
+        "OwnershipControls",
+        "put_bucket_ownership_controls",
+        "OwnershipControls",
+        s3_mapping.ownership_controls,
+        "delete_bucket_ownership_controls",
+        "OwnershipControlsNotFoundError",
+    ),
+    _Setting(
+        "PublicAccessBlockConfiguration",
+        "put_public_access_block",
+        "PublicAccessBlockConfiguration",
+        s3_mapping.public_access_block,
+        "delete_public_access_block",
+        "NoSuchPublicAccessBlockConfiguration",
+    ),
+    _Setting(
+        "BucketEncryption",
+        "put_bucket_encryption",
+        "ServerSideEncryptionConfiguration",
+        s3_mapping.encryption_configuration,
+        "delete_bucket_encryption",
+        "ServerSideEncryptionConfigurationNotFoundError",
+    ),
+    _Setting(
+        "LifecycleConfiguration",
+        "put_bucket_lifecycle_configuration",
+        "LifecycleConfiguration",
+        s3_mapping.lifecycle_configuration,
+        "delete_bucket_lifecycle",
+        "NoSuchLifecycleConfiguration",
+    ),
+    _Setting(
+        "CorsConfiguration",
+        "put_bucket_cors",
+        "CORSConfiguration",
+        s3_mapping.cors_configuration,
+        "delete_bucket_cors",
+        "NoSuchCORSConfiguration",
+    ),
+    _Setting(
+        "Tags",
+        "put_bucket_tagging",
+        "Tagging",
+        s3_mapping.tagging,
+        "delete_bucket_tagging",
+        "NoSuchTagSet",
+    ),
+)
+_REPLICATION = _Setting(
+    "ReplicationConfiguration",
+    "put_bucket_replication",
+    "ReplicationConfiguration",
+    s3_mapping.replication_configuration,
+    "delete_bucket_replication",
+    "ReplicationConfigurationNotFoundError",
+)
+
+
 class _StackProvisioner:
     def __init__(
         self, stack: StackTemplate, clients: _Clients, account_id: str, hold_policies: bool
@@ -521,37 +593,9 @@ class _StackProvisioner:
             )
         name = str(props["BucketName"])
         self._create_bucket(name)
-        self._apply(
-            name,
-            props,
-            "OwnershipControls",
-            lambda p: self.s3.put_bucket_ownership_controls(
-                Bucket=name, OwnershipControls=s3_mapping.ownership_controls(p)
-            ),
-            lambda: self.s3.delete_bucket_ownership_controls(Bucket=name),
-            "OwnershipControlsNotFoundError",
-        )
-        self._apply(
-            name,
-            props,
-            "PublicAccessBlockConfiguration",
-            lambda p: self.s3.put_public_access_block(
-                Bucket=name, PublicAccessBlockConfiguration=s3_mapping.public_access_block(p)
-            ),
-            lambda: self.s3.delete_public_access_block(Bucket=name),
-            "NoSuchPublicAccessBlockConfiguration",
-        )
-        self._apply(
-            name,
-            props,
-            "BucketEncryption",
-            lambda p: self.s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration=s3_mapping.encryption_configuration(p),
-            ),
-            lambda: self.s3.delete_bucket_encryption(Bucket=name),
-            "ServerSideEncryptionConfigurationNotFoundError",
-        )
+        # Access and encryption settings before versioning, the rules after it.
+        for setting in _BUCKET_SETTINGS[:3]:
+            self._apply_setting(name, props, setting)
         # A versioned bucket can only be suspended, never unversioned: nothing to undo.
         if "VersioningConfiguration" in props:
             self.s3.put_bucket_versioning(
@@ -560,34 +604,8 @@ class _StackProvisioner:
                     props["VersioningConfiguration"]
                 ),
             )
-        self._apply(
-            name,
-            props,
-            "LifecycleConfiguration",
-            lambda p: self.s3.put_bucket_lifecycle_configuration(
-                Bucket=name, LifecycleConfiguration=s3_mapping.lifecycle_configuration(p)
-            ),
-            lambda: self.s3.delete_bucket_lifecycle(Bucket=name),
-            "NoSuchLifecycleConfiguration",
-        )
-        self._apply(
-            name,
-            props,
-            "CorsConfiguration",
-            lambda p: self.s3.put_bucket_cors(
-                Bucket=name, CORSConfiguration=s3_mapping.cors_configuration(p)
-            ),
-            lambda: self.s3.delete_bucket_cors(Bucket=name),
-            "NoSuchCORSConfiguration",
-        )
-        self._apply(
-            name,
-            props,
-            "Tags",
-            lambda p: self.s3.put_bucket_tagging(Bucket=name, Tagging=s3_mapping.tagging(p)),
-            lambda: self.s3.delete_bucket_tagging(Bucket=name),
-            "NoSuchTagSet",
-        )
+        for setting in _BUCKET_SETTINGS[3:]:
+            self._apply_setting(name, props, setting)
         for prop, reason in EMULATOR_CANNOT_HOLD.items():
             if prop in props:
                 self.skipped.append(SkippedProperty(name, prop, reason))
@@ -609,21 +627,17 @@ class _StackProvisioner:
                     f"{self.stack.name} declares it in {self.region}: restart the local server"
                 ) from exc
 
-    def _apply(
-        self,
-        bucket: str,
-        props: Mapping[str, Any],
-        prop: str,
-        put: Callable[[Any], object],
-        delete: Callable[[], object],
-        missing_code: str,
-    ) -> None:
+    def _apply_setting(self, bucket: str, props: Mapping[str, Any], setting: _Setting) -> None:
         """Put a declared property, or remove one a previous run may have applied."""
         try:
-            if prop in props:
-                put(props[prop])
+            if setting.prop in props:
+                getattr(self.s3, setting.put)(
+                    Bucket=bucket, **{setting.argument: setting.convert(props[setting.prop])}
+                )
             else:
-                _ignore_missing(delete, missing_code)
+                _ignore_missing(
+                    lambda: getattr(self.s3, setting.delete)(Bucket=bucket), setting.missing_code
+                )
         except UnsupportedPropertyError as exc:
             raise UnsupportedPropertyError(f"bucket {bucket}: {exc}") from exc
 
@@ -641,17 +655,7 @@ class _StackProvisioner:
         self.s3.put_bucket_logging(Bucket=bucket.name, BucketLoggingStatus=status)
 
     def _replication(self, bucket: ProvisionedBucket, props: Mapping[str, Any]) -> None:
-        self._apply(
-            bucket.name,
-            props,
-            "ReplicationConfiguration",
-            lambda p: self.s3.put_bucket_replication(
-                Bucket=bucket.name,
-                ReplicationConfiguration=s3_mapping.replication_configuration(p),
-            ),
-            lambda: self.s3.delete_bucket_replication(Bucket=bucket.name),
-            "ReplicationConfigurationNotFoundError",
-        )
+        self._apply_setting(bucket.name, props, _REPLICATION)
 
     def _outputs(self) -> dict[str, str]:
         """Every output that resolves locally (those naming monitoring resources do not)."""
