@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,39 +13,10 @@ from typing import Any
 import boto3
 
 from benchmarks import bench_erasure, bench_event_loop, bench_images, bench_synth
+from wearit_storage.local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("images", "event_loop", "erasure", "synth")
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in its own process, so its work does not share our GIL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("moto server did not start within 30 s")
-            time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:
@@ -135,7 +100,8 @@ def main() -> None:
         results["images"] = bench_images.run(workdir)
         results["targets"]["images"] = bench_images.targets(results["images"])
     if selected & {"event_loop", "erasure"}:
-        with moto_server() as endpoint:
+        with MotoServerProcess() as server:  # its own process: no shared GIL with us
+            endpoint = server.endpoint_url
             if "event_loop" in selected:
                 bucket = versioned_bucket(endpoint, "bench-event-loop")
                 results["event_loop"] = bench_event_loop.run(endpoint, bucket)

@@ -6,7 +6,6 @@ import functools
 import io
 import logging
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from wearit_storage import (
     SyncS3Client,
     SyncStorageRepository,
 )
+from wearit_storage.local.server import free_port
 
 PRIMARY_REGION = "eu-west-3"
 REPLICA_REGION = "eu-central-1"
@@ -39,12 +39,6 @@ _DUMMY_AWS_ENV = {
 _UNSET_AWS_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
@@ -54,7 +48,7 @@ def moto_endpoint() -> Iterator[str]:
         for name in _UNSET_AWS_ENV:
             patch.delenv(name, raising=False)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
-        port = _free_port()
+        port = free_port()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         try:
