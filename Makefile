@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: bootstrap synth lint typecheck test demo bench clean
+.PHONY: bootstrap synth lint typecheck test demo local-up bench clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -42,7 +42,12 @@ $(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
 
 ## demo: the main job: synthesize, provision an embedded S3 from cdk.out, run the SDK flow
 demo: $(SYNTH_STAMP)
-	$(PY) -m wearit_storage demo
+	$(PY) -m wearit_local demo
+
+## local-up: keep a local S3 provisioned from cdk.out running on PORT; prints the exports
+PORT ?= 4566
+local-up: $(SYNTH_STAMP)
+	$(PY) -m wearit_local up --port $(PORT)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .

@@ -9,9 +9,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
-
-from wearit_storage import SyncS3Client, SyncStorageRepository
+from wearit_local.clients import emulator_client
+from wearit_storage import StorageSettings, SyncS3Client, SyncStorageRepository
 
 OBJECTS = 5000
 VERSIONS_PER_OBJECT = 2
@@ -22,13 +21,7 @@ REGION = "us-east-1"
 
 
 def raw_client(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulator_client("s3", endpoint, region=REGION)
 
 
 def key_for(user: str, index: int) -> str:
@@ -76,8 +69,15 @@ def remaining(endpoint: str, bucket: str, user: str) -> int:
 
 
 def sdk_erasure(endpoint: str, bucket: str, user: str) -> dict[str, Any]:
-    client = SyncS3Client()
-    client.connect(REGION, bucket, "testing", "testing", endpoint_url=endpoint)
+    client = SyncS3Client.from_settings(
+        StorageSettings(
+            region=REGION,
+            bucket_name=bucket,
+            access_key="testing",
+            secret_key="testing",
+            endpoint_url=endpoint,
+        )
+    )
     counts = count_requests(client.boto_client)
     start = time.perf_counter()
     with SyncStorageRepository(client) as repository:

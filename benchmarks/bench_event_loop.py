@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from benchmarks.baselines.seed_s3_client import SeedS3Client
-from wearit_storage import S3Client
+from wearit_storage import S3Client, StorageSettings
 
 UPLOADS = 100
 UPLOAD_BYTES = 256 * 1024
@@ -52,8 +52,14 @@ def payloads() -> list[bytes]:
 
 
 async def sdk_run(endpoint: str, bucket: str) -> dict[str, float]:
-    client = S3Client()
-    await client.connect(REGION, bucket, ACCESS_KEY, SECRET_KEY, endpoint_url=endpoint)
+    settings = StorageSettings(
+        region=REGION,
+        bucket_name=bucket,
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        endpoint_url=endpoint,
+    )
+    client = await S3Client.from_settings(settings)
     bodies = payloads()
 
     async def workload() -> None:

@@ -1,5 +1,5 @@
 """Deterministic benchmark inputs with natural-image-like statistics (see
-``wearit_storage.samples`` for how they are built)."""
+``wearit_local.samples`` for how they are built)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image
 
-from wearit_storage.samples import TWELVE_MP_LANDSCAPE, camera_jpeg, natural_image
+from wearit_local.samples import TWELVE_MP_LANDSCAPE, camera_jpeg, natural_image
 
 TWELVE_MP_PORTRAIT = (3000, 4000)
 

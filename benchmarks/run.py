@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from benchmarks import bench_erasure, bench_event_loop, bench_images, bench_synth
-from wearit_storage.local.server import MotoServerProcess
+from wearit_local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("images", "event_loop", "erasure", "synth")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import App, Stack, Tags
-from aws_cdk import Validations as _Validations
+from aws_cdk import App, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cdk.config import (
@@ -25,13 +24,13 @@ def build_app(app: App) -> list[Stack]:
     stacks: list[Stack] = []
     for config in environments:
         stacks.extend(build_environment(app, config))
-    _Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
 
 
 def build_environment(app: App, config: EnvironmentConfig) -> tuple[ReplicaStack, StorageStack]:
-    replica = ReplicaStack(app, config)
-    primary = StorageStack(app, config)
+    replica = ReplicaStack(app, config=config)
+    primary = StorageStack(app, config=config)
     # The replication destination must exist before the source's configuration is created.
     primary.add_stack_dependency(replica, "replication destination must exist first")
     for stack in (replica, primary):

@@ -15,6 +15,7 @@ from typing import Any
 
 ENVIRONMENTS_CONTEXT_KEY = "wearit:environments"
 SELECTED_ENVIRONMENT_CONTEXT_KEY = "env"
+PRODUCTION_ENVIRONMENT = "prod"
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
 # S3 bucket naming rules, minus the dotted (legacy, TLS-hostile) form.
@@ -56,6 +57,12 @@ class EnvironmentConfig:
     use_kms: bool
     replication_time_control: bool
     retention: RetentionSettings
+
+    @property
+    def is_production(self) -> bool:
+        """Production has termination protection, https-only CORS origins, and KMS and
+        replication time control unless ``cdk.json`` turns them off."""
+        return self.name == PRODUCTION_ENVIRONMENT
 
     @property
     def replica_bucket_name(self) -> str:
@@ -112,7 +119,8 @@ def parse_environment(name: str, raw: Any) -> EnvironmentConfig:
             f"{_key(name, unknown[0])} is not a known setting: "
             f"valid settings are {', '.join(sorted(_KNOWN_KEYS))}"
         )
-    is_prod = name == "prod"
+    # The config (and its is_production) does not exist yet: its settings depend on this.
+    is_prod = name == PRODUCTION_ENVIRONMENT
     region = _region(name, "region", raw.get("region", "us-east-1"))
     replica_region = _region(name, "replica_region", raw.get("replica_region", "us-west-2"))
     if replica_region == region:

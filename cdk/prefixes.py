@@ -1,13 +1,23 @@
-"""Top-level key prefixes of the data bucket; the SDK's path builder produces exactly these."""
+"""Top-level key prefixes of the data bucket, derived from the SDK's categories.
+
+``wearit_storage.categories`` is the one list of categories: a category added there reaches
+the IAM policies, replication rules and lifecycle rules built from these tuples. The tuples
+keep the enum's order, which is the order of the policy resources and replication rules in
+the templates.
+"""
 
 from __future__ import annotations
 
-CLOTHING = "clothing/"
-BODY = "body/"
-TRYON = "tryon/"
-AVATARS = "avatars/"
-TEMP = "temp/"
+from typing import Final
 
-ALL_PREFIXES: tuple[str, ...] = (CLOTHING, BODY, TRYON, AVATARS, TEMP)
-# temp/ holds uploads awaiting validation; it expires in a day and is never worth a replica.
-REPLICATED_PREFIXES: tuple[str, ...] = (CLOTHING, BODY, TRYON, AVATARS)
+from wearit_storage.categories import USER_CATEGORIES, Category
+
+CLOTHING: Final = Category.CLOTHING.prefix
+BODY: Final = Category.BODY.prefix
+TRYON: Final = Category.TRYON.prefix
+TEMP: Final = Category.TEMP.prefix
+
+ALL_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in Category)
+# A user's data is replicated; temp/ holds uploads awaiting validation, expires in a day and
+# is never worth a replica.
+REPLICATED_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in USER_CATEGORIES)

@@ -12,7 +12,8 @@ Sync (scripts, workers): the same with ``SyncStorageRepository`` and no ``await`
 
 from __future__ import annotations
 
-from wearit_storage.client import S3Client
+from wearit_storage.categories import Category
+from wearit_storage.client import S3Client, StoredObject, SyncS3Client
 from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
 from wearit_storage.errors import (
     ErasureIncomplete,
@@ -26,22 +27,20 @@ from wearit_storage.errors import (
     StorageNotConnected,
     StorageUnavailable,
 )
+from wearit_storage.image_store import StoredImage
 from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
 from wearit_storage.observability import MetricsHook, OperationMetric
 from wearit_storage.paths import (
     MAIN_RENDITION_NAME,
     THUMBNAIL_RENDITION_NAME,
-    Category,
     StorageKey,
     StoragePathBuilder,
     new_upload_session_id,
     parse_key,
 )
-from wearit_storage.presign import PresignDefaults, PresignedPost
-from wearit_storage.repository import StorageRepository
+from wearit_storage.presign import PresignedPost
+from wearit_storage.repository import RepositoryOptions, StorageRepository, SyncStorageRepository
 from wearit_storage.settings import StorageSettings
-from wearit_storage.sync_client import StoredObject, SyncS3Client
-from wearit_storage.sync_repository import StoredImage, SyncStorageRepository
 from wearit_storage.usage import CategoryUsage, StorageUsage
 
 __all__ = [
@@ -61,9 +60,9 @@ __all__ = [
     "MetricsHook",
     "ObjectNotFound",
     "OperationMetric",
-    "PresignDefaults",
     "PresignedPost",
     "Renditions",
+    "RepositoryOptions",
     "S3Client",
     "StorageAccessDenied",
     "StorageConfigurationError",

@@ -1,8 +1,9 @@
-"""``wearit-storage``: the SDK from a terminal, against AWS or the embedded local S3.
+"""``wearit-storage``: the SDK from a terminal, against AWS or a local S3.
 
 Storage errors print one line naming the key and the cause (exit 1); bad arguments print a
 usage error (exit 2). Configuration comes from the environment, as for the SDK
-(``StorageSettings.from_env``); ``wearit-storage local up`` prints the lines to export.
+(``StorageSettings.from_env``); the repository's ``python -m wearit_local up`` starts a
+local S3 and prints the lines to export.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import mimetypes
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from wearit_storage.errors import StorageError
 from wearit_storage.paths import parse_key
+from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.settings import StorageSettings
-from wearit_storage.sync_repository import SyncStorageRepository
 from wearit_storage.usage import StorageUsage
 
 PROGRAM = "wearit-storage"
@@ -132,9 +133,14 @@ class UsageError(Exception):
     """Bad arguments: reported like argparse's own errors, exit 2."""
 
 
-def build_parser(
-    local_commands: Callable[[Any], None] | None = None,
-) -> argparse.ArgumentParser:
+#: Commands of the repository's developer tool, which is not part of the SDK's package.
+MOVED_COMMANDS = {
+    "local": "python -m wearit_local up",
+    "demo": "python -m wearit_local demo",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -167,16 +173,18 @@ def build_parser(
     restore.add_argument("key")
     restore.set_defaults(handler=cmd_restore)
 
-    if local_commands is not None:
-        local_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from wearit_storage.cli_local import add_local_commands
-
-    parser = build_parser(add_local_commands)
-    args = parser.parse_args(argv)
+    parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments and arguments[0] in MOVED_COMMANDS:
+        parser.error(
+            f"'{arguments[0]}' is a developer tool of the wearit-storage repository, not of the "
+            f"SDK: run `{MOVED_COMMANDS[arguments[0]]}` from a checkout"
+        )
+    args = parser.parse_args(arguments)
     handler: Command = args.handler
     try:
         return handler(args)

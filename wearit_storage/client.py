@@ -1,165 +1,284 @@
-"""The async S3 client (seed API): :class:`SyncS3Client` run off the event loop.
+"""The S3 client: :class:`SyncS3Client` does the work, :class:`S3Client` is its async face.
 
-Every blocking call (boto3 I/O, client construction, image rendering in the repository)
-runs on a bounded ``ThreadPoolExecutor`` of ``max_concurrency`` threads, the same number
-as the boto3 connection pool, so a FastAPI server stays responsive during uploads and a
-burst of requests queues in the executor instead of opening unbounded connections.
+- never sends ``ACL=`` (buckets enforce "bucket owner" ownership, ACLs are disabled);
+- every upload sends a SHA-256 checksum and a ``ContentType``; bodies at or above
+  ``multipart_threshold`` use managed multipart transfer;
+- keys are validated (:func:`wearit_storage.paths.parse_key`) before any request;
+- errors are translated into :mod:`wearit_storage.errors` (``ObjectNotFound``,
+  ``StorageUnavailable``...), so callers can answer 404 or 503;
+- ``delete_file`` returns a bool and only adds a delete marker in a
+  versioned bucket (recoverable, see ``restore_previous_version``); a failure is logged
+  at ERROR with the key and reported to the metrics hook, then ``False`` is returned.
+  An invalid key raises ``InvalidStorageKey`` (no request is made);
+- ``generate_presigned_url`` raises on bad input; ``expires_in=None``
+  (the default) means 3600 s, except 300 s for ``body/`` keys.
+
+The async face runs every blocking call on a bounded thread pool of ``max_concurrency``
+threads, the same number as the boto3 connection pool, so a FastAPI server stays responsive
+during uploads and a burst of requests queues in the pool instead of opening unbounded
+connections. Presigning is local CPU work and stays synchronous.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self
 
-from wearit_storage.errors import StorageNotConnected
-from wearit_storage.observability import MetricsHook
-from wearit_storage.presign import PresignDefaults, PresignedPost
-from wearit_storage.settings import (
-    DEFAULT_CONNECT_TIMEOUT_S,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MULTIPART_THRESHOLD,
-    DEFAULT_READ_TIMEOUT_S,
-    StorageSettings,
+from boto3.s3.transfer import TransferConfig
+
+from wearit_storage.async_face import AsyncFace, BoundedExecutor, inline, offloaded
+from wearit_storage.errors import (
+    InvalidStorageRequest,
+    StorageConfigurationError,
+    StorageError,
+    StorageNotConnected,
 )
-from wearit_storage.sync_client import (
-    StoredObject,
-    SyncS3Client,
-    client_options,
-    connect_arguments,
-)
+from wearit_storage.observability import Instrumentation, MetricsHook, OperationRecord
+from wearit_storage.paths import validate_key
+from wearit_storage.presign import PresignedPost, Presigner
+from wearit_storage.settings import StorageSettings
+from wearit_storage.transport import CHECKSUM_ALGORITHM, create_s3_client, translate_error
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client as BotoS3Client
 
 
-class S3Client:
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    version_id: str | None  # None on unversioned buckets
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Connection:
+    settings: StorageSettings
+    boto_client: BotoS3Client
+    presigner: Presigner
+
+
+class SyncS3Client:
+    """One bucket, one boto3 client (thread-safe, reused by every call until ``close``).
+
+    ``SyncS3Client(settings).connect()`` or ``SyncS3Client.from_settings(settings)``; the
+    design document's ``SyncS3Client().connect(region, bucket_name, access_key,
+    secret_key)`` builds the settings from those four values.
+    """
+
     def __init__(
-        self,
-        *,
-        metrics_hook: MetricsHook | None = None,
-        presign_defaults: PresignDefaults | None = None,
-        multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        self, settings: StorageSettings | None = None, *, metrics_hook: MetricsHook | None = None
     ) -> None:
-        self.sync_client = SyncS3Client(
-            metrics_hook=metrics_hook,
-            presign_defaults=presign_defaults,
-            multipart_threshold=multipart_threshold,
-        )
-        self._executor: ThreadPoolExecutor | None = None
+        self._settings = settings
+        self._instrumentation = Instrumentation(metrics_hook)
+        self._connection: _Connection | None = None
 
-    async def connect(
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def connect(
         self,
-        region: str,
-        bucket_name: str,
+        region: str | None = None,
+        bucket_name: str | None = None,
         access_key: str | None = None,
         secret_key: str | None = None,
-        *,
-        endpoint_url: str | None = None,
-        session_token: str | None = None,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
-        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        retry_mode: str = "standard",
     ) -> None:
-        await self.close()
-        executor = ThreadPoolExecutor(
-            max_workers=max_concurrency, thread_name_prefix="wearit-storage"
-        )
-        connect = functools.partial(
-            self.sync_client.connect,
-            region,
-            bucket_name,
-            access_key,
-            secret_key,
-            endpoint_url=endpoint_url,
-            session_token=session_token,
-            max_concurrency=max_concurrency,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            max_attempts=max_attempts,
-            retry_mode=retry_mode,
-        )
-        try:
-            # Building a boto3 client loads JSON models from disk: not on the loop.
-            await asyncio.get_running_loop().run_in_executor(executor, connect)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
-        self._executor = executor
+        """Create the boto3 client, from the constructor's settings or the four values."""
+        if region is None and bucket_name is None:
+            if self._settings is None:
+                raise StorageConfigurationError(
+                    "no settings to connect with: pass region and bucket_name, or build the "
+                    "client with StorageSettings"
+                )
+            settings = self._settings
+        elif region is None or bucket_name is None:
+            raise StorageConfigurationError(
+                "pass both region and bucket_name (or neither, to use the constructor's settings)"
+            )
+        else:
+            settings = StorageSettings.for_bucket(region, bucket_name, access_key, secret_key)
+        boto_client = create_s3_client(settings)
+        self.close()
+        self._connection = _Connection(settings, boto_client, Presigner(boto_client, settings))
 
     @classmethod
-    async def from_settings(
-        cls,
-        settings: StorageSettings,
-        *,
-        metrics_hook: MetricsHook | None = None,
-        replica: bool = False,
-    ) -> S3Client:
-        """A connected client for the primary bucket (or the replica with ``replica=True``)."""
-        client = cls(**client_options(settings, metrics_hook))
-        await client.connect(**connect_arguments(settings, replica=replica))
+    def from_settings(
+        cls, settings: StorageSettings, *, metrics_hook: MetricsHook | None = None
+    ) -> SyncS3Client:
+        """A connected client for ``settings.bucket_name`` (``settings.replica()``: the replica)."""
+        client = cls(settings, metrics_hook=metrics_hook)
+        client.connect()
         return client
 
-    async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            # Let in-flight calls finish in their threads without blocking the loop.
-            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
-        self.sync_client.close()
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.boto_client.close()
 
-    async def __aenter__(self) -> Self:
+    def __enter__(self) -> Self:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None
+
+    @property
+    def _conn(self) -> _Connection:
+        if self._connection is None:
+            raise StorageNotConnected("the S3 client is not connected: call connect() first")
+        return self._connection
+
+    @property
+    def settings(self) -> StorageSettings:
+        """The settings of the current connection."""
+        return self._conn.settings
+
+    @property
+    def boto_client(self) -> BotoS3Client:
+        """The underlying boto3 client (thread-safe; shared by every call)."""
+        return self._conn.boto_client
 
     @property
     def bucket_name(self) -> str:
-        return self.sync_client.bucket_name
+        return self._conn.settings.bucket_name
 
-    async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run a blocking callable on this client's bounded executor."""
-        if self._executor is None:
-            raise StorageNotConnected("the S3 client is not connected: await connect() first")
-        call = functools.partial(function, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+    @property
+    def max_concurrency(self) -> int:
+        return self._conn.settings.max_concurrency
 
-    # -- seed API ------------------------------------------------------------------------
+    @contextmanager
+    def operation(self, name: str, key: str, nbytes: int = 0) -> Iterator[OperationRecord]:
+        """Log + metric + boto error translation around one logical operation."""
+        with self._instrumentation.operation(name, key, nbytes) as record:
+            try:
+                yield record
+            except StorageError:
+                raise
+            except Exception as exc:
+                bucket = self._connection.settings.bucket_name if self._connection else "?"
+                raise translate_error(exc, operation=name, key=key, bucket=bucket) from exc
 
-    async def upload_file(
-        self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg"
-    ) -> str:
-        return await self.run(self.sync_client.upload_file, file_data, s3_key, content_type)
+    # -- objects -----------------------------------------------------------------------
 
-    async def put_object(
+    def put_object(
         self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg"
     ) -> StoredObject:
-        return await self.run(self.sync_client.put_object, file_data, s3_key, content_type)
+        """Store ``file_data``; returns the version id S3 assigned (for rollbacks)."""
+        validate_key(s3_key)
+        conn = self._conn
+        with self.operation("upload", s3_key, len(file_data)):
+            if len(file_data) >= conn.settings.multipart_threshold:
+                self._upload_multipart(conn, file_data, s3_key, content_type)
+                # upload_fileobj does not return the version id; without it a rollback
+                # could only add a delete marker and leave the bytes behind. (A write by
+                # someone else in between would be reported instead: a narrow race.)
+                head = conn.boto_client.head_object(Bucket=conn.settings.bucket_name, Key=s3_key)
+                return StoredObject(s3_key, head.get("VersionId"), len(file_data))
+            response = conn.boto_client.put_object(
+                Bucket=conn.settings.bucket_name,
+                Key=s3_key,
+                Body=file_data,
+                ContentType=content_type,
+                ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+            )
+            return StoredObject(s3_key, response.get("VersionId"), len(file_data))
 
-    async def download_file(self, s3_key: str, *, max_bytes: int | None = None) -> bytes:
-        return await self.run(self.sync_client.download_file, s3_key, max_bytes=max_bytes)
+    def _upload_multipart(
+        self, conn: _Connection, file_data: bytes, s3_key: str, content_type: str
+    ) -> None:
+        # Parts go up one after another on the calling worker thread: concurrency is
+        # bounded at the worker level (max_concurrency threads = pool size), and parallel
+        # parts inside every worker would need more connections than the pool holds.
+        threshold = conn.settings.multipart_threshold
+        transfer_config = TransferConfig(
+            multipart_threshold=threshold,
+            multipart_chunksize=threshold,
+            use_threads=False,
+        )
+        conn.boto_client.upload_fileobj(
+            io.BytesIO(file_data),
+            conn.settings.bucket_name,
+            s3_key,
+            ExtraArgs={"ContentType": content_type, "ChecksumAlgorithm": CHECKSUM_ALGORITHM},
+            Config=transfer_config,
+        )
 
-    async def delete_file(self, s3_key: str) -> bool:
-        return await self.run(self.sync_client.delete_file, s3_key)
+    def upload_file(self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg") -> str:
+        """Store the bytes and return a presigned GET URL (design-document signature)."""
+        self.put_object(file_data, s3_key, content_type)
+        return self.generate_presigned_url(s3_key)
+
+    def download_file(self, s3_key: str, *, max_bytes: int | None = None) -> bytes:
+        """The object's bytes; with ``max_bytes``, refuse larger objects before reading
+        them (``InvalidStorageRequest``), e.g. a presigned PUT upload of any size."""
+        validate_key(s3_key)
+        conn = self._conn
+        with self.operation("download", s3_key) as record:
+            response = conn.boto_client.get_object(Bucket=conn.settings.bucket_name, Key=s3_key)
+            with response["Body"] as body:
+                size = int(response.get("ContentLength", 0))
+                if max_bytes is not None and size > max_bytes:
+                    record.bytes = 0
+                    raise InvalidStorageRequest(
+                        f"{s3_key!r} is {size} bytes, over the limit of {max_bytes}: "
+                        "upload a smaller file",
+                        key=s3_key,
+                    )
+                data: bytes = body.read()
+            record.bytes = len(data)
+            return data
+
+    def delete_file(self, s3_key: str) -> bool:
+        """Hide the current version (delete marker); False if S3 refused.
+
+        Use the repository's erasure methods to remove data for good.
+        """
+        validate_key(s3_key)
+        conn = self._conn
+        try:
+            with self.operation("delete", s3_key):
+                conn.boto_client.delete_object(Bucket=conn.settings.bucket_name, Key=s3_key)
+        except StorageError:
+            return False  # already logged at ERROR and reported to the metrics hook
+        return True
+
+    def delete_version(self, s3_key: str, version_id: str | None) -> None:
+        """Permanently delete one version of a key (``None``: the object of an unversioned
+        bucket, its only copy). Used to roll back writes and purge keys."""
+        validate_key(s3_key)
+        conn = self._conn
+        with self.operation("delete_version", s3_key):
+            if version_id is None:
+                conn.boto_client.delete_object(Bucket=conn.settings.bucket_name, Key=s3_key)
+            else:
+                conn.boto_client.delete_object(
+                    Bucket=conn.settings.bucket_name, Key=s3_key, VersionId=version_id
+                )
+
+    # -- presigning --------------------------------------------------------------------
 
     def generate_presigned_url(self, s3_key: str, expires_in: int | None = None) -> str:
-        """Synchronous as in the seed: signing is local CPU work, no request is made."""
-        return self.sync_client.generate_presigned_url(s3_key, expires_in)
+        """Presigned GET URL. ``None``: 3600 s, or 300 s for ``body/`` keys.
+
+        Raises (``InvalidStorageKey``, ``InvalidStorageRequest``) rather than returning
+        ``None``: a ``None`` URL would fail later and far away.
+        """
+        return self._conn.presigner.get_url(s3_key, expires_in)
 
     def generate_presigned_put_url(
         self, s3_key: str, content_type: str, expires_in: int | None = None
     ) -> str:
-        return self.sync_client.generate_presigned_put_url(s3_key, content_type, expires_in)
+        return self._conn.presigner.put_url(s3_key, content_type, expires_in)
 
     def generate_presigned_post(
         self,
@@ -169,6 +288,70 @@ class S3Client:
         max_bytes: int | None = None,
         expires_in: int | None = None,
     ) -> PresignedPost:
-        return self.sync_client.generate_presigned_post(
+        return self._conn.presigner.post(
             s3_key, content_type=content_type, max_bytes=max_bytes, expires_in=expires_in
         )
+
+
+_THREAD_NAME = "wearit-storage"
+
+
+def executor_for(client: SyncS3Client) -> BoundedExecutor:
+    """A pool as large as ``client``'s connection pool, sized when first used."""
+    return BoundedExecutor(lambda: client.max_concurrency, name=_THREAD_NAME)
+
+
+class S3Client(AsyncFace[SyncS3Client]):
+    """``S3Client(settings)`` then ``await connect()``, or ``await S3Client.from_settings(...)``;
+    the design document's ``S3Client()`` + ``await connect(region, bucket_name, access_key,
+    secret_key)`` works too."""
+
+    def __init__(
+        self, settings: StorageSettings | None = None, *, metrics_hook: MetricsHook | None = None
+    ) -> None:
+        sync_client = SyncS3Client(settings, metrics_hook=metrics_hook)
+        super().__init__(sync_client, executor_for(sync_client))
+        self._owns_executor = True
+
+    @classmethod
+    def sharing(cls, sync_client: SyncS3Client, executor: BoundedExecutor) -> Self:
+        """A face over ``sync_client`` that runs on ``executor``, which its owner shuts down."""
+        face = cls.__new__(cls)
+        AsyncFace.__init__(face, sync_client, executor)
+        face._owns_executor = False
+        return face
+
+    @classmethod
+    async def from_settings(
+        cls, settings: StorageSettings, *, metrics_hook: MetricsHook | None = None
+    ) -> Self:
+        """A connected client for ``settings.bucket_name``."""
+        client = cls(settings, metrics_hook=metrics_hook)
+        await client.connect()
+        return client
+
+    async def close(self) -> None:
+        if self._owns_executor:
+            await self._executor.shutdown()
+        self._sync.close()
+
+    @property
+    def sync_client(self) -> SyncS3Client:
+        """The synchronous client doing the work (for scripts and worker threads)."""
+        return self._sync
+
+    @property
+    def bucket_name(self) -> str:
+        return self._sync.bucket_name
+
+    # Building a boto3 client loads JSON models from disk: not on the loop; and not on the
+    # bounded pool, whose size is only known once connected.
+    connect = offloaded(SyncS3Client.connect, bounded=False)
+    upload_file = offloaded(SyncS3Client.upload_file)
+    put_object = offloaded(SyncS3Client.put_object)
+    download_file = offloaded(SyncS3Client.download_file)
+    delete_file = offloaded(SyncS3Client.delete_file)
+    delete_version = offloaded(SyncS3Client.delete_version)
+    generate_presigned_url = inline(SyncS3Client.generate_presigned_url)
+    generate_presigned_put_url = inline(SyncS3Client.generate_presigned_put_url)
+    generate_presigned_post = inline(SyncS3Client.generate_presigned_post)

@@ -1,7 +1,7 @@
 """True erasure: every version and delete marker under a set of prefixes, in every bucket.
 
-The seed's ``delete_user_files`` only added delete markers in a versioned bucket, which
-leaves every photo recoverable (and replicated). Here each prefix is listed completely
+Adding delete markers is not erasure in a versioned bucket: every photo would stay
+recoverable (and replicated). Here each prefix is listed completely
 with ``ListObjectVersions`` (paginated past 1,000), deleted with ``DeleteObjects`` in
 batches of at most 1,000 shared across prefixes (``Quiet=True``, so a response lists only
 failures), the per-key ``Errors`` are retried with backoff, and a final listing proves
@@ -16,14 +16,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from wearit_storage.categories import Category
+from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ErasureIncomplete
+from wearit_storage.listings import list_uploads, list_versions
 from wearit_storage.observability import logger
-from wearit_storage.paths import Category
 from wearit_storage.transport import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client as BotoS3Client
 
 MAX_BATCH: Final = 1000
 DEFAULT_RETRIES: Final = 3
@@ -52,8 +57,8 @@ class ErasureReport:
     """What an erasure removed, per bucket and category, and what it could not.
 
     Truthy only when nothing is left under the erased prefixes in any bucket (checked by
-    a final listing) and no deletion failed, so the seed's
-    ``if await repo.delete_user_files(user_id):`` keeps its meaning.
+    a final listing) and no deletion failed, so ``if await repo.delete_user_files(user_id):``
+    reads as the boolean the design document returned.
     """
 
     subject: str
@@ -76,12 +81,15 @@ class ErasureReport:
     def delete_markers_deleted(self) -> int:
         return sum(c.delete_markers_deleted for b in self.deleted.values() for c in b.values())
 
+    def summary(self) -> str:
+        return (
+            f"erasure of {self.subject} incomplete: {len(self.failures)} failure(s), "
+            f"remaining per bucket {self.remaining}"
+        )
+
     def raise_if_incomplete(self) -> None:
         if not self.complete:
-            raise ErasureIncomplete(
-                f"erasure of {self.subject} incomplete: {len(self.failures)} failure(s), "
-                f"remaining per bucket {self.remaining}; retry the erasure"
-            )
+            raise ErasureIncomplete(f"{self.summary()}; retry the erasure")
 
     def _counts(self, bucket: str, category: Category) -> CategoryErasure:
         return self.deleted.setdefault(bucket, {}).setdefault(category.value, CategoryErasure())
@@ -97,7 +105,7 @@ class _Entry:
 
 @dataclass(frozen=True, slots=True)
 class ErasureTarget:
-    boto_client: Any
+    boto_client: BotoS3Client
     bucket: str
     # The replica only receives finished objects from S3 replication: no uploads to abort
     # there (and the API role may not list them).
@@ -154,16 +162,6 @@ def erase_prefixes(
             len(report.failures),
         )
     return report
-
-
-def list_versions(boto_client: Any, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
-    """Yield raw ``Versions`` and ``DeleteMarkers`` entries (with ``IsDeleteMarker``)."""
-    paginator = boto_client.get_paginator("list_object_versions")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for version in page.get("Versions", []):
-            yield {**version, "IsDeleteMarker": False}
-        for marker in page.get("DeleteMarkers", []):
-            yield {**marker, "IsDeleteMarker": True}
 
 
 def _listed_entries(
@@ -259,13 +257,6 @@ def _delete_batch(
     return failed
 
 
-def list_uploads(boto_client: Any, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
-    """Yield the unfinished multipart uploads under ``prefix``."""
-    paginator = boto_client.get_paginator("list_multipart_uploads")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        yield from page.get("Uploads", [])
-
-
 def _abort_uploads(target: ErasureTarget, prefix: str, report: ErasureReport) -> int:
     aborted = 0
     try:
@@ -301,3 +292,33 @@ def _count_remaining(target: ErasureTarget, prefix: str, report: ErasureReport) 
 def _failure(bucket: str, key: str, version_id: str | None, exc: Exception) -> ErasureFailure:
     code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
     return ErasureFailure(bucket, key, version_id, code, str(exc))
+
+
+def erase(
+    primary: SyncS3Client,
+    replica: SyncS3Client | None,
+    subject: str,
+    prefixes: Mapping[Category, str],
+    *,
+    retries: int = DEFAULT_RETRIES,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+    progress: ErasureProgress | None = None,
+) -> ErasureReport:
+    """Erase ``prefixes`` in the primary bucket and the replica, as one logged operation.
+
+    Never raises for per-object failures: they are in the report, and an incomplete erasure
+    is logged at ERROR and reported to the metrics hook as ``ErasureIncomplete``.
+    """
+    targets = [ErasureTarget(primary.boto_client, primary.bucket_name)]
+    if replica is not None:
+        targets.append(
+            ErasureTarget(replica.boto_client, replica.bucket_name, aborts_uploads=False)
+        )
+    report = ErasureReport(subject)
+    with primary.operation("erase", ",".join(prefixes.values())) as record:
+        erase_prefixes(
+            targets, prefixes, report, retries=retries, backoff_s=backoff_s, progress=progress
+        )
+        if not report:
+            record.fail(ErasureIncomplete.__name__, report.summary())
+    return report

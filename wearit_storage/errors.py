@@ -1,6 +1,9 @@
 """One exception hierarchy for the whole SDK.
 
-Every error a caller can see derives from :class:`StorageError`. When the cause is a
+Every storage failure a caller can see derives from :class:`StorageError`; so do rejected
+keys, requests and images (which are also ``ValueError``s). Programming errors keep
+Python's own types: an ``ImageProcessor`` size that is not two positive integers, or an
+``ImageLimits`` out of range, raises a plain ``ValueError``. When the cause is a
 botocore/boto3 error it is chained (``raise ... from exc``) so tracebacks keep the
 original request id and error code. Messages say what to do next, not just what broke.
 """

@@ -25,7 +25,7 @@ class OperationMetric:
     bytes: int
     duration_s: float
     outcome: Outcome
-    error: str | None = None  # exception class name when outcome == "error"
+    error: str | None = None  # error class name when outcome == "error"
 
 
 MetricsHook = Callable[[OperationMetric], None]
@@ -33,9 +33,16 @@ MetricsHook = Callable[[OperationMetric], None]
 
 @dataclass(slots=True)
 class OperationRecord:
-    """Mutable while the operation runs; the caller sets ``bytes`` once known."""
+    """Mutable while the operation runs; the caller sets ``bytes`` once known, and calls
+    :meth:`fail` when the operation ends without an exception but did not do its job
+    (an erasure that left versions behind returns a report instead of raising)."""
 
     bytes: int = 0
+    error: str | None = None
+    message: str = ""
+
+    def fail(self, error: str, message: str) -> None:
+        self.error, self.message = error, message
 
 
 class Instrumentation:
@@ -49,23 +56,28 @@ class Instrumentation:
         try:
             yield record
         except BaseException as exc:
-            duration = time.perf_counter() - start
-            logger.error(
-                "storage %s failed key=%s bytes=%d duration=%.3fs error=%s: %s",
-                name,
-                key,
-                record.bytes,
-                duration,
-                type(exc).__name__,
-                exc,
-            )
-            self._emit(
-                OperationMetric(name, key, record.bytes, duration, "error", type(exc).__name__)
-            )
+            record.fail(type(exc).__name__, str(exc))
             raise
-        duration = time.perf_counter() - start
-        logger.info("storage %s key=%s bytes=%d duration=%.3fs", name, key, record.bytes, duration)
-        self._emit(OperationMetric(name, key, record.bytes, duration, "ok"))
+        finally:
+            self._report(name, key, record, time.perf_counter() - start)
+
+    def _report(self, name: str, key: str, record: OperationRecord, duration: float) -> None:
+        if record.error is None:
+            logger.info(
+                "storage %s key=%s bytes=%d duration=%.3fs", name, key, record.bytes, duration
+            )
+            self._emit(OperationMetric(name, key, record.bytes, duration, "ok"))
+            return
+        logger.error(
+            "storage %s failed key=%s bytes=%d duration=%.3fs error=%s: %s",
+            name,
+            key,
+            record.bytes,
+            duration,
+            record.error,
+            record.message,
+        )
+        self._emit(OperationMetric(name, key, record.bytes, duration, "error", record.error))
 
     def _emit(self, metric: OperationMetric) -> None:
         if self._hook is None:

@@ -1,6 +1,6 @@
 """Object keys: built and parsed here only, validated before any request is made.
 
-Layout (one folder per item, the builder of the seed wins over its tree drawing)::
+Layout (one folder per item, so deleting an item is deleting a prefix)::
 
     clothing/{user_id}/{clothing_id}/{filename}
     body/{user_id}/{body_id}/{filename}
@@ -8,11 +8,10 @@ Layout (one folder per item, the builder of the seed wins over its tree drawing)
     avatars/{user_id}/{filename}
     temp/{session_id}/{filename}
 
-Standard rendition file names used by the repository helpers that choose the name
-themselves (``promote_temp_upload``): ``image.jpg`` (main, fits 800x800) and
-``thumb.jpg`` (200x200 centre crop); avatars use ``avatar.jpg`` / ``avatar_thumb.jpg``.
-When a caller passes its own file name (the seed's ``upload_*`` methods), the thumbnail
-is stored beside it as ``{stem}_thumb.jpg``.
+Rendition names: where the repository chooses the name (``promote_temp_upload``), the main
+image is ``image.jpg`` and its thumbnail ``thumb.jpg`` (avatars: ``avatar.jpg`` and
+``avatar_thumb.jpg``). Where the caller passes its own file name (the ``upload_*``
+methods), the thumbnail is stored beside it as ``{stem}_thumb.jpg``.
 
 Why the rules are this strict: ids and file names become key segments, so ``/``, ``..``,
 NUL, unicode look-alikes or an empty segment could escape the ``category/{id}/`` prefix
@@ -24,15 +23,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
+from wearit_storage.categories import ITEM_CATEGORIES, Category
 from wearit_storage.errors import InvalidStorageKey
 
-MAX_ID_LENGTH: Final = 128
-MAX_FILENAME_LENGTH: Final = 128
 IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "heic", "heif"})
-# temp/ also holds raw uploads awaiting validation (the seed's ``{file_id}.tmp``).
+# temp/ also holds raw uploads awaiting validation, named ``{file_id}.tmp`` or ``.bin``.
 TEMP_EXTENSIONS: Final = IMAGE_EXTENSIONS | {"tmp", "bin"}
 
 MAIN_RENDITION_NAME: Final = "image.jpg"
@@ -49,22 +46,6 @@ _FILENAME_RULE: Final = (
     "a single segment of 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-', starting "
     "with a letter or digit, without '..', ending with one of the extensions "
 )
-
-
-class Category(StrEnum):
-    """Top-level prefixes; the value is the first key segment."""
-
-    CLOTHING = "clothing"
-    BODY = "body"
-    TRYON = "tryon"
-    AVATARS = "avatars"
-    TEMP = "temp"
-
-
-#: Categories holding a user's data, i.e. what erasure and usage accounting cover.
-USER_CATEGORIES: Final = (Category.CLOTHING, Category.BODY, Category.TRYON, Category.AVATARS)
-#: Categories whose keys have an item folder between the owner id and the file name.
-ITEM_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.TRYON})
 
 
 def _describe(value: object) -> str:
@@ -207,7 +188,7 @@ def build_key(category: Category, owner_id: str, item_id: str | None, filename: 
 
 
 class StoragePathBuilder:
-    """The seed's key builder; every method validates its inputs."""
+    """The design document's key builder; every method validates its inputs."""
 
     @staticmethod
     def clothing_path(user_id: str, clothing_id: str, filename: str) -> str:
@@ -236,3 +217,45 @@ def _build_named(
     # Validate the item id under its public name so the message says "clothing_id".
     validate_id(item_id, field=item_field)
     return build_key(category, user_id, item_id, filename)
+
+
+def thumbnail_key(main_key: str) -> str:
+    """``clothing/u/i/photo.png`` -> ``clothing/u/i/photo_thumb.jpg``."""
+    folder, _, filename = main_key.rpartition("/")
+    return f"{folder}/{thumbnail_name(filename)}"
+
+
+#: Categories a temp upload may be promoted into, and which of them get a thumbnail.
+PROMOTABLE_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.AVATARS})
+THUMBNAILED_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.AVATARS})
+
+
+def promotable_category(category: Category | str) -> Category:
+    """The category a temp upload is promoted into (``"avatar"`` is accepted for avatars)."""
+    value = "avatars" if category == "avatar" else category
+    try:
+        target = Category(value)
+    except ValueError:
+        target = None
+    if target is None or target not in PROMOTABLE_CATEGORIES:
+        raise InvalidStorageKey(
+            f"cannot promote a temp upload into {category!r}: use one of "
+            f"{', '.join(sorted(c.value for c in PROMOTABLE_CATEGORIES))}"
+        )
+    return target
+
+
+def promotion_keys(category: Category, user_id: str, item_id: str | None) -> tuple[str, str | None]:
+    """The main and thumbnail keys (``None``: no thumbnail) a promoted upload is stored at."""
+    if category is Category.AVATARS:
+        if item_id is not None:
+            raise InvalidStorageKey("avatars have no item id: pass item_id=None")
+        main = build_key(category, user_id, None, AVATAR_RENDITION_NAME)
+        thumb = build_key(category, user_id, None, AVATAR_THUMBNAIL_RENDITION_NAME)
+        return str(main), str(thumb)
+    if item_id is None:
+        raise InvalidStorageKey(f"promoting into {category.value}/ needs an item_id")
+    main = build_key(category, user_id, item_id, MAIN_RENDITION_NAME)
+    if category not in THUMBNAILED_CATEGORIES:
+        return str(main), None
+    return str(main), str(build_key(category, user_id, item_id, THUMBNAIL_RENDITION_NAME))

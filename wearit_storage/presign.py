@@ -12,30 +12,20 @@ async client. They never log the URL: its query string is a bearer credential.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from wearit_storage.categories import Category
 from wearit_storage.errors import InvalidStorageKey, InvalidStorageRequest
 from wearit_storage.observability import logger
-from wearit_storage.paths import Category, parse_key
-from wearit_storage.settings import (
-    DEFAULT_BODY_GET_EXPIRY_S,
-    DEFAULT_GET_EXPIRY_S,
-    DEFAULT_MAX_UPLOAD_BYTES,
-    DEFAULT_UPLOAD_EXPIRY_S,
-    MAX_PRESIGN_EXPIRY_S,
-)
+from wearit_storage.paths import parse_key
+from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client as BotoS3Client
 
 IMAGE_CONTENT_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PresignDefaults:
-    get_expiry_s: int = DEFAULT_GET_EXPIRY_S
-    body_get_expiry_s: int = DEFAULT_BODY_GET_EXPIRY_S
-    upload_expiry_s: int = DEFAULT_UPLOAD_EXPIRY_S
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +62,17 @@ def validate_image_content_type(content_type: str) -> str:
 
 
 class Presigner:
-    def __init__(self, boto_client: Any, bucket: str, defaults: PresignDefaults) -> None:
+    """Signs requests for one bucket; expiries and size limits come from the settings."""
+
+    def __init__(self, boto_client: BotoS3Client, settings: StorageSettings) -> None:
         self._client = boto_client
-        self._bucket = bucket
-        self.defaults = defaults
+        self._bucket = settings.bucket_name
+        self._settings = settings
 
     def default_get_expiry(self, key: str) -> int:
         if parse_key(key).category is Category.BODY:
-            return self.defaults.body_get_expiry_s
-        return self.defaults.get_expiry_s
+            return self._settings.body_get_expiry_s
+        return self._settings.get_expiry_s
 
     def get_url(self, key: str, expires_in: int | None = None) -> str:
         """Presigned GET; ``expires_in=None`` picks the per-category default.
@@ -107,7 +99,7 @@ class Presigner:
         parse_key(key)
         validate_image_content_type(content_type)
         expiry = validate_expiry(
-            self.defaults.upload_expiry_s if expires_in is None else expires_in
+            self._settings.upload_expiry_s if expires_in is None else expires_in
         )
         url: str = self._client.generate_presigned_url(
             "put_object",
@@ -136,11 +128,11 @@ class Presigner:
                 f"presigned POST only targets temp/{{session_id}}/{{file}} keys, got {key!r}",
                 key=key,
             )
-        limit = self.defaults.max_upload_bytes if max_bytes is None else max_bytes
+        limit = self._settings.max_upload_bytes if max_bytes is None else max_bytes
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidStorageRequest(f"max_bytes must be a positive int, got {limit!r}")
         expiry = validate_expiry(
-            self.defaults.upload_expiry_s if expires_in is None else expires_in
+            self._settings.upload_expiry_s if expires_in is None else expires_in
         )
         fields: dict[str, str] = {}
         if content_type is not None:

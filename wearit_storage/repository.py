@@ -1,217 +1,296 @@
-"""The async storage repository (seed API): :class:`SyncStorageRepository` run off the loop.
+"""The storage repository: the WearIT operations, in :class:`SyncStorageRepository`, and
+:class:`StorageRepository`, their async face (each operation on a bounded thread pool).
 
-Each method runs the synchronous twin's method, image rendering included, on the
-bounded executor of the primary :class:`S3Client`; nothing blocks the event loop.
-See :mod:`wearit_storage.sync_repository` for what each upload stores.
+What the upload methods store (``filename`` is the caller's: the key is
+``StoragePathBuilder.<category>_path(..., filename)``):
+
+=====================  ==========================================  ======================
+method                 main rendition (JPEG, fits ``main_size``)   thumbnail (JPEG, crop)
+=====================  ==========================================  ======================
+upload_clothing_image  ``clothing/{u}/{item}/{filename}``          ``{stem}_thumb.jpg``
+upload_avatar          ``avatars/{u}/{filename}``                  ``{stem}_thumb.jpg``
+upload_body_image      ``body/{u}/{item}/{filename}``              none (no extra copies)
+upload_tryon_result    ``tryon/{u}/{item}/{filename}``             none
+=====================  ==========================================  ======================
+
+Every image goes through ``ImageProcessor.render`` (validated, EXIF-rotated, metadata
+stripped, re-encoded as JPEG, ``Content-Type: image/jpeg``) whatever the extension of
+``filename``; the methods return the presigned GET URL of the main rendition. Renditions
+are stored all-or-nothing (:mod:`wearit_storage.image_store`); direct uploads through
+``temp/`` are in :mod:`wearit_storage.direct_uploads`, erasure in
+:mod:`wearit_storage.erasure`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self, TypedDict
 
-from wearit_storage.client import S3Client
+from wearit_storage.async_face import AsyncFace, inline, offloaded
+from wearit_storage.categories import USER_CATEGORIES, Category
+from wearit_storage.client import S3Client, SyncS3Client, executor_for
+from wearit_storage.direct_uploads import DirectUploads
 from wearit_storage.erasure import (
     DEFAULT_BACKOFF_S,
     DEFAULT_RETRIES,
     ErasureProgress,
     ErasureReport,
+    erase,
 )
-from wearit_storage.imaging import ImageLimits
+from wearit_storage.image_store import StoredImage, store_renditions
+from wearit_storage.imaging import (
+    MAIN_SIZE,
+    THUMBNAIL_SIZE,
+    ImageLimits,
+    ImageProcessor,
+    Renditions,
+)
 from wearit_storage.observability import MetricsHook
-from wearit_storage.paths import Category, StoragePathBuilder
-from wearit_storage.presign import PresignedPost
+from wearit_storage.paths import (
+    StoragePathBuilder,
+    item_prefix,
+    thumbnail_key,
+    user_prefix,
+    validate_id,
+    validate_key,
+)
 from wearit_storage.settings import StorageSettings
-from wearit_storage.sync_client import StoredObject, SyncS3Client
-from wearit_storage.sync_repository import Size, StoredImage, SyncStorageRepository
-from wearit_storage.usage import StorageUsage
+from wearit_storage.usage import StorageUsage, user_storage_usage
+from wearit_storage.versioning import restore_previous_version
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+Size = tuple[int, int]
 
 
-class StorageRepository:
+class RepositoryOptions(TypedDict, total=False):
+    """What a repository renders and how hard its erasure retries (defaults below)."""
+
+    main_size: Size  # the main rendition fits inside this box (800x800)
+    thumbnail_size: Size  # exact thumbnail size, centre-cropped (200x200)
+    image_limits: ImageLimits | None  # bytes, pixels and formats an upload may have
+    erasure_retries: int  # retries of per-key DeleteObjects errors (3)
+    erasure_backoff_s: float  # first retry delay, doubled each time (0.2 s)
+
+
+class SyncStorageRepository(DirectUploads):
     def __init__(
         self,
-        s3_client: S3Client | None = None,
+        s3_client: SyncS3Client | None = None,
         *,
-        replica_client: S3Client | SyncS3Client | None = None,
-        main_size: Size = (800, 800),
-        thumbnail_size: Size = (200, 200),
-        image_limits: ImageLimits | None = None,
-        max_upload_bytes: int | None = None,
-        erasure_retries: int = DEFAULT_RETRIES,
-        erasure_backoff_s: float = DEFAULT_BACKOFF_S,
+        replica_client: SyncS3Client | None = None,
+        **options: Unpack[RepositoryOptions],
     ) -> None:
-        # As in the seed, a repository built without a client owns an unconnected one:
-        # ``await repo.s3_client.connect(...)`` before use (or use ``from_settings``).
-        self.s3_client = s3_client if s3_client is not None else S3Client()
+        # Built without a client, it owns an unconnected one: ``repo.s3_client.connect(...)``.
+        self.s3_client = s3_client if s3_client is not None else SyncS3Client()
         self.replica_client = replica_client
-        self.path_builder = StoragePathBuilder()
-        replica_sync = (
-            replica_client.sync_client if isinstance(replica_client, S3Client) else replica_client
-        )
-        self.sync_repository = SyncStorageRepository(
-            self.s3_client.sync_client,
-            replica_client=replica_sync,
-            main_size=main_size,
-            thumbnail_size=thumbnail_size,
-            image_limits=image_limits,
-            max_upload_bytes=max_upload_bytes,
-            erasure_retries=erasure_retries,
-            erasure_backoff_s=erasure_backoff_s,
-        )
+        self.main_size = options.get("main_size", MAIN_SIZE)
+        self.thumbnail_size = options.get("thumbnail_size", THUMBNAIL_SIZE)
+        self.image_limits = options.get("image_limits")
+        self.erasure_retries = options.get("erasure_retries", DEFAULT_RETRIES)
+        self.erasure_backoff_s = options.get("erasure_backoff_s", DEFAULT_BACKOFF_S)
 
     @classmethod
-    async def from_settings(
-        cls, settings: StorageSettings, *, metrics_hook: MetricsHook | None = None
-    ) -> StorageRepository:
+    def from_settings(
+        cls,
+        settings: StorageSettings,
+        *,
+        metrics_hook: MetricsHook | None = None,
+        **options: Unpack[RepositoryOptions],
+    ) -> Self:
         """Connected primary client, plus the replica client when one is configured."""
-        primary = await S3Client.from_settings(settings, metrics_hook=metrics_hook)
+        primary = SyncS3Client.from_settings(settings, metrics_hook=metrics_hook)
         replica = None
-        if settings.replica_bucket_name is not None:
+        if settings.has_replica:
             try:
-                replica = await S3Client.from_settings(
-                    settings, metrics_hook=metrics_hook, replica=True
-                )
+                replica = SyncS3Client.from_settings(settings.replica(), metrics_hook=metrics_hook)
             except BaseException:
-                await primary.close()
+                primary.close()
                 raise
-        return cls(primary, replica_client=replica, max_upload_bytes=settings.max_upload_bytes)
+        return cls(primary, replica_client=replica, **options)
 
-    async def close(self) -> None:
-        if isinstance(self.replica_client, S3Client):
-            await self.replica_client.close()
-        elif self.replica_client is not None and self.replica_client.connected:
-            await asyncio.to_thread(self.replica_client.close)
-        await self.s3_client.close()
+    def close(self) -> None:
+        self.s3_client.close()
+        if self.replica_client is not None:
+            self.replica_client.close()
 
-    async def __aenter__(self) -> Self:
+    def __enter__(self) -> Self:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        self.close()
 
-    # -- seed API ------------------------------------------------------------------------
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.s3_client.settings.max_upload_bytes
 
-    async def upload_clothing_image(
+    # -- uploads (design-document signatures) -------------------------------------------
+
+    def upload_clothing_image(
         self, user_id: str, clothing_id: str, file_data: bytes, filename: str
     ) -> str:
-        sync = self.sync_repository
-        return await self.s3_client.run(
-            sync.upload_clothing_image, user_id, clothing_id, file_data, filename
-        )
+        key = StoragePathBuilder.clothing_path(user_id, clothing_id, filename)
+        return self.store_image(file_data, key, thumbnail_key=thumbnail_key(key)).url
 
-    async def upload_body_image(
-        self, user_id: str, body_id: str, file_data: bytes, filename: str
-    ) -> str:
-        sync = self.sync_repository
-        return await self.s3_client.run(
-            sync.upload_body_image, user_id, body_id, file_data, filename
-        )
+    def upload_body_image(self, user_id: str, body_id: str, file_data: bytes, filename: str) -> str:
+        key = StoragePathBuilder.body_path(user_id, body_id, filename)
+        return self.store_image(file_data, key).url
 
-    async def upload_tryon_result(
+    def upload_tryon_result(
         self, user_id: str, tryon_id: str, file_data: bytes, filename: str
     ) -> str:
-        sync = self.sync_repository
-        return await self.s3_client.run(
-            sync.upload_tryon_result, user_id, tryon_id, file_data, filename
+        key = StoragePathBuilder.tryon_path(user_id, tryon_id, filename)
+        return self.store_image(file_data, key).url
+
+    def upload_avatar(self, user_id: str, file_data: bytes, filename: str) -> str:
+        key = StoragePathBuilder.avatar_path(user_id, filename)
+        return self.store_image(file_data, key, thumbnail_key=thumbnail_key(key)).url
+
+    def upload_optimized_image(self, file_data: bytes, s3_key: str) -> str:
+        """Store the main rendition of ``file_data`` at ``s3_key``; return its URL."""
+        return self.store_image(file_data, s3_key).url
+
+    # -- renditions --------------------------------------------------------------------
+
+    def render(self, file_data: bytes) -> Renditions:
+        """Both renditions of an upload, with this repository's sizes and limits."""
+        return ImageProcessor.render(
+            file_data,
+            main_size=self.main_size,
+            thumbnail_size=self.thumbnail_size,
+            limits=self.image_limits,
         )
 
-    async def upload_avatar(self, user_id: str, file_data: bytes, filename: str) -> str:
-        return await self.s3_client.run(
-            self.sync_repository.upload_avatar, user_id, file_data, filename
-        )
-
-    async def upload_optimized_image(self, file_data: bytes, s3_key: str) -> str:
-        return await self.s3_client.run(
-            self.sync_repository.upload_optimized_image, file_data, s3_key
-        )
-
-    async def delete_user_files(
-        self, user_id: str, *, progress: ErasureProgress | None = None
-    ) -> ErasureReport:
-        """Truthy report only when nothing of the user remains (seed returned a bool).
-
-        ``progress`` receives the running count of deleted entries after each batch; it
-        is called from the worker thread, so it must not touch the event loop directly.
-        """
-        return await self.s3_client.run(
-            self.sync_repository.delete_user_files, user_id, progress=progress
-        )
-
-    # -- beyond the seed -----------------------------------------------------------------
-
-    async def store_image(
+    def store_image(
         self, file_data: bytes, main_key: str, *, thumbnail_key: str | None = None
     ) -> StoredImage:
-        return await self.s3_client.run(
-            self.sync_repository.store_image, file_data, main_key, thumbnail_key=thumbnail_key
-        )
+        """Render ``file_data`` and store its renditions all-or-nothing."""
+        validate_key(main_key)
+        if thumbnail_key is not None:
+            validate_key(thumbnail_key)
+        return store_renditions(self.s3_client, self.render(file_data), main_key, thumbnail_key)
 
-    async def upload_temp(
+    # -- deletion, versions, usage -----------------------------------------------------
+
+    def delete_user_files(
+        self, user_id: str, *, progress: ErasureProgress | None = None
+    ) -> ErasureReport:
+        """Erase every version of everything the user owns, in primary and replica.
+
+        Returns an :class:`ErasureReport`, truthy only when nothing of the user remains.
+        Never raises for per-object failures: they are in the report
+        (``report.raise_if_incomplete()`` turns them into ``ErasureIncomplete``).
+        ``progress`` receives the running count of deleted entries after each batch, on
+        the thread doing the work (from the async face: not the event loop's thread).
+        """
+        prefixes = {category: user_prefix(category, user_id) for category in USER_CATEGORIES}
+        return self._erase(f"user {user_id}", prefixes, progress)
+
+    def delete_clothing_item(self, user_id: str, clothing_id: str) -> ErasureReport:
+        """Erase every version of every file of one clothing item (primary and replica)."""
+        validate_id(clothing_id, field="clothing_id")
+        prefixes = {Category.CLOTHING: item_prefix(Category.CLOTHING, user_id, clothing_id)}
+        return self._erase(f"clothing item {user_id}/{clothing_id}", prefixes)
+
+    def _erase(
         self,
-        session_id: str,
-        file_data: bytes,
-        filename: str,
-        content_type: str = "application/octet-stream",
-    ) -> StoredObject:
-        return await self.s3_client.run(
-            self.sync_repository.upload_temp, session_id, file_data, filename, content_type
+        subject: str,
+        prefixes: dict[Category, str],
+        progress: ErasureProgress | None = None,
+    ) -> ErasureReport:
+        return erase(
+            self.s3_client,
+            self.replica_client,
+            subject,
+            prefixes,
+            retries=self.erasure_retries,
+            backoff_s=self.erasure_backoff_s,
+            progress=progress,
         )
 
-    def presign_upload(
-        self,
-        session_id: str,
-        filename: str,
-        content_type: str | None = None,
-        *,
-        max_bytes: int | None = None,
-        expires_in: int | None = None,
-    ) -> PresignedPost:
-        """Synchronous: signing is local CPU work."""
-        return self.sync_repository.presign_upload(
-            session_id, filename, content_type, max_bytes=max_bytes, expires_in=expires_in
-        )
+    def restore_previous_version(self, s3_key: str) -> str:
+        """Undo the last overwrite or delete of ``s3_key``; returns the current version id."""
+        return restore_previous_version(self.s3_client, s3_key)
 
-    def presign_upload_put(
-        self, session_id: str, filename: str, content_type: str, *, expires_in: int | None = None
-    ) -> str:
-        return self.sync_repository.presign_upload_put(
-            session_id, filename, content_type, expires_in=expires_in
-        )
+    def user_storage_usage(self, user_id: str) -> StorageUsage:
+        return user_storage_usage(self.s3_client, user_id)
 
     def presigned_url(self, s3_key: str, expires_in: int | None = None) -> str:
-        return self.sync_repository.presigned_url(s3_key, expires_in)
+        return self.s3_client.generate_presigned_url(s3_key, expires_in)
 
-    async def promote_temp_upload(
+
+class StorageRepository(AsyncFace[SyncStorageRepository]):
+    """``await StorageRepository.from_settings(settings)``; or, as in the design document,
+    ``StorageRepository()`` then ``await repo.s3_client.connect(region, bucket, ...)``."""
+
+    def __init__(
         self,
-        session_id: str,
-        filename: str,
+        s3_client: S3Client | None = None,
         *,
-        user_id: str,
-        category: Category | str,
-        item_id: str | None = None,
-    ) -> StoredImage:
-        return await self.s3_client.run(
-            self.sync_repository.promote_temp_upload,
-            session_id,
-            filename,
-            user_id=user_id,
-            category=category,
-            item_id=item_id,
+        replica_client: SyncS3Client | None = None,
+        **options: Unpack[RepositoryOptions],
+    ) -> None:
+        primary = s3_client.sync_client if s3_client is not None else SyncS3Client()
+        sync = SyncStorageRepository(primary, replica_client=replica_client, **options)
+        self._attach(sync, s3_client)
+
+    def _attach(self, sync: SyncStorageRepository, s3_client: S3Client | None) -> None:
+        super().__init__(sync, executor_for(sync.s3_client))
+        # The face of the primary client shares the repository's pool: one pool per
+        # connection pool, whichever face a call goes through.
+        self.s3_client = (
+            s3_client if s3_client is not None else S3Client.sharing(sync.s3_client, self._executor)
         )
 
-    async def delete_clothing_item(self, user_id: str, clothing_id: str) -> ErasureReport:
-        return await self.s3_client.run(
-            self.sync_repository.delete_clothing_item, user_id, clothing_id
+    @classmethod
+    async def from_settings(
+        cls,
+        settings: StorageSettings,
+        *,
+        metrics_hook: MetricsHook | None = None,
+        **options: Unpack[RepositoryOptions],
+    ) -> Self:
+        """Connected primary client, plus the replica client when one is configured."""
+        sync = await asyncio.to_thread(
+            SyncStorageRepository.from_settings, settings, metrics_hook=metrics_hook, **options
         )
+        repository = cls.__new__(cls)
+        repository._attach(sync, None)
+        return repository
 
-    async def restore_previous_version(self, s3_key: str) -> str:
-        return await self.s3_client.run(self.sync_repository.restore_previous_version, s3_key)
+    async def close(self) -> None:
+        await self._executor.shutdown()
+        await self.s3_client.close()
+        self._sync.close()
 
-    async def user_storage_usage(self, user_id: str) -> StorageUsage:
-        return await self.s3_client.run(self.sync_repository.user_storage_usage, user_id)
+    @property
+    def sync_repository(self) -> SyncStorageRepository:
+        """The synchronous repository doing the work (for scripts and worker threads)."""
+        return self._sync
+
+    @property
+    def replica_client(self) -> SyncS3Client | None:
+        return self._sync.replica_client
+
+    upload_clothing_image = offloaded(SyncStorageRepository.upload_clothing_image)
+    upload_body_image = offloaded(SyncStorageRepository.upload_body_image)
+    upload_tryon_result = offloaded(SyncStorageRepository.upload_tryon_result)
+    upload_avatar = offloaded(SyncStorageRepository.upload_avatar)
+    upload_optimized_image = offloaded(SyncStorageRepository.upload_optimized_image)
+    store_image = offloaded(SyncStorageRepository.store_image)
+    upload_temp = offloaded(SyncStorageRepository.upload_temp)
+    promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)
+    delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
+    delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
+    restore_previous_version = offloaded(SyncStorageRepository.restore_previous_version)
+    user_storage_usage = offloaded(SyncStorageRepository.user_storage_usage)
+    presign_upload = inline(SyncStorageRepository.presign_upload)
+    presign_upload_put = inline(SyncStorageRepository.presign_upload_put)
+    presigned_url = inline(SyncStorageRepository.presigned_url)

@@ -1,4 +1,9 @@
-"""Typed settings, read once from the environment.
+"""Typed settings: the one object that carries the SDK's configuration.
+
+Every tunable field is one row: its environment variable, its parser and its range live in
+the field's metadata (:class:`Setting`), and both :meth:`StorageSettings.from_env` and the
+validation in ``__post_init__`` read that row, so a default, a variable name or a range is
+written once.
 
 Bucket precedence (``StorageSettings.from_env``):
 
@@ -6,6 +11,9 @@ Bucket precedence (``StorageSettings.from_env``):
    ``AWS_BUCKET_NAME_PROD`` is required and wins; if ``AWS_BUCKET_NAME`` is also set to a
    *different* name the configuration is contradictory and rejected.
 2. ``WEARIT_ENV`` unset: ``AWS_BUCKET_NAME`` is required.
+
+Endpoint: ``AWS_ENDPOINT_URL_S3`` beats ``AWS_ENDPOINT_URL`` (boto's precedence), both read
+from the same mapping as everything else.
 
 The replica bucket (``WEARIT_REPLICA_BUCKET_NAME``) needs ``WEARIT_REPLICA_REGION_NAME``
 and must differ from the primary bucket; a replica in the primary's own region is
@@ -16,48 +24,117 @@ means the default AWS credential chain: role, SSO, instance profile...).
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
+
+from botocore.config import Config
 
 from wearit_storage.errors import StorageConfigurationError
 
-DEFAULT_MAX_CONCURRENCY: Final = 10
-DEFAULT_GET_EXPIRY_S: Final = 3600
-#: Body photos are the most sensitive data we hold: their links die quickly.
-DEFAULT_BODY_GET_EXPIRY_S: Final = 300
-DEFAULT_UPLOAD_EXPIRY_S: Final = 600
-DEFAULT_MAX_UPLOAD_BYTES: Final = 15 * 1024 * 1024
-DEFAULT_MULTIPART_THRESHOLD: Final = 8 * 1024 * 1024
-DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
-DEFAULT_READ_TIMEOUT_S: Final = 30.0
-DEFAULT_MAX_ATTEMPTS: Final = 5
 MAX_PRESIGN_EXPIRY_S: Final = 7 * 24 * 3600
-
 _ENVIRONMENTS: Final = ("dev", "prod")
+_SETTING: Final = "wearit_setting"
+
+
+def _parse_text(variable: str, raw: str) -> str:
+    return raw
+
+
+def _parse_int(variable: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise StorageConfigurationError(f"{variable}={raw!r} is not an integer") from None
+
+
+def _parse_float(variable: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise StorageConfigurationError(f"{variable}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One row of the settings table: where a field comes from and what it may hold."""
+
+    variable: str
+    parse: Callable[[str, str], Any] = _parse_text
+    low: float | None = None
+    high: float | None = None
+
+    def check(self, value: float) -> None:
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            raise StorageConfigurationError(
+                f"{self.variable}={value} is out of range: use "
+                f"{_number(self.low)}..{_number(self.high)}"
+            )
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _setting(
+    variable: str,
+    default: Any = None,
+    parse: Callable[[str, str], Any] = _parse_text,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    secret: bool = False,
+) -> Any:
+    return field(
+        default=default,
+        repr=not secret,
+        metadata={_SETTING: Setting(variable, parse, low, high)},
+    )
+
+
+def _text(variable: str, *, secret: bool = False) -> Any:
+    return _setting(variable, secret=secret)
+
+
+def _int(variable: str, default: int, low: int, high: int) -> Any:
+    return _setting(variable, default, _parse_int, low=low, high=high)
+
+
+def _seconds(variable: str, default: float, low: float, high: float) -> Any:
+    return _setting(variable, default, _parse_float, low=low, high=high)
 
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
+    # Required; from_env reads AWS_REGION_NAME and selects the bucket (see module doc).
     region: str
     bucket_name: str
-    access_key: str | None = None
-    secret_key: str | None = field(default=None, repr=False)
+    access_key: str | None = _text("AWS_ACCESS_KEY_ID")
+    secret_key: str | None = _text("AWS_SECRET_ACCESS_KEY", secret=True)
     # Temporary credentials (SSO, assumed roles, Lambda) are useless without their token.
-    session_token: str | None = field(default=None, repr=False)
+    session_token: str | None = _text("AWS_SESSION_TOKEN", secret=True)
     endpoint_url: str | None = None
-    replica_bucket_name: str | None = None
-    replica_region: str | None = None
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    get_expiry_s: int = DEFAULT_GET_EXPIRY_S
-    body_get_expiry_s: int = DEFAULT_BODY_GET_EXPIRY_S
-    upload_expiry_s: int = DEFAULT_UPLOAD_EXPIRY_S
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
-    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
-    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    replica_bucket_name: str | None = _text("WEARIT_REPLICA_BUCKET_NAME")
+    replica_region: str | None = _text("WEARIT_REPLICA_REGION_NAME")
+    #: Worker threads of the async faces = the boto3 connection pool size.
+    max_concurrency: int = _int("WEARIT_MAX_CONCURRENCY", 10, 1, 256)
+    get_expiry_s: int = _int("WEARIT_GET_EXPIRY_SECONDS", 3600, 1, MAX_PRESIGN_EXPIRY_S)
+    #: Body photos are the most sensitive data we hold: their links die quickly.
+    body_get_expiry_s: int = _int("WEARIT_BODY_GET_EXPIRY_SECONDS", 300, 1, MAX_PRESIGN_EXPIRY_S)
+    upload_expiry_s: int = _int("WEARIT_UPLOAD_EXPIRY_SECONDS", 600, 1, MAX_PRESIGN_EXPIRY_S)
+    max_upload_bytes: int = _int("WEARIT_MAX_UPLOAD_BYTES", 15 * 1024**2, 1, 5 * 1024**3)
+    # S3 refuses multipart parts under 5 MiB (except the last one).
+    multipart_threshold: int = _int(
+        "WEARIT_MULTIPART_THRESHOLD", 8 * 1024**2, 5 * 1024**2, 5 * 1024**3
+    )
+    connect_timeout_s: float = _seconds("WEARIT_CONNECT_TIMEOUT_SECONDS", 5.0, 0.1, 300)
+    read_timeout_s: float = _seconds("WEARIT_READ_TIMEOUT_SECONDS", 30.0, 0.1, 3600)
+    #: Attempts in total, the first included (botocore "standard" retries).
+    max_attempts: int = _int("WEARIT_MAX_ATTEMPTS", 5, 1, 20)
+    #: Merged over the SDK's own botocore configuration (proxies, user agent, ...).
+    botocore_config: Config | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -84,20 +161,10 @@ class StorageSettings:
                 "WEARIT_REPLICA_BUCKET_NAME equals the primary bucket name; point it at the "
                 "replication destination bucket or unset it"
             )
-        _check_range("WEARIT_MAX_CONCURRENCY", self.max_concurrency, 1, 256)
-        _check_range("WEARIT_GET_EXPIRY_SECONDS", self.get_expiry_s, 1, MAX_PRESIGN_EXPIRY_S)
-        _check_range(
-            "WEARIT_BODY_GET_EXPIRY_SECONDS", self.body_get_expiry_s, 1, MAX_PRESIGN_EXPIRY_S
-        )
-        _check_range("WEARIT_UPLOAD_EXPIRY_SECONDS", self.upload_expiry_s, 1, MAX_PRESIGN_EXPIRY_S)
-        _check_range("WEARIT_MAX_UPLOAD_BYTES", self.max_upload_bytes, 1, 5 * 1024**3)
-        # S3 refuses multipart parts under 5 MiB (except the last one).
-        _check_range(
-            "WEARIT_MULTIPART_THRESHOLD", self.multipart_threshold, 5 * 1024**2, 5 * 1024**3
-        )
-        _check_range("WEARIT_MAX_ATTEMPTS", self.max_attempts, 1, 20)
-        _check_range("WEARIT_CONNECT_TIMEOUT_SECONDS", self.connect_timeout_s, 0.1, 300)
-        _check_range("WEARIT_READ_TIMEOUT_SECONDS", self.read_timeout_s, 0.1, 3600)
+        for name, setting in _TABLE.items():
+            value = getattr(self, name)
+            if isinstance(value, int | float):
+                setting.check(value)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -113,31 +180,70 @@ class StorageSettings:
             raise StorageConfigurationError(
                 "AWS_REGION_NAME is not set: set it to the bucket's region, e.g. eu-west-3"
             )
+        values = {
+            name: setting.parse(setting.variable, env[setting.variable])
+            for name, setting in _TABLE.items()
+            if setting.variable in env
+        }
+        if "AWS_ACCESS_KEY_ID" not in env:
+            # A token left over from another tool must not block the default chain.
+            values.pop("session_token", None)
         return cls(
             region=region,
             bucket_name=_select_bucket(env),
-            access_key=env.get("AWS_ACCESS_KEY_ID"),
-            secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
-            session_token=env.get("AWS_SESSION_TOKEN") if "AWS_ACCESS_KEY_ID" in env else None,
-            endpoint_url=env.get("AWS_ENDPOINT_URL"),
-            replica_bucket_name=env.get("WEARIT_REPLICA_BUCKET_NAME"),
-            replica_region=env.get("WEARIT_REPLICA_REGION_NAME"),
-            max_concurrency=_int(env, "WEARIT_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY),
-            get_expiry_s=_int(env, "WEARIT_GET_EXPIRY_SECONDS", DEFAULT_GET_EXPIRY_S),
-            body_get_expiry_s=_int(
-                env, "WEARIT_BODY_GET_EXPIRY_SECONDS", DEFAULT_BODY_GET_EXPIRY_S
-            ),
-            upload_expiry_s=_int(env, "WEARIT_UPLOAD_EXPIRY_SECONDS", DEFAULT_UPLOAD_EXPIRY_S),
-            max_upload_bytes=_int(env, "WEARIT_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
-            multipart_threshold=_int(
-                env, "WEARIT_MULTIPART_THRESHOLD", DEFAULT_MULTIPART_THRESHOLD
-            ),
-            connect_timeout_s=_float(
-                env, "WEARIT_CONNECT_TIMEOUT_SECONDS", DEFAULT_CONNECT_TIMEOUT_S
-            ),
-            read_timeout_s=_float(env, "WEARIT_READ_TIMEOUT_SECONDS", DEFAULT_READ_TIMEOUT_S),
-            max_attempts=_int(env, "WEARIT_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS),
+            endpoint_url=endpoint_from(env),
+            **values,
         )
+
+    @classmethod
+    def for_bucket(
+        cls,
+        region: str,
+        bucket_name: str,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+    ) -> StorageSettings:
+        """The settings of ``connect(region, bucket_name, access_key, secret_key)``: defaults
+        for the rest, the endpoint from the process environment as boto would pick it."""
+        return cls(
+            region=region,
+            bucket_name=bucket_name,
+            access_key=access_key,
+            secret_key=secret_key,
+            endpoint_url=endpoint_from(os.environ),
+        )
+
+    def replica(self) -> StorageSettings:
+        """The same settings pointed at the replica bucket, in its region."""
+        if self.replica_bucket_name is None or self.replica_region is None:
+            raise StorageConfigurationError(
+                "no replica configured: set WEARIT_REPLICA_BUCKET_NAME and "
+                "WEARIT_REPLICA_REGION_NAME"
+            )
+        return dataclasses.replace(
+            self,
+            region=self.replica_region,
+            bucket_name=self.replica_bucket_name,
+            replica_bucket_name=None,
+            replica_region=None,
+        )
+
+    @property
+    def has_replica(self) -> bool:
+        return self.replica_bucket_name is not None
+
+
+#: The rows of the settings table, by field name.
+_TABLE: Final[Mapping[str, Setting]] = {
+    f.name: f.metadata[_SETTING]
+    for f in dataclasses.fields(StorageSettings)
+    if _SETTING in f.metadata
+}
+
+
+def endpoint_from(env: Mapping[str, str]) -> str | None:
+    """``AWS_ENDPOINT_URL_S3`` beats ``AWS_ENDPOINT_URL``, as in boto's own configuration."""
+    return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
 
 
 def _select_bucket(env: Mapping[str, str]) -> str:
@@ -167,28 +273,3 @@ def _select_bucket(env: Mapping[str, str]) -> str:
             f"WEARIT_ENV={wearit_env}: unset AWS_BUCKET_NAME or make them equal"
         )
     return selected
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise StorageConfigurationError(f"{name}={raw!r} is not an integer") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise StorageConfigurationError(f"{name}={raw!r} is not a number") from None
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise StorageConfigurationError(f"{name}={value} is out of range: use {low}..{high}")

@@ -7,10 +7,7 @@ allows, so worker threads never wait for (or discard) connections.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -33,12 +30,10 @@ from wearit_storage.errors import (
     StorageError,
     StorageUnavailable,
 )
-from wearit_storage.settings import (
-    DEFAULT_CONNECT_TIMEOUT_S,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_READ_TIMEOUT_S,
-)
+from wearit_storage.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client as BotoS3Client
 
 #: botocore computes a checksum for CRC32C only with awscrt installed; SHA-256 is
 #: built in, supported by S3 for PutObject and multipart uploads, and verified by S3.
@@ -80,69 +75,37 @@ _CONNECTION_ERRORS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TransportOptions:
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
-    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    retry_mode: str = "standard"
-
-
-def resolve_endpoint_url(
-    explicit: str | None, environ: Mapping[str, str] = os.environ
-) -> str | None:
-    """An explicit endpoint beats ``AWS_ENDPOINT_URL_S3`` which beats ``AWS_ENDPOINT_URL``.
-
-    Resolved here rather than left to botocore so the addressing style can follow it.
-    """
-    if explicit:
-        return explicit
-    return environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or None
-
-
-def build_config(options: TransportOptions, *, endpoint_url: str | None) -> Config:
-    return Config(
+def build_config(settings: StorageSettings) -> Config:
+    """The SDK's botocore configuration, with ``settings.botocore_config`` merged over it."""
+    config = Config(
         # total_max_attempts counts the first try; botocore's "max_attempts" would not.
-        retries={"mode": options.retry_mode, "total_max_attempts": options.max_attempts},
-        max_pool_connections=options.max_concurrency,
-        connect_timeout=options.connect_timeout_s,
-        read_timeout=options.read_timeout_s,
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+        max_pool_connections=settings.max_concurrency,
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
         request_checksum_calculation="when_supported",
         response_checksum_validation="when_supported",
         signature_version="s3v4",
         # Local and S3-compatible endpoints rarely resolve bucket sub-domains.
-        s3={"addressing_style": "path" if endpoint_url else "virtual"},
+        s3={"addressing_style": "path" if settings.endpoint_url else "virtual"},
     )
+    if settings.botocore_config is not None:
+        config = config.merge(settings.botocore_config)
+    return config
 
 
-def create_s3_client(
-    *,
-    region: str,
-    access_key: str | None,
-    secret_key: str | None,
-    session_token: str | None = None,
-    endpoint_url: str | None,
-    options: TransportOptions,
-) -> Any:
-    if (access_key is None) != (secret_key is None):
-        raise StorageConfigurationError(
-            "access_key and secret_key must be given together (or neither, to use the "
-            "default AWS credential chain)"
-        )
-    if not region:
-        raise StorageConfigurationError("region is empty: pass the bucket's region")
-    endpoint = resolve_endpoint_url(endpoint_url)
+def create_s3_client(settings: StorageSettings) -> BotoS3Client:
     # A private session: boto3's default session is shared global state and not thread-safe.
     session = boto3.session.Session(
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        aws_session_token=session_token,
-        region_name=region,
+        aws_access_key_id=settings.access_key,
+        aws_secret_access_key=settings.secret_key,
+        aws_session_token=settings.session_token,
+        region_name=settings.region,
     )
-    return session.client(
-        "s3", endpoint_url=endpoint, config=build_config(options, endpoint_url=endpoint)
+    client: BotoS3Client = session.client(
+        "s3", endpoint_url=settings.endpoint_url, config=build_config(settings)
     )
+    return client
 
 
 def error_code(exc: ClientError) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wearit_storage.erasure import list_versions
-from wearit_storage.paths import USER_CATEGORIES, user_prefix
-from wearit_storage.sync_client import SyncS3Client
+from wearit_storage.categories import USER_CATEGORIES
+from wearit_storage.client import SyncS3Client
+from wearit_storage.listings import list_versions
+from wearit_storage.paths import user_prefix
 
 
 @dataclass(slots=True)

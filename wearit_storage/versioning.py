@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from wearit_storage.erasure import list_versions
+from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ObjectNotFound
+from wearit_storage.listings import key_versions
 from wearit_storage.paths import validate_key
-from wearit_storage.sync_client import SyncS3Client
-
-
-def key_versions(client: SyncS3Client, s3_key: str) -> list[dict[str, Any]]:
-    """Versions and delete markers of exactly ``s3_key``, newest first.
-
-    S3 lists the versions of a key newest first; ``Prefix`` also matches longer keys
-    (``a.jpg`` is a prefix of ``a.jpg.tmp``), hence the exact-key filter.
-    """
-    entries = [
-        entry
-        for entry in list_versions(client.boto_client, client.bucket_name, s3_key)
-        if entry["Key"] == s3_key
-    ]
-    # Stable sort keeps S3's newest-first order between equal timestamps.
-    return sorted(entries, key=lambda entry: entry["LastModified"], reverse=True)
 
 
 def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:
@@ -37,7 +20,7 @@ def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:
     validate_key(s3_key)
     bucket = client.bucket_name
     with client.operation("restore_previous_version", s3_key) as record:
-        entries = key_versions(client, s3_key)
+        entries = key_versions(client.boto_client, bucket, s3_key)
         latest = next((entry for entry in entries if entry.get("IsLatest")), None)
         if latest is None:
             raise ObjectNotFound(
@@ -65,6 +48,7 @@ def purge_key(client: SyncS3Client, s3_key: str) -> int:
     """Delete every version and delete marker of exactly ``s3_key``; returns how many."""
     validate_key(s3_key)
     with client.operation("purge", s3_key):
-        version_ids = [str(entry["VersionId"]) for entry in key_versions(client, s3_key)]
-    client.delete_versions(s3_key, version_ids)
-    return len(version_ids)
+        entries = key_versions(client.boto_client, client.bucket_name, s3_key)
+    for entry in entries:
+        client.delete_version(s3_key, str(entry["VersionId"]))
+    return len(entries)

@@ -1,9 +1,9 @@
 """Least-privilege IAM roles, one per component that touches the data bucket.
 
-The policy documents are built by pure functions so tests (and the local IAM enforcement
-matrix) can read exactly what each component may do. Every object permission is scoped to
-key prefixes; listing is scoped with an ``s3:prefix`` condition; KMS use is scoped to the
-bucket's own key and to calls S3 makes on the caller's behalf.
+The policy documents are pure functions of ``BucketAccess``: what each component may do is
+written in one place. Every object permission is scoped to key prefixes; listing is scoped
+with an ``s3:prefix`` condition; KMS use is scoped to the bucket's own key and to calls S3
+makes on the caller's behalf.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def kms_statement(sid: str, access: BucketAccess) -> list[iam.PolicyStatement]:
 
 
 def api_policy(access: BucketAccess) -> iam.PolicyDocument:
-    """The WearIT API: full object lifecycle on the five prefixes, erasure on the replica."""
+    """The WearIT API: full object lifecycle on every category, erasure on the replica."""
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(

@@ -12,8 +12,8 @@ from cdk.prefixes import TEMP
 
 CORS_MAX_AGE_SECONDS = 3000
 # The mobile app reads through presigned GETs and uploads through presigned PUT/POST.
-# DELETE is deliberately absent (the design document allowed it): deletions go through the
-# API, which erases every version instead of leaving a recoverable delete marker.
+# DELETE is deliberately absent: deletions go through the API, which erases every version
+# instead of leaving a recoverable delete marker.
 CORS_METHODS = (
     s3.HttpMethods.GET,
     s3.HttpMethods.HEAD,
@@ -22,8 +22,17 @@ CORS_METHODS = (
 )
 
 
+def abort_incomplete_multipart_rule(retention: RetentionSettings) -> s3.LifecycleRule:
+    """Every bucket has it: the parts of an upload never completed are stored, and billed."""
+    return s3.LifecycleRule(
+        id="DeleteIncompleteMultipart",
+        abort_incomplete_multipart_upload_after=Duration.days(retention.incomplete_multipart_days),
+    )
+
+
 def data_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]:
-    """Rules of the primary bucket; ids match the design document where it named them."""
+    """Rules of the primary bucket. An id is the rule's name in the deployed bucket
+    configuration: renaming one changes the bucket."""
     return [
         s3.LifecycleRule(
             id="DeleteOldVersions",
@@ -31,12 +40,7 @@ def data_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]
             # Once the last noncurrent version is gone, the delete marker is pure clutter.
             expired_object_delete_marker=True,
         ),
-        s3.LifecycleRule(
-            id="DeleteIncompleteMultipart",
-            abort_incomplete_multipart_upload_after=Duration.days(
-                retention.incomplete_multipart_days
-            ),
-        ),
+        abort_incomplete_multipart_rule(retention),
         s3.LifecycleRule(
             id="ExpireTempUploads",
             prefix=TEMP,
@@ -54,12 +58,7 @@ def replica_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRu
             noncurrent_version_expiration=Duration.days(retention.replica_noncurrent_version_days),
             expired_object_delete_marker=True,
         ),
-        s3.LifecycleRule(
-            id="DeleteIncompleteMultipart",
-            abort_incomplete_multipart_upload_after=Duration.days(
-                retention.incomplete_multipart_days
-            ),
-        ),
+        abort_incomplete_multipart_rule(retention),
     ]
 
 
@@ -69,12 +68,7 @@ def access_log_lifecycle_rules(retention: RetentionSettings) -> list[s3.Lifecycl
             id="ExpireAccessLogs",
             expiration=Duration.days(retention.access_log_days),
         ),
-        s3.LifecycleRule(
-            id="DeleteIncompleteMultipart",
-            abort_incomplete_multipart_upload_after=Duration.days(
-                retention.incomplete_multipart_days
-            ),
-        ),
+        abort_incomplete_multipart_rule(retention),
     ]
 
 

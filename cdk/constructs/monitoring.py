@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
@@ -22,15 +21,6 @@ SERVER_ERRORS_THRESHOLD = 5
 CLIENT_ERROR_RATE_PERCENT = 10
 # Below this many requests per period a handful of 404s is noise, not an incident.
 CLIENT_ERROR_RATE_MIN_REQUESTS = 100
-
-
-@dataclass(frozen=True)
-class MonitoringProps:
-    bucket_name: str
-    environment: str
-    alarm_email: str | None
-    replica_bucket_name: str
-    replication_rule_ids: Sequence[str] = ()
 
 
 def s3_request_metric(bucket_name: str, name: str, statistic: str = "Sum") -> cw.Metric:
@@ -56,7 +46,17 @@ def s3_storage_metric(bucket_name: str, name: str, storage_type: str) -> cw.Metr
 class StorageMonitoring(Construct):
     """SNS alarm topic, error and replication alarms, and an operations dashboard."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: MonitoringProps) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        environment: str,
+        alarm_email: str | None,
+        replica_bucket_name: str,
+        replication_rule_ids: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # Only this account's alarms may use the key and the topic (no confused deputy).
@@ -72,7 +72,7 @@ class StorageMonitoring(Construct):
         self.topic_key = kms.Key(
             self,
             "AlarmTopicKey",
-            description=f"Encrypts the WearIT {props.environment} storage alarm topic",
+            description=f"Encrypts the WearIT {environment} storage alarm topic",
             enable_key_rotation=True,
         )
         # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key,
@@ -89,7 +89,7 @@ class StorageMonitoring(Construct):
         self.topic = sns.Topic(
             self,
             "AlarmTopic",
-            display_name=f"WearIT storage alarms ({props.environment})",
+            display_name=f"WearIT storage alarms ({environment})",
             master_key=self.topic_key,
             enforce_ssl=True,
         )
@@ -104,43 +104,47 @@ class StorageMonitoring(Construct):
                 conditions=from_our_alarms,
             )
         )
-        if props.alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(props.alarm_email))
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
         self.alarms = [
-            self._server_errors_alarm(props),
-            self._client_error_rate_alarm(props),
+            self._server_errors_alarm(bucket_name),
+            self._client_error_rate_alarm(bucket_name),
         ]
-        if props.replication_rule_ids:
-            self.alarms.append(self._replication_failures_alarm(props))
+        if replication_rule_ids:
+            self.alarms.append(
+                self._replication_failures_alarm(
+                    bucket_name, replica_bucket_name, replication_rule_ids
+                )
+            )
         for alarm in self.alarms:
             alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
             alarm.add_ok_action(cw_actions.SnsAction(self.topic))
-        self.dashboard = self._dashboard(props)
+        self.dashboard = self._dashboard(bucket_name)
 
-    def _server_errors_alarm(self, props: MonitoringProps) -> cw.Alarm:
+    def _server_errors_alarm(self, bucket_name: str) -> cw.Alarm:
         return cw.Alarm(
             self,
             "ServerErrorsAlarm",
             alarm_description=(
-                f"{props.bucket_name}: S3 returned {SERVER_ERRORS_THRESHOLD}+ 5xx errors in "
+                f"{bucket_name}: S3 returned {SERVER_ERRORS_THRESHOLD}+ 5xx errors in "
                 "5 minutes. Check the AWS Health dashboard and the SDK's StorageUnavailable logs."
             ),
-            metric=s3_request_metric(props.bucket_name, "5xxErrors"),
+            metric=s3_request_metric(bucket_name, "5xxErrors"),
             threshold=SERVER_ERRORS_THRESHOLD,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
-    def _client_error_rate_alarm(self, props: MonitoringProps) -> cw.Alarm:
+    def _client_error_rate_alarm(self, bucket_name: str) -> cw.Alarm:
         rate = cw.MathExpression(
             expression=(
                 f"IF(requests >= {CLIENT_ERROR_RATE_MIN_REQUESTS}, 100 * errors / requests, 0)"
             ),
             using_metrics={
-                "errors": s3_request_metric(props.bucket_name, "4xxErrors"),
-                "requests": s3_request_metric(props.bucket_name, "AllRequests"),
+                "errors": s3_request_metric(bucket_name, "4xxErrors"),
+                "requests": s3_request_metric(bucket_name, "AllRequests"),
             },
             label="4xx error rate (%)",
             period=FIVE_MINUTES,
@@ -149,7 +153,7 @@ class StorageMonitoring(Construct):
             self,
             "ClientErrorRateAlarm",
             alarm_description=(
-                f"{props.bucket_name}: more than {CLIENT_ERROR_RATE_PERCENT}% of requests failed "
+                f"{bucket_name}: more than {CLIENT_ERROR_RATE_PERCENT}% of requests failed "
                 "with 4xx for 15 minutes. Look for AccessDenied (IAM drift) or expired URLs."
             ),
             metric=rate,
@@ -159,20 +163,22 @@ class StorageMonitoring(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
-    def _replication_failures_alarm(self, props: MonitoringProps) -> cw.Alarm:
+    def _replication_failures_alarm(
+        self, bucket_name: str, replica_bucket_name: str, rule_ids: Sequence[str]
+    ) -> cw.Alarm:
         failed = {
             f"failed{index}": cw.Metric(
                 namespace="AWS/S3",
                 metric_name="OperationsFailedReplication",
                 dimensions_map={
-                    "SourceBucket": props.bucket_name,
-                    "DestinationBucket": props.replica_bucket_name,
+                    "SourceBucket": bucket_name,
+                    "DestinationBucket": replica_bucket_name,
                     "RuleId": rule,
                 },
                 statistic="Sum",
                 period=FIVE_MINUTES,
             )
-            for index, rule in enumerate(props.replication_rule_ids)
+            for index, rule in enumerate(rule_ids)
         }
         total = cw.MathExpression(
             expression=" + ".join(f"FILL({name}, 0)" for name in failed),
@@ -184,8 +190,8 @@ class StorageMonitoring(Construct):
             self,
             "ReplicationFailedAlarm",
             alarm_description=(
-                f"{props.bucket_name}: objects failed to replicate to "
-                f"{props.replica_bucket_name}. Check the replication role and the replica KMS key."
+                f"{bucket_name}: objects failed to replicate to "
+                f"{replica_bucket_name}. Check the replication role and the replica KMS key."
             ),
             metric=total,
             threshold=0,
@@ -194,8 +200,7 @@ class StorageMonitoring(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
-    def _dashboard(self, props: MonitoringProps) -> cw.Dashboard:
-        bucket = props.bucket_name
+    def _dashboard(self, bucket: str) -> cw.Dashboard:
         dashboard = cw.Dashboard(
             self,
             "Dashboard",

@@ -49,7 +49,7 @@ def rule_id(prefix: str) -> str:
 class CrossRegionReplication(Construct):
     """Owns the replication role and produces the rules the source bucket declares."""
 
-    def __init__(self, scope: Construct, construct_id: str, target: ReplicationTarget) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, target: ReplicationTarget) -> None:
         super().__init__(scope, construct_id)
         self.target = target
         partition = Stack.of(self).partition
@@ -62,13 +62,12 @@ class CrossRegionReplication(Construct):
             region=target.replica_region,
         )
         self.replica_key: kms.IKey | None = None
-        self.replica_key_alias_arn: str | None = None
         if target.replica_key_alias is not None:
-            self.replica_key_alias_arn = (
+            replica_key_alias_arn = (
                 f"arn:{partition}:kms:{target.replica_region}:"
                 f"{self._account()}:{target.replica_key_alias}"
             )
-            self.replica_key = kms.Key.from_key_arn(self, "ReplicaKey", self.replica_key_alias_arn)
+            self.replica_key = kms.Key.from_key_arn(self, "ReplicaKey", replica_key_alias_arn)
         policy = self._policy()
         self.role = iam.Role(
             self,

@@ -12,23 +12,18 @@ from constructs import Construct
 
 from cdk.config import EnvironmentConfig
 from cdk.constructs.bucket_rules import replica_lifecycle_rules
-from cdk.constructs.secure_bucket import (
-    SecureBucket,
-    SecureBucketProps,
-    access_log_bucket,
-    rotating_key,
-)
+from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
 
 
 class ReplicaStack(Stack):
-    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(
             scope,
             config.replica_stack_name,
             stack_name=config.replica_stack_name,
             env=Environment(account=config.account, region=config.replica_region),
             description=f"WearIT storage ({config.name}): cross-region replica bucket",
-            termination_protection=config.name == "prod",
+            termination_protection=config.is_production,
         )
         key: kms.Key | None = None
         if config.use_kms:
@@ -39,18 +34,16 @@ class ReplicaStack(Stack):
                 alias=config.replica_key_alias,
             )
         access_logs = access_log_bucket(
-            self, config.replica_access_log_bucket_name, config.retention
+            self, bucket_name=config.replica_access_log_bucket_name, retention=config.retention
         )
         self.replica_bucket = SecureBucket(
             self,
             "Replica",
-            SecureBucketProps(
-                bucket_name=config.replica_bucket_name,
-                encryption_key=key,
-                lifecycle_rules=replica_lifecycle_rules(config.retention),
-                access_log_bucket=access_logs,
-                access_log_prefix="replica/",
-            ),
+            bucket_name=config.replica_bucket_name,
+            encryption_key=key,
+            lifecycle_rules=replica_lifecycle_rules(config.retention),
+            access_log_bucket=access_logs,
+            access_log_prefix="replica/",
         ).bucket
         CfnOutput(self, "ReplicaBucketName", value=self.replica_bucket.bucket_name)
         CfnOutput(self, "ReplicaRegion", value=config.replica_region)

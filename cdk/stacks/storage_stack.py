@@ -16,30 +16,21 @@ from cdk.constructs.access_roles import (
     tryon_worker_policy,
 )
 from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
-from cdk.constructs.monitoring import (
-    REQUEST_METRICS_FILTER_ID,
-    MonitoringProps,
-    StorageMonitoring,
-)
+from cdk.constructs.monitoring import REQUEST_METRICS_FILTER_ID, StorageMonitoring
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
-from cdk.constructs.secure_bucket import (
-    SecureBucket,
-    SecureBucketProps,
-    access_log_bucket,
-    rotating_key,
-)
+from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
 from cdk.prefixes import REPLICATED_PREFIXES
 
 
 class StorageStack(Stack):
-    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(
             scope,
             config.primary_stack_name,
             stack_name=config.primary_stack_name,
             env=Environment(account=config.account, region=config.region),
             description=f"WearIT storage ({config.name}): data bucket, roles and monitoring",
-            termination_protection=config.name == "prod",
+            termination_protection=config.is_production,
         )
         self.key: kms.Key | None = None
         if config.use_kms:
@@ -50,12 +41,14 @@ class StorageStack(Stack):
                 alias=f"alias/{config.bucket_name}",
             )
 
-        self.access_logs = access_log_bucket(self, config.access_log_bucket_name, config.retention)
+        self.access_logs = access_log_bucket(
+            self, bucket_name=config.access_log_bucket_name, retention=config.retention
+        )
 
         self.replication = CrossRegionReplication(
             self,
             "Replication",
-            ReplicationTarget(
+            target=ReplicationTarget(
                 source_bucket_name=config.bucket_name,
                 source_region=config.region,
                 source_key=self.key,
@@ -69,17 +62,15 @@ class StorageStack(Stack):
         self.bucket = SecureBucket(
             self,
             "Data",
-            SecureBucketProps(
-                bucket_name=config.bucket_name,
-                encryption_key=self.key,
-                lifecycle_rules=data_lifecycle_rules(config.retention),
-                cors=cors_rules(config.cors_origins),
-                access_log_bucket=self.access_logs,
-                access_log_prefix="data/",
-                metrics=[s3.BucketMetrics(id=REQUEST_METRICS_FILTER_ID)],
-                replication_role=self.replication.role,
-                replication_rules=self.replication.rules(),
-            ),
+            bucket_name=config.bucket_name,
+            encryption_key=self.key,
+            lifecycle_rules=data_lifecycle_rules(config.retention),
+            cors=cors_rules(config.cors_origins),
+            access_log_bucket=self.access_logs,
+            access_log_prefix="data/",
+            metrics=[s3.BucketMetrics(id=REQUEST_METRICS_FILTER_ID)],
+            replication_role=self.replication.role,
+            replication_rules=self.replication.rules(),
         ).bucket
 
         access = BucketAccess(
@@ -114,17 +105,15 @@ class StorageStack(Stack):
         self.monitoring = StorageMonitoring(
             self,
             "Monitoring",
-            MonitoringProps(
-                bucket_name=config.bucket_name,
-                environment=config.name,
-                alarm_email=config.alarm_email,
-                replica_bucket_name=config.replica_bucket_name,
-                # Failure metrics only exist when replication metrics are on (prod).
-                replication_rule_ids=(
-                    [rule_id(prefix) for prefix in REPLICATED_PREFIXES]
-                    if config.replication_time_control
-                    else []
-                ),
+            bucket_name=config.bucket_name,
+            environment=config.name,
+            alarm_email=config.alarm_email,
+            replica_bucket_name=config.replica_bucket_name,
+            # Failure metrics exist only with replication metrics, on with replication time control.
+            replication_rule_ids=(
+                [rule_id(prefix) for prefix in REPLICATED_PREFIXES]
+                if config.replication_time_control
+                else []
             ),
         )
 

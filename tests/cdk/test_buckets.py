@@ -7,9 +7,15 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.cdk.conftest import ENVIRONMENTS, bucket_named, primary, replica, resources_of_type
-
-Templates = dict[str, dict[str, Any]]
+from tests.cdk.helpers import (
+    ENVIRONMENTS,
+    Templates,
+    bucket_named,
+    data_bucket,
+    primary,
+    replica,
+    resources_of_type,
+)
 
 BLOCK_ALL = {
     "BlockPublicAcls": True,
@@ -156,7 +162,7 @@ def test_data_and_replica_buckets_are_versioned(templates: Templates, env: str) 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_data_bucket_lifecycle(templates: Templates, env: str) -> None:
-    _, bucket = bucket_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}")
+    bucket = data_bucket(templates, env)
     rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules == {
         "DeleteOldVersions": {
@@ -258,7 +264,7 @@ def test_server_access_logs_go_to_the_dedicated_log_bucket(templates: Templates,
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_request_metrics_are_enabled_for_the_whole_bucket(templates: Templates, env: str) -> None:
-    _, bucket = bucket_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}")
+    bucket = data_bucket(templates, env)
     assert bucket["Properties"]["MetricsConfigurations"] == [{"Id": "EntireBucket"}]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cdk.config import ConfigError, load_environments
-from tests.cdk.conftest import environments_with
+from tests.cdk.helpers import environments_with
 from tests.synth import REPO_ROOT, cdk_json_context
 
 

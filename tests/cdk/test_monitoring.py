@@ -6,10 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
 
-from tests.cdk.conftest import ENVIRONMENTS, environments_with, resources_of_type
-
-Templates = dict[str, dict[str, Any]]
+from cdk.application import build_app
+from tests.cdk.helpers import ENVIRONMENTS, Templates, environments_with, resources_of_type
+from wearit_storage.categories import USER_CATEGORIES
 
 
 def alarms(templates: Templates, env: str) -> dict[str, dict[str, Any]]:
@@ -50,7 +52,7 @@ def test_prod_alarms_on_failed_replication_for_every_rule(templates: Templates) 
         for dim in m["MetricStat"]["Metric"]["Dimensions"]
         if dim["Name"] == "RuleId"
     }
-    assert rules == {"Replicate-clothing", "Replicate-body", "Replicate-tryon", "Replicate-avatars"}
+    assert rules == {f"Replicate-{category}" for category in USER_CATEGORIES}
     assert props["Threshold"] == 0
 
 
@@ -116,11 +118,6 @@ def test_every_alarm_notifies_the_encrypted_tls_only_topic(templates: Templates,
 def test_email_subscription_only_when_configured(templates: Templates) -> None:
     for template in templates.values():
         assert not resources_of_type(template, "AWS::SNS::Subscription")
-    from aws_cdk import App
-    from aws_cdk.assertions import Template
-
-    from cdk.application import build_app
-
     app = App(context={**environments_with("dev", alarm_email="oncall@wearit.com"), "env": "dev"})
     stacks = build_app(app)
     Template.from_stack(stacks[1]).has_resource_properties(

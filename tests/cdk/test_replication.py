@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
 
 import pytest
 
-from tests.cdk.conftest import ENVIRONMENTS, bucket_named, role_named
+from tests.cdk.helpers import (
+    ENVIRONMENTS,
+    USER_PREFIXES,
+    Templates,
+    bucket_named,
+    data_bucket,
+    replication_rules,
+    role_named,
+    statements_by_sid,
+)
 
-Templates = dict[str, dict[str, Any]]
-REPLICATED = ["clothing/", "body/", "tryon/", "avatars/"]
 ACCOUNT_JOIN_PREFIX = "arn:aws:kms:us-west-2:"
-
-
-def replication_rules(templates: Templates, env: str) -> list[dict[str, Any]]:
-    _, bucket = bucket_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}")
-    rules: list[dict[str, Any]] = bucket["Properties"]["ReplicationConfiguration"]["Rules"]
-    return rules
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -34,9 +36,7 @@ def test_replica_stack_is_pinned_to_the_replica_region(templates: Templates, env
     assert rules["DeleteOldReplicaVersions"]["ExpiredObjectDeleteMarker"] is True
 
 
-def test_replica_region_is_set_on_the_stack(cloud_assembly_dir: Any) -> None:
-    import json
-
+def test_replica_region_is_set_on_the_stack(cloud_assembly_dir: Path) -> None:
     manifest = json.loads((cloud_assembly_dir / "manifest.json").read_text())
     environments = {
         name: artifact["environment"]
@@ -56,7 +56,7 @@ def test_data_prefixes_replicate_with_delete_markers_but_temp_does_not(
     templates: Templates, env: str
 ) -> None:
     rules = replication_rules(templates, env)
-    assert [rule["Filter"]["Prefix"] for rule in rules] == REPLICATED
+    assert [rule["Filter"]["Prefix"] for rule in rules] == USER_PREFIXES
     assert len({rule["Priority"] for rule in rules}) == len(rules)
     for rule in rules:
         assert rule["Status"] == "Enabled"
@@ -104,11 +104,6 @@ def test_prod_replica_key_rotates_and_has_the_alias_the_primary_uses(templates: 
     assert aliases == ["alias/wearit-storage-prod-replica"]
 
 
-def statements_by_sid(role: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    (policy,) = role["Properties"]["Policies"]
-    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-
-
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_replication_role_is_dedicated_and_least_privilege(templates: Templates, env: str) -> None:
     template = templates[f"WearitStorage-{env}"]
@@ -125,7 +120,7 @@ def test_replication_role_is_dedicated_and_least_privilege(templates: Templates,
     replica = f"arn:aws:s3:::wearit-storage-{env}-replica"
     assert statements["ReadReplicationConfiguration"]["Resource"] == source
     assert sorted(statements["ReadSourceVersions"]["Resource"]) == sorted(
-        f"{source}/{p}*" for p in REPLICATED
+        f"{source}/{p}*" for p in USER_PREFIXES
     )
     assert sorted(statements["WriteReplicas"]["Action"]) == [
         "s3:ReplicateDelete",
@@ -133,13 +128,13 @@ def test_replication_role_is_dedicated_and_least_privilege(templates: Templates,
         "s3:ReplicateTags",
     ]
     assert sorted(statements["WriteReplicas"]["Resource"]) == sorted(
-        f"{replica}/{p}*" for p in REPLICATED
+        f"{replica}/{p}*" for p in USER_PREFIXES
     )
     # Nothing else: no DefaultPolicy added behind our back, no temp/ access.
     assert "temp/" not in str(role)
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
-    _, bucket = bucket_named(template, f"wearit-storage-{env}")
-    role_id = bucket["Properties"]["ReplicationConfiguration"]["Role"]["Fn::GetAtt"][0]
+    replication = data_bucket(templates, env)["Properties"]["ReplicationConfiguration"]
+    role_id = replication["Role"]["Fn::GetAtt"][0]
     assert template["Resources"][role_id] is role
 
 

@@ -6,17 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.cdk.conftest import ENVIRONMENTS, role_named
-
-Templates = dict[str, dict[str, Any]]
-ALL = ["clothing/", "body/", "tryon/", "avatars/", "temp/"]
-REPLICATED = ["clothing/", "body/", "tryon/", "avatars/"]
-
-
-def statements(templates: Templates, env: str, suffix: str) -> dict[str, dict[str, Any]]:
-    role = role_named(templates[f"WearitStorage-{env}"], f"wearit-storage-{env}-{suffix}")
-    (policy,) = role["Properties"]["Policies"]
-    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+from tests.cdk.helpers import (
+    CATEGORY_PREFIXES,
+    ENVIRONMENTS,
+    USER_PREFIXES,
+    Templates,
+    role_named,
+    role_statements,
+)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -35,7 +32,7 @@ def allowed_pairs(found: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_api_role_objects_and_listing_are_prefix_scoped(templates: Templates, env: str) -> None:
-    found = statements(templates, env, "api")
+    found = role_statements(templates, env, "api")
     bucket = f"arn:aws:s3:::wearit-storage-{env}"
     replica = f"{bucket}-replica"
     objects = found["ObjectsReadWriteDelete"]
@@ -47,21 +44,23 @@ def test_api_role_objects_and_listing_are_prefix_scoped(templates: Templates, en
         "s3:GetObjectVersion",
         "s3:PutObject",
     ]
-    assert sorted(objects["Resource"]) == sorted(f"{bucket}/{p}*" for p in ALL)
+    assert sorted(objects["Resource"]) == sorted(f"{bucket}/{p}*" for p in CATEGORY_PREFIXES)
     listing = found["ListOwnPrefixes"]
     assert listing["Resource"] == bucket
     assert sorted(listing["Action"]) == ["s3:ListBucket", "s3:ListBucketVersions"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"{p}*" for p in ALL]}}
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": [f"{p}*" for p in CATEGORY_PREFIXES]}
+    }
     uploads = found["FindUnfinishedUploads"]
     assert uploads["Action"] == "s3:ListBucketMultipartUploads"
     assert uploads["Resource"] == bucket
     erasure = found["ReplicaErasure"]
     assert sorted(erasure["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-    assert sorted(erasure["Resource"]) == sorted(f"{replica}/{p}*" for p in REPLICATED)
+    assert sorted(erasure["Resource"]) == sorted(f"{replica}/{p}*" for p in USER_PREFIXES)
     replica_listing = found["ListReplicaPrefixes"]
     assert replica_listing["Resource"] == replica
     assert replica_listing["Condition"] == {
-        "StringLike": {"s3:prefix": [f"{p}*" for p in REPLICATED]}
+        "StringLike": {"s3:prefix": [f"{p}*" for p in USER_PREFIXES]}
     }
 
 
@@ -72,7 +71,7 @@ def test_tryon_worker_reads_body_and_clothing_writes_tryon_nothing_else(
     bucket = f"arn:aws:s3:::wearit-storage-{env}"
     s3_pairs = {
         pair
-        for pair in allowed_pairs(statements(templates, env, "tryon-worker"))
+        for pair in allowed_pairs(role_statements(templates, env, "tryon-worker"))
         if pair[0].startswith("s3:")
     }
     assert s3_pairs == {
@@ -85,7 +84,7 @@ def test_tryon_worker_reads_body_and_clothing_writes_tryon_nothing_else(
 
 def test_prod_roles_may_use_only_the_bucket_key_and_only_through_s3(templates: Templates) -> None:
     for suffix in ("api", "tryon-worker"):
-        kms = statements(templates, "prod", suffix)["UseBucketKey"]
+        kms = role_statements(templates, "prod", suffix)["UseBucketKey"]
         assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
         assert kms["Resource"] == {"Fn::GetAtt": [kms["Resource"]["Fn::GetAtt"][0], "Arn"]}
         assert kms["Resource"]["Fn::GetAtt"][0].startswith("DataKey")
@@ -96,7 +95,7 @@ def test_prod_roles_may_use_only_the_bucket_key_and_only_through_s3(templates: T
 
 def test_dev_roles_have_no_kms_permissions(templates: Templates) -> None:
     for suffix in ("api", "tryon-worker"):
-        assert "UseBucketKey" not in statements(templates, "dev", suffix)
+        assert "UseBucketKey" not in role_statements(templates, "dev", suffix)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -1,21 +1,21 @@
-"""The real app synthesized once per session, and one in-process moto server with dev in it."""
+"""The real app synthesized once per session, and moto servers with its environments in."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from wearit_storage.local import (
+from tests.local.drift import Declared, declared_buckets
+from wearit_local import (
     MotoServerProcess,
     ProvisionedEnvironment,
     provision_environment,
     running_moto_server,
 )
+
+ENVIRONMENTS = ("dev", "prod")
 
 
 @pytest.fixture(scope="session")
@@ -43,23 +43,17 @@ def dev(cdk_out: Path, scratch_endpoint: str) -> ProvisionedEnvironment:
     return provision_environment(cdk_out, "dev", s3_endpoint=scratch_endpoint)
 
 
-def raw_template(cdk_out: Path, stack: str) -> dict[str, Any]:
-    """The template as JSON, read without wearit_storage.local (tests derive from it)."""
-    template: dict[str, Any] = json.loads((cdk_out / f"{stack}.template.json").read_text())
-    return template
-
-
-def manifest_region(cdk_out: Path, stack: str) -> str:
-    manifest = json.loads((cdk_out / "manifest.json").read_text())
-    environment: str = manifest["artifacts"][stack]["environment"]
-    return environment.rsplit("/", 1)[1]
-
-
-def client(service: str, endpoint: str, region: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+@pytest.fixture(scope="session", params=ENVIRONMENTS)
+def provisioned(
+    request: pytest.FixtureRequest, cdk_out: Path, moto_endpoint: str
+) -> ProvisionedEnvironment:
+    """Each environment with its bucket policies held, so that they can be compared (object
+    requests are then denied: see the canaries)."""
+    return provision_environment(
+        cdk_out, request.param, s3_endpoint=moto_endpoint, hold_bucket_policies=True
     )
+
+
+@pytest.fixture(scope="session")
+def declared(cdk_out: Path, provisioned: ProvisionedEnvironment) -> list[Declared]:
+    return declared_buckets(cdk_out, provisioned.env)

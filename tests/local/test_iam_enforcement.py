@@ -13,16 +13,16 @@ What moto 5.2 can and cannot prove, and how each cell of the matrix is checked:
   succeed (and do what it says) or fail with AccessDenied.
 * moto evaluates no condition operator except ``StringEquals``: others count as satisfied.
   The API's list permission is conditioned on ``StringLike s3:prefix``, so moto would let
-  the API list *any* prefix (see the canary test). Cells marked ``*`` are therefore
+  the API list *any* prefix (see test_moto_canaries.py). Cells marked ``*`` are therefore
   DOCUMENT-CHECKED: the role's policy in the template is evaluated, condition included,
-  by the small evaluator below. ``test_markers_follow_the_policy`` keeps the markers
-  honest if the policy changes.
+  by a small evaluator (tests/local/iam_policy.py). ``test_markers_follow_the_policy``
+  keeps the markers honest if the policy changes.
 * moto's trust-policy check compares the caller's ARN literally with the principal, so the
   account-root principal (``arn:aws:iam::ACCOUNT:root``) never matches an IAM user under
   enforcement: the roles are assumed before enforcement is switched on, and the trust
   policy is checked on the document (``test_trust_policy``).
 * Bucket policies are not involved: moto would apply their TLS-only Deny to every request
-  (see test_provision_drift.py), so this server runs the default provisioning without them.
+  (see test_moto_canaries.py), so this server runs the default provisioning without them.
 * Presigned URLs are not used: moto answers them with 500 under IAM enforcement.
 """
 
@@ -32,26 +32,29 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cdk.config import ENVIRONMENTS_CONTEXT_KEY, load_environments
-from tests.local.conftest import raw_template
-from tests.synth import cdk_json_context
-from wearit_storage.errors import StorageUnavailable
-from wearit_storage.local import (
+from tests.local.iam_policy import (
+    conditions_hold,
+    matching_statements,
+    role_policies,
+    role_resource,
+)
+from wearit_local import (
+    LocalCredentials,
+    MotoServerError,
     MotoServerProcess,
     ProvisionedEnvironment,
+    emulator_client,
     enforce_iam,
     provision_environment,
 )
-from wearit_storage.local.intrinsics import intrinsics_used
+from wearit_local.intrinsics import intrinsics_used
 
 # Rows: role and action. Columns: where. ``allow``/``deny``: enforced by moto.
 # ``allow*``/``deny*``: checked on the policy document (moto cannot evaluate the condition).
@@ -142,7 +145,7 @@ def location(env: ProvisionedEnvironment, place: str) -> tuple[str, str, str]:
 class Matrix:
     env: ProvisionedEnvironment
     role_arns: dict[str, str]
-    sessions: dict[str, dict[str, str]]
+    sessions: dict[str, LocalCredentials]
     versions: dict[tuple[str, str], str]  # (role, place) -> seeded version id to delete
     endpoint: str
 
@@ -162,13 +165,11 @@ _CONFIG = Config(
 )
 
 
-def _client(service: str, endpoint: str, region: str, credentials: dict[str, str]) -> Any:
-    return boto3.client(
-        service, endpoint_url=endpoint, region_name=region, config=_CONFIG, **credentials
-    )
+def _client(service: str, endpoint: str, region: str, credentials: LocalCredentials) -> Any:
+    return emulator_client(service, endpoint, region, credentials=credentials, config=_CONFIG)
 
 
-SETUP = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+SETUP = LocalCredentials("setup", "setup")
 
 
 def seed_key(prefix: str, role: str, what: str) -> str:
@@ -205,11 +206,11 @@ def matrix(cdk_out: Path) -> Iterator[Matrix]:
             credentials = sts.assume_role(RoleArn=arn, RoleSessionName=f"matrix-{role}")[
                 "Credentials"
             ]
-            sessions[role] = {
-                "aws_access_key_id": credentials["AccessKeyId"],
-                "aws_secret_access_key": credentials["SecretAccessKey"],
-                "aws_session_token": credentials["SessionToken"],
-            }
+            sessions[role] = LocalCredentials(
+                credentials["AccessKeyId"],
+                credentials["SecretAccessKey"],
+                credentials["SessionToken"],
+            )
         enforce_iam(endpoint)
         yield Matrix(env, role_arns, sessions, versions, endpoint)
 
@@ -267,56 +268,12 @@ def test_enforced_cell(matrix: Matrix, cell: Cell) -> None:
 # --- document-checked cells --------------------------------------------------------------
 
 
-def role_policies(cdk_out: Path, role: str) -> list[dict[str, Any]]:
-    config = load_environments(
-        {ENVIRONMENTS_CONTEXT_KEY: cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]}, "dev"
-    )[0]
-    template = raw_template(cdk_out, config.primary_stack_name)
-    resource = template["Resources"][
-        next(lid for lid in template["Resources"] if lid.startswith(role))
-    ]
-    return [p["PolicyDocument"] for p in resource["Properties"]["Policies"]]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def request_of(cell: Cell, location: tuple[str, str, str]) -> tuple[str, str, dict[str, str]]:
     """The IAM action, resource ARN and request context S3 would evaluate for a cell."""
     bucket, _, prefix = location
     if cell.action == "list":
         return ACTIONS["list"], f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix}
     return ACTIONS[cell.action], f"arn:aws:s3:::{bucket}/{prefix}matrix/x.txt", {}
-
-
-def matching_statements(
-    documents: list[dict[str, Any]], action: str, resource: str
-) -> list[dict[str, Any]]:
-    return [
-        statement
-        for document in documents
-        for statement in _as_list(document["Statement"])
-        if any(fnmatchcase(action, a) for a in _as_list(statement["Action"]))
-        and any(fnmatchcase(resource, r) for r in _as_list(statement["Resource"]))
-    ]
-
-
-def conditions_hold(conditions: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
-    for operator, tests in conditions.items():
-        for key, expected in tests.items():
-            actual = context.get(key)
-            if actual is None:
-                return False
-            if operator == "StringLike":
-                matched = any(fnmatchcase(actual, pattern) for pattern in _as_list(expected))
-            elif operator == "StringEquals":
-                matched = actual in _as_list(expected)
-            else:
-                raise AssertionError(f"the evaluator does not know {operator}: extend it")
-            if not matched:
-                return False
-    return True
 
 
 def document_allows(documents: list[dict[str, Any]], cell: Cell, matrix: Matrix) -> bool:
@@ -350,30 +307,10 @@ def test_markers_follow_the_policy(cdk_out: Path, matrix: Matrix, cell: Cell) ->
     assert cell.document_checked is unevaluable, cell.id
 
 
-def test_canary_moto_ignores_the_list_prefix_condition(cdk_out: Path, matrix: Matrix) -> None:
-    """Why the API's list cells are document-checked: moto lets it list outside its prefixes.
-
-    When this fails, moto evaluates ``StringLike s3:prefix``: enforce those cells instead.
-    """
-    outside = "not-a-wearit-prefix/"
-    bucket_arn = f"arn:aws:s3:::{matrix.env.data_bucket}"
-    statements = matching_statements(role_policies(cdk_out, "ApiRole"), ACTIONS["list"], bucket_arn)
-    assert statements
-    assert not any(conditions_hold(s["Condition"], {"s3:prefix": outside}) for s in statements)
-    s3 = matrix.s3("ApiRole", matrix.env.region)
-    s3.list_objects_v2(Bucket=matrix.env.data_bucket, Prefix=outside)  # AWS would deny this
-
-
 def test_trust_policy(cdk_out: Path, matrix: Matrix) -> None:
     """Checked on the document: moto cannot match an account-root principal (see above)."""
-    config = load_environments(
-        {ENVIRONMENTS_CONTEXT_KEY: cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]}, "dev"
-    )[0]
-    template = raw_template(cdk_out, config.primary_stack_name)
     for role in matrix.role_arns:
-        resource = template["Resources"][
-            next(lid for lid in template["Resources"] if lid.startswith(role))
-        ]
+        resource = role_resource(cdk_out, role)
         (statement,) = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Action"] == "sts:AssumeRole"
         assert statement["Effect"] == "Allow"
@@ -390,7 +327,7 @@ def test_a_server_on_a_taken_port_fails_fast_naming_the_cause() -> None:
         taken.listen()
         server = MotoServerProcess(port=taken.getsockname()[1])
         started = time.monotonic()
-        with pytest.raises(StorageUnavailable, match="exited before answering"):
+        with pytest.raises(MotoServerError, match="exited before answering"):
             server.start(timeout_s=30)
         assert time.monotonic() - started < 15
         assert server.pid is not None

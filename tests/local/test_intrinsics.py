@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.local.conftest import raw_template
-from wearit_storage.local import (
+from tests.local.helpers import raw_template
+from wearit_local import (
     SUPPORTED_INTRINSICS,
     IntrinsicResolver,
     PseudoParameters,
@@ -18,7 +18,7 @@ from wearit_storage.local import (
     UnsupportedIntrinsicError,
     load_environment,
 )
-from wearit_storage.local.intrinsics import PhysicalResource, intrinsics_used
+from wearit_local.intrinsics import PhysicalResource, intrinsics_used
 
 PSEUDO = PseudoParameters(account_id="111122223333", region="eu-west-3", stack_name="S")
 RESOURCES: dict[str, dict[str, Any]] = {

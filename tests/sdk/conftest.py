@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import io
-import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
-from PIL import Image
 
+from tests.sdk.helpers import PRIMARY_REGION, REPLICA_REGION, make_jpeg, raw_client
+from wearit_local.server import running_moto_server
 from wearit_storage import (
     S3Client,
     StorageRepository,
@@ -22,10 +18,6 @@ from wearit_storage import (
     SyncS3Client,
     SyncStorageRepository,
 )
-from wearit_storage.local.server import free_port
-
-PRIMARY_REGION = "eu-west-3"
-REPLICA_REGION = "eu-central-1"
 
 _DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -47,14 +39,8 @@ def moto_endpoint() -> Iterator[str]:
             patch.setenv(name, value)
         for name in _UNSET_AWS_ENV:
             patch.delenv(name, raising=False)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
-        port = free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.stop()
+        with running_moto_server() as endpoint:  # quiet: no log line per request
+            yield endpoint
 
 
 @pytest.fixture(autouse=True)
@@ -69,17 +55,6 @@ def _dummy_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def admin(moto_endpoint: str) -> Any:
     """A raw boto3 client to arrange and inspect buckets behind the SDK's back."""
     return raw_client(moto_endpoint, PRIMARY_REGION)
-
-
-@functools.cache
-def raw_client(endpoint: str, region: str) -> Any:
-    return boto3.client(
-        "s3",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def _versioned_bucket(endpoint: str, prefix: str, region: str) -> str:
@@ -122,7 +97,7 @@ def client(settings: StorageSettings) -> Iterator[SyncS3Client]:
 
 @pytest.fixture
 def replica_client(settings: StorageSettings) -> Iterator[SyncS3Client]:
-    with SyncS3Client.from_settings(settings, replica=True) as connected:
+    with SyncS3Client.from_settings(settings.replica()) as connected:
         yield connected
 
 
@@ -145,21 +120,6 @@ async def async_repo(settings: StorageSettings) -> AsyncIterator[StorageReposito
     await repository.close()
 
 
-def make_jpeg(size: tuple[int, int] = (1200, 900), color: str = "navy") -> bytes:
-    output = io.BytesIO()
-    Image.new("RGB", size, color).save(output, format="JPEG", quality=90)
-    return output.getvalue()
-
-
 @pytest.fixture(scope="session")
 def jpeg() -> bytes:
     return make_jpeg()
-
-
-def all_versions(admin: Any, bucket: str, prefix: str = "") -> list[tuple[str, str, bool]]:
-    """(key, version id, is delete marker) of everything under ``prefix``."""
-    found: list[tuple[str, str, bool]] = []
-    for page in admin.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        found += [(v["Key"], v["VersionId"], False) for v in page.get("Versions", [])]
-        found += [(m["Key"], m["VersionId"], True) for m in page.get("DeleteMarkers", [])]
-    return found

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from typing import Any
 
 import pytest
 
-from tests.sdk.conftest import PRIMARY_REGION, all_versions, make_jpeg
+from tests.sdk.helpers import PRIMARY_REGION, all_versions, make_jpeg
 from wearit_storage import (
     ImageProcessor,
     ObjectNotFound,
@@ -24,12 +25,11 @@ KEY = "clothing/u1/c1/photo.jpg"
 
 
 async def test_seed_style_connect_upload_download_delete(
-    settings: StorageSettings, admin: Any, bucket: str
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, admin: Any, bucket: str
 ) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     client = S3Client()
-    await client.connect(
-        PRIMARY_REGION, bucket, "testing", "testing", endpoint_url=settings.endpoint_url
-    )
+    await client.connect(PRIMARY_REGION, bucket, "testing", "testing")
     url = await client.upload_file(b"bytes", KEY)
     assert f"/{bucket}/{KEY}?" in url
     assert await client.download_file(KEY) == b"bytes"
@@ -48,12 +48,11 @@ async def test_not_connected_async_client_says_so() -> None:
 
 
 async def test_seed_style_repository(
-    settings: StorageSettings, admin: Any, bucket: str, jpeg: bytes
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     repo = StorageRepository()  # the seed's constructor: owns an unconnected client
-    await repo.s3_client.connect(
-        PRIMARY_REGION, bucket, "testing", "testing", endpoint_url=settings.endpoint_url
-    )
+    await repo.s3_client.connect(PRIMARY_REGION, bucket, "testing", "testing")
     url = await repo.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
     assert "/clothing/u1/c1/photo.jpg?" in url
     await repo.upload_body_image("u1", "b1", jpeg, "front.jpg")
@@ -140,15 +139,7 @@ async def test_work_runs_on_a_bounded_pool(settings: StorageSettings, bucket: st
         with lock:
             in_flight -= 1
 
-    client = S3Client()
-    await client.connect(
-        PRIMARY_REGION,
-        bucket,
-        "testing",
-        "testing",
-        endpoint_url=settings.endpoint_url,
-        max_concurrency=3,
-    )
+    client = await S3Client.from_settings(dataclasses.replace(settings, max_concurrency=3))
     assert client.sync_client.boto_client.meta.config.max_pool_connections == 3
     events = client.sync_client.boto_client.meta.events
     events.register("before-call.s3.PutObject", enter)

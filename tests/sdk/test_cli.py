@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.sdk.conftest import all_versions
+from tests.sdk.helpers import all_versions
 from wearit_storage.cli import main
 from wearit_storage.settings import StorageSettings
 
@@ -133,3 +133,16 @@ def test_restore_undoes_an_overwrite(
     assert f"restored {key}" in capsys.readouterr().out
     body = admin.get_object(Bucket=cli_env.bucket_name, Key=key)["Body"].read()
     assert body == b"first"
+
+
+@pytest.mark.parametrize(
+    ("argv", "pointer"),
+    [(["local", "up"], "python -m wearit_local up"), (["demo"], "python -m wearit_local demo")],
+)
+def test_developer_tool_commands_point_to_their_new_home(
+    argv: list[str], pointer: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert f"run `{pointer}` from a checkout" in capsys.readouterr().err

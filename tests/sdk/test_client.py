@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import socket
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from tests.sdk.conftest import PRIMARY_REGION
+from tests.sdk.helpers import PRIMARY_REGION
 from wearit_storage import (
     InvalidStorageKey,
     ObjectNotFound,
@@ -23,7 +25,8 @@ from wearit_storage import (
     StorageUnavailable,
     SyncS3Client,
 )
-from wearit_storage.transport import resolve_endpoint_url, translate_error
+from wearit_storage.settings import endpoint_from
+from wearit_storage.transport import translate_error
 
 KEY = "clothing/u1/c1/photo.jpg"
 
@@ -49,13 +52,8 @@ def test_upload_file_returns_a_presigned_get_url(client: SyncS3Client, bucket: s
 
 def test_large_bodies_use_multipart_transfer(settings: StorageSettings, admin: Any) -> None:
     operations: list[str] = []
-    client = SyncS3Client(multipart_threshold=5 * 1024 * 1024)
-    client.connect(
-        settings.region,
-        settings.bucket_name,
-        "testing",
-        "testing",
-        endpoint_url=settings.endpoint_url,
+    client = SyncS3Client.from_settings(
+        dataclasses.replace(settings, multipart_threshold=5 * 1024 * 1024)
     )
     client.boto_client.meta.events.register(
         "before-call.s3", lambda model, **_: operations.append(model.name)
@@ -105,16 +103,12 @@ def test_missing_key_is_object_not_found_naming_the_key(client: SyncS3Client) ->
 
 
 def test_missing_bucket_is_a_configuration_error(settings: StorageSettings) -> None:
-    with SyncS3Client() as client:
-        client.connect(
-            settings.region,
-            "no-such-bucket-here",
-            "testing",
-            "testing",
-            endpoint_url=settings.endpoint_url,
-        )
-        with pytest.raises(StorageConfigurationError, match="bucket does not exist"):
-            client.download_file(KEY)
+    missing = dataclasses.replace(settings, bucket_name="no-such-bucket-here")
+    with (
+        SyncS3Client.from_settings(missing) as client,
+        pytest.raises(StorageConfigurationError, match="bucket does not exist"),
+    ):
+        client.download_file(KEY)
 
 
 def test_delete_file_adds_a_delete_marker_and_returns_true(
@@ -132,16 +126,12 @@ def test_delete_file_failure_returns_false_logs_and_reports(
     settings: StorageSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics: list[OperationMetric] = []
-    with SyncS3Client(metrics_hook=metrics.append) as client:
-        client.connect(
-            settings.region,
-            "no-such-bucket-here",
-            "testing",
-            "testing",
-            endpoint_url=settings.endpoint_url,
-        )
-        with caplog.at_level(logging.ERROR, logger="wearit_storage"):
-            assert client.delete_file(KEY) is False
+    missing = dataclasses.replace(settings, bucket_name="no-such-bucket-here")
+    with (
+        SyncS3Client.from_settings(missing, metrics_hook=metrics.append) as client,
+        caplog.at_level(logging.ERROR, logger="wearit_storage"),
+    ):
+        assert client.delete_file(KEY) is False
     assert any(r.levelno == logging.ERROR and KEY in r.getMessage() for r in caplog.records)
     assert [(m.operation, m.outcome) for m in metrics] == [("delete", "error")]
 
@@ -156,17 +146,15 @@ def test_unreachable_endpoint_is_storage_unavailable() -> None:
     with socket.socket() as sock:  # bound, never listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        with SyncS3Client() as client:
-            client.connect(
-                PRIMARY_REGION,
-                "bucket",
-                "testing",
-                "testing",
-                endpoint_url=f"http://127.0.0.1:{port}",
-                max_attempts=1,
-                connect_timeout_s=0.5,
-                read_timeout_s=0.5,
-            )
+        unreachable = StorageSettings(
+            region=PRIMARY_REGION,
+            bucket_name="bucket",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            max_attempts=1,
+            connect_timeout_s=0.5,
+            read_timeout_s=0.5,
+        )
+        with SyncS3Client.from_settings(unreachable) as client:
             with pytest.raises(StorageUnavailable, match="unreachable") as info:
                 client.download_file(KEY)
             assert isinstance(info.value.__cause__, EndpointConnectionError)
@@ -184,14 +172,17 @@ def test_explicit_endpoint_beats_the_environment(
         client.put_object(b"x", KEY)
 
 
-def test_environment_endpoint_is_used_when_none_is_given(
+def test_s3_specific_endpoint_variable_beats_the_generic_one() -> None:
+    assert endpoint_from({"AWS_ENDPOINT_URL": "http://generic:1"}) == "http://generic:1"
+    both = {"AWS_ENDPOINT_URL": "http://generic:1", "AWS_ENDPOINT_URL_S3": "http://s3:1"}
+    assert endpoint_from(both) == "http://s3:1"
+    assert endpoint_from({}) is None
+
+
+def test_connect_with_four_values_takes_the_endpoint_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, bucket: str
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    assert resolve_endpoint_url(None) == moto_endpoint
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://s3-specific:1")
-    assert resolve_endpoint_url(None) == "http://s3-specific:1"
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
     with SyncS3Client() as client:
         client.connect(PRIMARY_REGION, bucket)  # credentials from the (dummy) env chain
         client.put_object(b"x", KEY)
@@ -199,10 +190,8 @@ def test_environment_endpoint_is_used_when_none_is_given(
 
 
 def test_transport_configuration(settings: StorageSettings) -> None:
-    with SyncS3Client() as client:
-        client.connect(
-            settings.region, settings.bucket_name, "k", "s", max_concurrency=7, max_attempts=4
-        )
+    tuned = dataclasses.replace(settings, endpoint_url=None, max_concurrency=7, max_attempts=4)
+    with SyncS3Client.from_settings(tuned) as client:
         config = client.boto_client.meta.config
         assert config.max_pool_connections == 7
         assert config.retries == {"mode": "standard", "total_max_attempts": 4}
@@ -210,6 +199,18 @@ def test_transport_configuration(settings: StorageSettings) -> None:
         assert config.request_checksum_calculation == "when_supported"
         assert config.s3["addressing_style"] == "virtual"  # real S3: no endpoint override
         assert client.boto_client.meta.region_name == settings.region
+
+
+def test_a_botocore_config_is_merged_over_the_sdk_configuration(
+    settings: StorageSettings,
+) -> None:
+    extra = Config(user_agent_extra="wearit-api/1.2", connect_timeout=1.5)
+    with SyncS3Client.from_settings(dataclasses.replace(settings, botocore_config=extra)) as client:
+        config = client.boto_client.meta.config
+        assert "wearit-api/1.2" in (config.user_agent_extra or "")
+        assert config.connect_timeout == 1.5  # the caller's value wins
+        assert config.retries == {"mode": "standard", "total_max_attempts": 2}  # ours stays
+        client.put_object(b"x", KEY)
 
 
 def test_half_credentials_are_refused(settings: StorageSettings) -> None:
@@ -312,15 +313,7 @@ def test_retries_are_bounded_by_max_attempts(settings: StorageSettings) -> None:
         sends.append(request.url)
         return AWSResponse(request.url, 503, {}, _EmptyRaw())
 
-    with SyncS3Client() as client:
-        client.connect(
-            settings.region,
-            settings.bucket_name,
-            "testing",
-            "testing",
-            endpoint_url=settings.endpoint_url,
-            max_attempts=2,
-        )
+    with SyncS3Client.from_settings(dataclasses.replace(settings, max_attempts=2)) as client:
         client.boto_client.meta.events.register("before-send.s3", always_503)
         with pytest.raises(StorageUnavailable):
             client.download_file(KEY)

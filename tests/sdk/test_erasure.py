@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -9,10 +10,16 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.sdk.conftest import all_versions
-from wearit_storage import ErasureIncomplete, SyncS3Client, SyncStorageRepository
+from tests.sdk.helpers import all_versions
+from wearit_storage import (
+    ErasureIncomplete,
+    OperationMetric,
+    StorageSettings,
+    SyncS3Client,
+    SyncStorageRepository,
+)
+from wearit_storage.categories import Category
 from wearit_storage.erasure import ErasureReport, ErasureTarget, erase_prefixes
-from wearit_storage.paths import Category
 
 
 def _populate(client: SyncS3Client, user_id: str) -> None:
@@ -259,6 +266,24 @@ def test_persistent_failures_are_reported_and_the_report_is_falsy(
     with pytest.raises(ErasureIncomplete, match="1 failure"):
         report.raise_if_incomplete()
     assert [v[0] for v in all_versions(admin, bucket)] == ["body/u1/b1/front.jpg"]
+
+
+def test_an_incomplete_erasure_is_a_failed_operation_in_logs_and_metrics(
+    settings: StorageSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics: list[OperationMetric] = []
+    with SyncStorageRepository.from_settings(
+        settings, metrics_hook=metrics.append, erasure_backoff_s=0.0
+    ) as repository:
+        stuck = repository.s3_client.put_object(b"x", "body/u1/b1/front.jpg")
+        _DeleteFailureInjector(repository.s3_client.boto_client, stuck.key, times=100)
+        with caplog.at_level(logging.ERROR, logger="wearit_storage"):
+            assert not repository.delete_user_files("u1")
+    erase = [m for m in metrics if m.operation == "erase"]
+    assert [(m.outcome, m.error) for m in erase] == [("error", "ErasureIncomplete")]
+    failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("storage erase")]
+    assert len(failed) == 1
+    assert "error=ErasureIncomplete: erasure of user u1 incomplete: 1 failure(s)" in failed[0]
 
 
 def test_delete_clothing_item_erases_only_that_item(

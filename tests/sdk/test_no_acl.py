@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.sdk.conftest import make_jpeg
+from tests.sdk.helpers import make_jpeg
 from wearit_storage import SyncS3Client, SyncStorageRepository
 
 
@@ -34,13 +35,8 @@ class _AclSpy:
 def test_no_operation_sends_an_acl(
     settings: Any, client: SyncS3Client, replica_client: SyncS3Client
 ) -> None:
-    multipart = SyncS3Client(multipart_threshold=5 * 1024 * 1024)
-    multipart.connect(
-        settings.region,
-        settings.bucket_name,
-        "testing",
-        "testing",
-        endpoint_url=settings.endpoint_url,
+    multipart = SyncS3Client.from_settings(
+        dataclasses.replace(settings, multipart_threshold=5 * 1024 * 1024)
     )
     spy = _AclSpy(client.boto_client, replica_client.boto_client, multipart.boto_client)
     repo = SyncStorageRepository(client, replica_client=replica_client, erasure_backoff_s=0)

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wearit_storage import InvalidStorageKey, StoragePathBuilder, new_upload_session_id, parse_key
+from wearit_storage.categories import Category
 from wearit_storage.paths import (
-    Category,
     build_key,
     item_prefix,
     thumbnail_name,

@@ -15,13 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from wearit_local.http_upload import post_presigned
 from wearit_storage import (
     InvalidStorageKey,
     InvalidStorageRequest,
     SyncS3Client,
     SyncStorageRepository,
 )
-from wearit_storage.local.http_upload import post_presigned
 
 KEY = "clothing/u1/c1/photo.jpg"
 

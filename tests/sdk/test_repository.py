@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from typing import Any
@@ -10,14 +11,16 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from tests.sdk.conftest import all_versions, make_jpeg
+from tests.sdk.helpers import all_versions, make_jpeg
 from wearit_storage import (
     ImageRejected,
     InvalidStorageKey,
     InvalidStorageRequest,
     ObjectNotFound,
+    OperationMetric,
     StorageError,
     StorageSettings,
+    SyncS3Client,
     SyncStorageRepository,
 )
 
@@ -108,8 +111,29 @@ def test_failed_thumbnail_write_keeps_the_previous_main_current(
     assert len(all_versions(admin, bucket, "clothing/u1/c1/photo.jpg")) == 1
 
 
+def test_a_rollback_goes_through_the_instrumented_client(
+    settings: StorageSettings, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    metrics: list[OperationMetric] = []
+    with SyncStorageRepository.from_settings(settings, metrics_hook=metrics.append) as repository:
+        _fail_puts_of(repository, "_thumb.jpg")
+        with pytest.raises(StorageError):
+            repository.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
+    assert [(m.operation, m.key, m.outcome) for m in metrics] == [
+        ("upload", "clothing/u1/c1/photo.jpg", "ok"),
+        ("upload", "clothing/u1/c1/photo_thumb.jpg", "error"),
+        ("delete_version", "clothing/u1/c1/photo.jpg", "ok"),
+    ]
+    assert all_versions(admin, bucket) == []
+
+
+def _with_upload_limit(settings: StorageSettings, limit: int) -> SyncStorageRepository:
+    client = SyncS3Client.from_settings(dataclasses.replace(settings, max_upload_bytes=limit))
+    return SyncStorageRepository(client)
+
+
 def test_upload_temp_limits_and_types(
-    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+    repo: SyncStorageRepository, settings: StorageSettings, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
     stored = repo.upload_temp("sess-1", jpeg, "raw.tmp")
     assert stored.key == "temp/sess-1/raw.tmp"
@@ -118,8 +142,10 @@ def test_upload_temp_limits_and_types(
     repo.upload_temp("sess-1", jpeg, "raw.jpg", "image/jpeg")
     with pytest.raises(InvalidStorageRequest, match="text/html"):
         repo.upload_temp("sess-1", jpeg, "raw.jpg", "text/html")
-    small = SyncStorageRepository(repo.s3_client, max_upload_bytes=10)
-    with pytest.raises(InvalidStorageRequest, match="exceeds the limit of 10 bytes"):
+    with (
+        _with_upload_limit(settings, 10) as small,
+        pytest.raises(InvalidStorageRequest, match="exceeds the limit of 10 bytes"),
+    ):
         small.upload_temp("sess-1", jpeg, "raw.jpg")
 
 
@@ -266,12 +292,14 @@ def test_from_settings_connects_primary_and_replica(settings: StorageSettings) -
 
 
 def test_promote_refuses_oversized_temp_objects_without_reading_them(
-    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+    settings: StorageSettings, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
     # A presigned PUT cannot bound the size, so the object may exceed the POST limit.
     admin.put_object(Bucket=bucket, Key="temp/s/big.jpg", Body=jpeg)
-    small = SyncStorageRepository(repo.s3_client, max_upload_bytes=len(jpeg) - 1)
-    with pytest.raises(ImageRejected, match="over the limit"):
+    with (
+        _with_upload_limit(settings, len(jpeg) - 1) as small,
+        pytest.raises(ImageRejected, match="over the limit"),
+    ):
         small.promote_temp_upload("s", "big.jpg", user_id="u1", category="avatars")
     assert all_versions(admin, bucket) == []
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from wearit_storage import StorageConfigurationError, StorageSettings, SyncS3Client
+from wearit_storage.settings import _TABLE
 
 BASE = {"AWS_REGION_NAME": "eu-west-3", "AWS_BUCKET_NAME": "wearit-storage"}
 
@@ -129,3 +134,58 @@ def test_temporary_credentials_keep_their_session_token() -> None:
 def test_a_session_token_alone_is_contradictory() -> None:
     with pytest.raises(StorageConfigurationError, match="AWS_SESSION_TOKEN"):
         StorageSettings(region="eu-west-3", bucket_name="b", session_token="t")
+
+
+def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name, row in _TABLE.items():
+        field = next(f for f in dataclasses.fields(StorageSettings) if f.name == name)
+        raw = "7" if field.type in ("int", "float") else "value-7"
+        if name == "multipart_threshold":
+            raw = str(6 * 1024**2)
+        environment = dict(BASE)
+        if name in {"access_key", "secret_key", "session_token"}:
+            environment |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+        if name.startswith("replica_"):
+            environment |= {"WEARIT_REPLICA_BUCKET_NAME": "r", "WEARIT_REPLICA_REGION_NAME": "r"}
+        environment[row.variable] = raw
+        settings = StorageSettings.from_env(environment)
+        assert str(getattr(settings, name)).removesuffix(".0") == raw, name
+        assert f"`{row.variable}`" in readme, f"{row.variable} is not in the README"
+
+
+@pytest.mark.parametrize("name", [n for n, row in _TABLE.items() if row.low is not None])
+def test_every_range_is_checked_at_construction_and_names_the_variable(name: str) -> None:
+    row = _TABLE[name]
+    assert row.low is not None
+    out_of_range: dict[str, Any] = {name: row.low / 2 - 1}
+    with pytest.raises(StorageConfigurationError, match=f"^{row.variable}=.* out of range"):
+        StorageSettings(region="eu-west-3", bucket_name="b", **out_of_range)
+    with pytest.raises(StorageConfigurationError, match=f"^{row.variable}="):
+        StorageSettings.from_env({**BASE, row.variable: "-1"})
+
+
+def test_the_replica_is_the_same_settings_pointed_at_the_replica_bucket() -> None:
+    settings = StorageSettings.from_env(
+        {
+            **BASE,
+            "WEARIT_REPLICA_BUCKET_NAME": "wearit-storage-replica",
+            "WEARIT_REPLICA_REGION_NAME": "eu-central-1",
+            "WEARIT_MAX_ATTEMPTS": "3",
+        }
+    )
+    replica = settings.replica()
+    assert (replica.region, replica.bucket_name) == ("eu-central-1", "wearit-storage-replica")
+    assert replica.max_attempts == 3
+    assert not replica.has_replica
+    with pytest.raises(StorageConfigurationError, match="no replica configured"):
+        replica.replica()
+
+
+def test_connect_with_the_design_document_arguments_validates_once() -> None:
+    with pytest.raises(StorageConfigurationError, match="together"):
+        SyncS3Client().connect("eu-west-3", "bucket", "key-only", None)
+    with pytest.raises(StorageConfigurationError, match="both region and bucket_name"):
+        SyncS3Client().connect("eu-west-3")
+    with pytest.raises(StorageConfigurationError, match="no settings to connect with"):
+        SyncS3Client().connect()

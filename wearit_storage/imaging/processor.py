@@ -161,7 +161,7 @@ def _finish(image: Image.Image | None, icc_profile: object, orientation: int) ->
 
 
 class ImageProcessor:
-    """Seed-compatible image pipeline (static methods, as in the design document).
+    """The image pipeline (static methods, as in the design document).
 
     Every method accepts untrusted bytes and raises
     :class:`~wearit_storage.errors.ImageRejected` for anything that is not an acceptable
@@ -199,10 +199,9 @@ class ImageProcessor:
     ) -> bytes:
         """A JPEG thumbnail of exactly ``size``, centre-cropped, quality 80.
 
-        Unlike the seed, which only shrank the image to fit (its comment promised a centred
-        crop the code never did), the image is scaled to cover ``size`` and the overflow is
-        cropped equally on both sides, so every thumbnail has the same shape. Images smaller
-        than ``size`` are enlarged to fill it.
+        The image is scaled to cover ``size`` and the overflow is cropped equally on both
+        sides, so every thumbnail has the same shape (a centred crop, not a fit). Images
+        smaller than ``size`` are enlarged to fill it.
         """
         target = _check_size("size", size)
         output = _render_images(image_data, None, target, limits or DEFAULT_LIMITS)

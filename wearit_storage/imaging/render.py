@@ -32,7 +32,8 @@ _LANCZOS_REACH = 3.0 - 0.5
 def fit_size(source: Size, box: Size) -> Size:
     """Largest size with the aspect ratio of ``source`` fitting in ``box``, never upscaled.
 
-    Same arithmetic as ``Image.thumbnail``, so main images keep the seed's dimensions.
+    Same arithmetic as ``Image.thumbnail``, so main images have the dimensions callers of
+    ``Image.thumbnail`` expect.
     """
     width, height = source
     box_width, box_height = box

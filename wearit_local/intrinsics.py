@@ -18,19 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wearit_storage.local.template import TemplateError
+from wearit_local.errors import (
+    TemplateError,
+    UnresolvableReferenceError,
+    UnsupportedIntrinsicError,
+)
 
 SUPPORTED_INTRINSICS = frozenset({"Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::Select"})
 # Fn::Sub placeholders: ${Name}, ${Name.Attr}; ${!Literal} stays as the literal ${Literal}.
 _SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-
-
-class UnsupportedIntrinsicError(TemplateError):
-    """The template uses an intrinsic function the local environment does not resolve."""
-
-
-class UnresolvableReferenceError(TemplateError):
-    """A reference points at something without a known physical id or attribute."""
 
 
 @dataclass(frozen=True)

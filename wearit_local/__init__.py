@@ -1,9 +1,11 @@
 """The WearIT storage layer on one machine: moto, provisioned from the synthesized stacks.
 
-Typical use (the CLI's ``local up`` and the demo do exactly this)::
+A developer tool, run from a checkout: it is not part of the ``wearit-storage`` wheel and
+nothing in ``wearit_storage`` imports it. Commands: ``python -m wearit_local up`` and
+``python -m wearit_local demo``. From Python (the demo does exactly this)::
 
     from pathlib import Path
-    from wearit_storage.local import provision_environment, running_moto_server
+    from wearit_local import provision_environment, running_moto_server
 
     with running_moto_server() as endpoint:
         env = provision_environment(Path("cdk.out"), "dev", s3_endpoint=endpoint)
@@ -12,15 +14,18 @@ Typical use (the CLI's ``local up`` and the demo do exactly this)::
 
 from __future__ import annotations
 
-from wearit_storage.local.intrinsics import (
-    SUPPORTED_INTRINSICS,
-    IntrinsicResolver,
-    PseudoParameters,
+from wearit_local.clients import LocalCredentials, emulator_client
+from wearit_local.errors import (
+    LocalEnvironmentError,
+    LocalSetupError,
+    MotoServerError,
+    TemplateError,
     UnresolvableReferenceError,
     UnsupportedIntrinsicError,
+    UnsupportedPropertyError,
 )
-from wearit_storage.local.provision import (
-    LocalCredentials,
+from wearit_local.intrinsics import SUPPORTED_INTRINSICS, IntrinsicResolver, PseudoParameters
+from wearit_local.provision import (
     NotProvisioned,
     ProvisionedBucket,
     ProvisionedEnvironment,
@@ -30,25 +35,22 @@ from wearit_storage.local.provision import (
     SkippedProperty,
     provision_environment,
 )
-from wearit_storage.local.s3_mapping import UnsupportedPropertyError
-from wearit_storage.local.server import (
+from wearit_local.server import (
     MotoServerProcess,
     enforce_iam,
     free_port,
     running_moto_server,
     wait_until_ready,
 )
-from wearit_storage.local.template import (
-    StackTemplate,
-    TemplateError,
-    load_environment,
-    load_stack,
-)
+from wearit_local.template import StackTemplate, load_environment
 
 __all__ = [
     "SUPPORTED_INTRINSICS",
     "IntrinsicResolver",
     "LocalCredentials",
+    "LocalEnvironmentError",
+    "LocalSetupError",
+    "MotoServerError",
     "MotoServerProcess",
     "NotProvisioned",
     "ProvisionedBucket",
@@ -63,10 +65,10 @@ __all__ = [
     "UnresolvableReferenceError",
     "UnsupportedIntrinsicError",
     "UnsupportedPropertyError",
+    "emulator_client",
     "enforce_iam",
     "free_port",
     "load_environment",
-    "load_stack",
     "provision_environment",
     "running_moto_server",
     "wait_until_ready",

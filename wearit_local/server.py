@@ -5,8 +5,8 @@
   It shares moto's process-global state (backends, IAM enforcement settings) with any
   in-process ``mock_aws`` in the same interpreter.
 * :class:`MotoServerProcess` — ``python -m moto.server`` as a child process. Use it for
-  ``local up`` (the server runs in the foreground until stopped; see :meth:`wait`) and
-  whenever process-global settings must not leak, e.g. IAM enforcement.
+  ``python -m wearit_local up`` (the server runs in the foreground until stopped; see
+  :meth:`wait`) and whenever process-global settings must not leak, e.g. IAM enforcement.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
-from wearit_storage.errors import StorageUnavailable
+from wearit_local.errors import MotoServerError
 
 LOCALHOST = "127.0.0.1"
 # Answered by every moto server without credentials; a 200 means it serves requests.
@@ -66,7 +66,7 @@ def wait_until_ready(
     deadline = time.monotonic() + timeout_s
     while True:
         if alive is not None and not alive():
-            raise StorageUnavailable(
+            raise MotoServerError(
                 f"moto server for {endpoint_url} exited before answering (is the port in use?)"
             )
         try:
@@ -74,7 +74,7 @@ def wait_until_ready(
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             if time.monotonic() > deadline:
-                raise StorageUnavailable(
+                raise MotoServerError(
                     f"moto server at {endpoint_url} did not answer within {timeout_s:.0f} s"
                 ) from exc
             time.sleep(0.05)
@@ -97,7 +97,7 @@ def enforce_iam(endpoint_url: str, *, after_unauthenticated_calls: int = 0) -> N
     )
     with urllib.request.urlopen(request, timeout=5.0) as response:  # noqa: S310
         if response.status != 200:
-            raise StorageUnavailable(f"moto at {endpoint_url} refused to enable IAM enforcement")
+            raise MotoServerError(f"moto at {endpoint_url} refused to enable IAM enforcement")
 
 
 class MotoServerProcess:
@@ -149,7 +149,7 @@ class MotoServerProcess:
             wait_until_ready(
                 self.endpoint_url, timeout_s=timeout_s, alive=lambda: process.poll() is None
             )
-        except StorageUnavailable:
+        except MotoServerError:
             self.stop()
             raise
         return self.endpoint_url
@@ -165,7 +165,7 @@ class MotoServerProcess:
             self._process.wait()
 
     def wait(self) -> int:
-        """Block until the server exits (``local up`` keeps it in the foreground)."""
+        """Block until the server exits (``up`` keeps it in the foreground)."""
         if self._process is None:
             raise RuntimeError("the server was never started")
         return self._process.wait()

@@ -1,8 +1,7 @@
-"""`wearit-storage demo` and `local up`, run as a user runs them (separate processes)."""
+"""`python -m wearit_local demo` and `up`, run as a user runs them (separate processes)."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import socket
@@ -10,14 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
-
 from tests.synth import REPO_ROOT
+from wearit_local import LocalCredentials, emulator_client
 
 
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wearit_storage", *args],
+        [sys.executable, "-m", "wearit_local", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -53,7 +51,7 @@ def test_demo_without_synthesized_templates_says_what_to_run(tmp_path: Path) -> 
 
 def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "wearit_storage", "local", "up", "--cdk-out", str(cdk_out)],
+        [sys.executable, "-m", "wearit_local", "up", "--cdk-out", str(cdk_out)],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,13 +67,8 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
             if line.startswith("# Ctrl-C"):
                 break
         endpoint = exports["AWS_ENDPOINT_URL"]
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=exports["AWS_REGION_NAME"],
-            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
-        )
+        exported = LocalCredentials(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"])
+        s3 = emulator_client("s3", endpoint, exports["AWS_REGION_NAME"], credentials=exported)
         bucket = exports["AWS_BUCKET_NAME"]
         assert bucket == "wearit-storage-dev"
         versioning = s3.get_bucket_versioning(Bucket=bucket)
@@ -85,24 +78,19 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
         assert process.wait(timeout=30) == 0
         host, port = endpoint.removeprefix("http://").split(":")
         with socket.socket() as probe:
-            assert probe.connect_ex((host, int(port))) != 0, "the server outlived `local up`"
+            assert probe.connect_ex((host, int(port))) != 0, "the server outlived `up`"
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
 
 
-def test_cli_storage_commands_without_moto_installed_do_not_import_it() -> None:
-    code = (
-        "import sys; from wearit_storage.cli import build_parser; "
-        "from wearit_storage.cli_local import add_local_commands; "
-        "build_parser(add_local_commands); print('moto' in sys.modules)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ},
-    )
-    assert result.stdout.strip() == "False"
+def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("up", "--cdk-out", str(cdk_out), "--port", str(port), timeout=60)
+    assert result.returncode == 1
+    assert "exited before answering (is the port in use?)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -13,18 +13,14 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from wearit_storage.local.template import TemplateError
-
-
-class UnsupportedPropertyError(TemplateError):
-    """A bucket property (or a key inside one) has no mapping to the S3 API here."""
+from wearit_local.errors import UnsupportedPropertyError
 
 
 def _check_keys(value: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
     unknown = sorted(set(value) - set(allowed))
     if unknown:
         raise UnsupportedPropertyError(
-            f"{path}.{unknown[0]} has no S3 API mapping in wearit_storage.local.s3_mapping"
+            f"{path}.{unknown[0]} has no S3 API mapping in wearit_local.s3_mapping"
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.request
 import uuid
 
-from wearit_storage.presign import PresignedPost
+from wearit_storage import PresignedPost
 
 
 def multipart_body(
@@ -30,10 +30,16 @@ def multipart_body(
 
 def post_presigned(post: PresignedPost, file_data: bytes, content_type: str) -> int:
     """Upload through a presigned POST exactly as a browser form would; return the status."""
-    fields = {**post.fields, "Content-Type": content_type}
+    return post_form(
+        post.url, {**post.fields, "Content-Type": content_type}, file_data, content_type
+    )
+
+
+def post_form(url: str, fields: dict[str, str], file_data: bytes, content_type: str) -> int:
+    """POST ``fields`` and the file as a browser form to a presigned POST ``url``."""
     body, form_type = multipart_body(fields, file_data, content_type)
-    request = urllib.request.Request(  # noqa: S310 - the URL comes from our own presigner
-        post.url, data=body, method="POST", headers={"Content-Type": form_type}
+    request = urllib.request.Request(  # noqa: S310 - the URL comes from a presigner
+        url, data=body, method="POST", headers={"Content-Type": form_type}
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         status: int = response.status

@@ -12,17 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wearit_storage.errors import StorageConfigurationError
+from wearit_local.errors import TemplateError
 
 MANIFEST = "manifest.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
 ENVIRONMENT_TAG = "Environment"
 # Written by `cdk synth` when a stack's account or region is left to deploy time.
 _UNKNOWN = ("unknown-account", "unknown-region")
-
-
-class TemplateError(StorageConfigurationError):
-    """The cloud assembly or a template cannot be read as the local environment needs."""
 
 
 @dataclass(frozen=True)
@@ -73,18 +69,6 @@ def read_manifest(cdk_out: Path) -> Mapping[str, Any]:
     except json.JSONDecodeError as exc:
         raise TemplateError(f"{path} is not valid JSON ({exc}): run `make synth` again") from exc
     return manifest
-
-
-def load_stack(cdk_out: Path, stack_name: str) -> StackTemplate:
-    """Load one stack of the cloud assembly in ``cdk_out`` by its artifact (stack) name."""
-    artifacts: Mapping[str, Any] = read_manifest(cdk_out).get("artifacts", {})
-    artifact = artifacts.get(stack_name)
-    if artifact is None or artifact.get("type") != STACK_ARTIFACT:
-        stacks = sorted(n for n, a in artifacts.items() if a.get("type") == STACK_ARTIFACT)
-        raise TemplateError(
-            f"no stack {stack_name!r} in {cdk_out / MANIFEST}; stacks: {', '.join(stacks)}"
-        )
-    return _stack(cdk_out, stack_name, artifact)
 
 
 def load_environment(cdk_out: Path, env: str) -> list[StackTemplate]:

@@ -13,14 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
 
-import boto3
 from PIL import Image
 
-from wearit_storage.local.http_upload import get_url, post_presigned
-from wearit_storage.paths import StoragePathBuilder
-from wearit_storage.repository import StorageRepository
-from wearit_storage.samples import natural_image, sample_photo
-from wearit_storage.settings import StorageSettings
+from wearit_local.clients import emulator_client
+from wearit_local.http_upload import get_url, post_presigned
+from wearit_local.provision import ProvisionedEnvironment
+from wearit_local.samples import natural_image, sample_photo
+from wearit_storage import StoragePathBuilder, StorageRepository, StorageSettings
 
 T = TypeVar("T")
 USER = "demo-user-42"
@@ -81,38 +80,36 @@ def versions_left(boto: Any, bucket: str, user: str) -> int:
     return total
 
 
-def simulate_replication(settings: StorageSettings, user: str) -> int:
+def s3_of(environment: ProvisionedEnvironment, region: str) -> Any:
+    """A raw S3 client with the environment's credentials, to look behind the SDK's back."""
+    return emulator_client(
+        "s3", environment.endpoint_url, region, credentials=environment.credentials
+    )
+
+
+def simulate_replication(environment: ProvisionedEnvironment, user: str) -> int:
     """moto does not replicate: copy the user's current objects to the replica bucket, as
     S3 replication would, so the erasure has something to remove there too."""
-    assert settings.replica_bucket_name is not None
-    source = _boto(settings, settings.region)
-    target = _boto(settings, settings.replica_region or settings.region)
+    source = s3_of(environment, environment.region)
+    target = s3_of(environment, environment.replica_region)
     copied = 0
     for category in ("clothing", "body", "tryon", "avatars"):
         pages = source.get_paginator("list_objects_v2").paginate(
-            Bucket=settings.bucket_name, Prefix=f"{category}/{user}/"
+            Bucket=environment.data_bucket, Prefix=f"{category}/{user}/"
         )
         for page in pages:
             for entry in page.get("Contents", []):
-                body = source.get_object(Bucket=settings.bucket_name, Key=entry["Key"])["Body"]
+                body = source.get_object(Bucket=environment.data_bucket, Key=entry["Key"])["Body"]
                 target.put_object(
-                    Bucket=settings.replica_bucket_name, Key=entry["Key"], Body=body.read()
+                    Bucket=environment.replica_bucket, Key=entry["Key"], Body=body.read()
                 )
                 copied += 1
     return copied
 
 
-def _boto(settings: StorageSettings, region: str) -> Any:
-    return boto3.client(
-        "s3",
-        region_name=region,
-        endpoint_url=settings.endpoint_url,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-    )
-
-
-async def run_flow(settings: StorageSettings, report: DemoReport) -> None:
+async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> None:
+    """The SDK configured as an application would be: from the environment's variables."""
+    settings = StorageSettings.from_env(environment.environment_variables())
     paths = StoragePathBuilder()
     photo = sample_photo(orientation=EXIF_ROTATED_RIGHT)
     size, _, has_exif = image_info(photo)
@@ -125,14 +122,14 @@ async def run_flow(settings: StorageSettings, report: DemoReport) -> None:
         lambda: StorageRepository.from_settings(settings),
     )
     try:
-        await _run_steps(repo, settings, report, paths, photo)
+        await _run_steps(repo, environment, report, paths, photo)
     finally:
         await repo.close()
 
 
 async def _run_steps(
     repo: StorageRepository,
-    settings: StorageSettings,
+    environment: ProvisionedEnvironment,
     report: DemoReport,
     paths: StoragePathBuilder,
     photo: bytes,
@@ -206,19 +203,19 @@ async def _run_steps(
 
     copied = await report.step(
         "copy to the replica as S3 replication would (moto cannot)",
-        lambda: asyncio.to_thread(simulate_replication, settings, USER),
+        lambda: asyncio.to_thread(simulate_replication, environment, USER),
     )
-    report.note(f"{copied} objects copied to {settings.replica_bucket_name}")
+    report.note(f"{copied} objects copied to {environment.replica_bucket}")
 
     erasure = await report.step(
         "erase the user (every version, both buckets)", lambda: repo.delete_user_files(USER)
     )
     check(bool(erasure), f"erasure incomplete: {erasure.failures} {erasure.remaining}")
-    primary_left = versions_left(_boto(settings, settings.region), settings.bucket_name, USER)
+    primary_left = versions_left(
+        s3_of(environment, environment.region), environment.data_bucket, USER
+    )
     replica_left = versions_left(
-        _boto(settings, settings.replica_region or settings.region),
-        settings.replica_bucket_name or "",
-        USER,
+        s3_of(environment, environment.replica_region), environment.replica_bucket, USER
     )
     report.note(
         f"{erasure.versions_deleted} versions and {erasure.delete_markers_deleted} delete "

@@ -1,0 +1,91 @@
+"""Every category of the SDK (``wearit_storage.categories``) reaches the infrastructure.
+
+``cdk/prefixes.py`` derives its prefixes from the SDK's categories. These tests read the
+synthesized templates, one category at a time: a category the SDK writes but IAM,
+replication or the lifecycle leaves out fails here (and, since the template changes, the
+snapshot tests fail too until the new templates are reviewed and recorded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.cdk.helpers import (
+    ENVIRONMENTS,
+    Templates,
+    data_bucket,
+    replication_rules,
+    role_statements,
+)
+from wearit_storage.categories import USER_CATEGORIES, Category
+
+# Categories that are not a user's data (temp/: uploads awaiting validation).
+TRANSIENT_CATEGORIES = tuple(category for category in Category if category not in USER_CATEGORIES)
+
+
+def bucket_arn(env: str, *, replica: bool = False) -> str:
+    return f"arn:aws:s3:::wearit-storage-{env}{'-replica' if replica else ''}"
+
+
+def replicated_prefixes(templates: Templates, env: str) -> list[str]:
+    return [rule["Filter"]["Prefix"] for rule in replication_rules(templates, env)]
+
+
+def expiring_prefixes(templates: Templates, env: str) -> set[str]:
+    rules = data_bucket(templates, env)["Properties"]["LifecycleConfiguration"]["Rules"]
+    return {
+        rule["Prefix"]
+        for rule in rules
+        if rule["Status"] == "Enabled" and "Prefix" in rule and "ExpirationInDays" in rule
+    }
+
+
+def listed_prefixes(statement: dict[str, Any]) -> list[str]:
+    prefixes: list[str] = statement["Condition"]["StringLike"]["s3:prefix"]
+    return prefixes
+
+
+def test_temp_is_transient_so_its_test_below_runs() -> None:
+    assert Category.TEMP in TRANSIENT_CATEGORIES
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("category", list(Category), ids=str)
+def test_api_role_reads_writes_and_lists_every_category(
+    templates: Templates, env: str, category: Category
+) -> None:
+    api = role_statements(templates, env, "api")
+    assert f"{bucket_arn(env)}/{category.prefix}*" in api["ObjectsReadWriteDelete"]["Resource"]
+    assert f"{category.prefix}*" in listed_prefixes(api["ListOwnPrefixes"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("category", USER_CATEGORIES, ids=str)
+def test_user_category_is_replicated_erasable_on_the_replica_and_kept(
+    templates: Templates, env: str, category: Category
+) -> None:
+    prefix, replica = category.prefix, bucket_arn(env, replica=True)
+    assert prefix in replicated_prefixes(templates, env)
+    replication = role_statements(templates, env, "replication")
+    assert f"{bucket_arn(env)}/{prefix}*" in replication["ReadSourceVersions"]["Resource"]
+    assert f"{replica}/{prefix}*" in replication["WriteReplicas"]["Resource"]
+    api = role_statements(templates, env, "api")
+    assert f"{replica}/{prefix}*" in api["ReplicaErasure"]["Resource"]
+    assert f"{prefix}*" in listed_prefixes(api["ListReplicaPrefixes"])
+    # A user's data never expires by itself (only its noncurrent versions do).
+    assert prefix not in expiring_prefixes(templates, env)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("category", TRANSIENT_CATEGORIES, ids=str)
+def test_transient_category_expires_and_is_not_replicated(
+    templates: Templates, env: str, category: Category
+) -> None:
+    prefix = category.prefix
+    assert prefix in expiring_prefixes(templates, env)
+    assert prefix not in replicated_prefixes(templates, env)
+    assert prefix not in str(role_statements(templates, env, "replication"))
+    api = role_statements(templates, env, "api")
+    assert f"{prefix}*" not in listed_prefixes(api["ListReplicaPrefixes"])
