@@ -14,7 +14,7 @@ Pipeline = Callable[[bytes], tuple[bytes, bytes]]
 
 def wearit(data: bytes) -> tuple[bytes, bytes]:
     renditions = ImageProcessor.render(data)
-    return renditions.main, renditions.thumbnail
+    return renditions.main, renditions.require_thumbnail()
 
 
 def seed(data: bytes) -> tuple[bytes, bytes]:

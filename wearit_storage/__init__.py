@@ -26,6 +26,7 @@ from wearit_storage.errors import (
     StorageError,
     StorageNotConnected,
     StorageUnavailable,
+    UploadTooLarge,
 )
 from wearit_storage.image_store import StoredImage
 from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
@@ -39,11 +40,13 @@ from wearit_storage.paths import (
     parse_key,
 )
 from wearit_storage.presign import PresignedPost
+from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 from wearit_storage.repository import RepositoryOptions, StorageRepository, SyncStorageRepository
 from wearit_storage.settings import StorageSettings
 from wearit_storage.usage import CategoryUsage, StorageUsage
 
 __all__ = [
+    "DEFAULT_POLICIES",
     "MAIN_RENDITION_NAME",
     "THUMBNAIL_RENDITION_NAME",
     "Category",
@@ -61,6 +64,7 @@ __all__ = [
     "ObjectNotFound",
     "OperationMetric",
     "PresignedPost",
+    "RenditionPolicy",
     "Renditions",
     "RepositoryOptions",
     "S3Client",
@@ -78,6 +82,7 @@ __all__ = [
     "StoredObject",
     "SyncS3Client",
     "SyncStorageRepository",
+    "UploadTooLarge",
     "new_upload_session_id",
     "parse_key",
 ]

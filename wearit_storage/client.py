@@ -22,20 +22,31 @@ connections. Presigning is local CPU work and stays synchronous.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import (
+    ConnectionClosedError,
+    FlexibleChecksumError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+from urllib3.exceptions import ProtocolError
 
 from wearit_storage.async_face import AsyncFace, BoundedExecutor, inline, offloaded
+from wearit_storage.closing import ClosedOnExit
 from wearit_storage.errors import (
-    InvalidStorageRequest,
     StorageConfigurationError,
     StorageError,
     StorageNotConnected,
+    StorageUnavailable,
+    UploadTooLarge,
 )
 from wearit_storage.observability import Instrumentation, MetricsHook, OperationRecord
 from wearit_storage.paths import validate_key
@@ -45,6 +56,18 @@ from wearit_storage.transport import CHECKSUM_ALGORITHM, create_s3_client, trans
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
+
+#: Failures while a response body streams: botocore's retries end with the headers (and
+#: a reset mid-body reaches us as urllib3's ProtocolError, unwrapped).
+_BODY_ERRORS: Final = (
+    ProtocolError,
+    ResponseStreamingError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+    FlexibleChecksumError,
+)
+_BODY_RETRY_BACKOFF_S: Final = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +84,7 @@ class _Connection:
     presigner: Presigner
 
 
-class SyncS3Client:
+class SyncS3Client(ClosedOnExit):
     """One bucket, one boto3 client (thread-safe, reused by every call until ``close``).
 
     ``SyncS3Client(settings).connect()`` or ``SyncS3Client.from_settings(settings)``; the
@@ -75,6 +98,7 @@ class SyncS3Client:
         self._settings = settings
         self._instrumentation = Instrumentation(metrics_hook)
         self._connection: _Connection | None = None
+        self._completed = threading.local()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -100,6 +124,9 @@ class SyncS3Client:
         else:
             settings = StorageSettings.for_bucket(region, bucket_name, access_key, secret_key)
         boto_client = create_s3_client(settings)
+        boto_client.meta.events.register(
+            "after-call.s3.CompleteMultipartUpload", self._remember_completion
+        )
         self.close()
         self._connection = _Connection(settings, boto_client, Presigner(boto_client, settings))
 
@@ -116,17 +143,6 @@ class SyncS3Client:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.boto_client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def connected(self) -> bool:
@@ -171,31 +187,38 @@ class SyncS3Client:
     # -- objects -----------------------------------------------------------------------
 
     def put_object(
-        self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg"
+        self,
+        file_data: bytes,
+        s3_key: str,
+        content_type: str = "image/jpeg",
+        *,
+        metadata: Mapping[str, str] | None = None,
     ) -> StoredObject:
-        """Store ``file_data``; returns the version id S3 assigned (for rollbacks)."""
+        """Store ``file_data``; returns the version id S3 assigned (for rollbacks).
+
+        ``metadata`` becomes ``x-amz-meta-*`` headers (e.g. the id that ties renditions of
+        one upload together).
+        """
         validate_key(s3_key)
         conn = self._conn
+        extra: dict[str, Any] = {
+            "ContentType": content_type,
+            "ChecksumAlgorithm": CHECKSUM_ALGORITHM,
+            "Metadata": dict(metadata or {}),
+        }
         with self.operation("upload", s3_key, len(file_data)):
             if len(file_data) >= conn.settings.multipart_threshold:
-                self._upload_multipart(conn, file_data, s3_key, content_type)
-                # upload_fileobj does not return the version id; without it a rollback
-                # could only add a delete marker and leave the bytes behind. (A write by
-                # someone else in between would be reported instead: a narrow race.)
-                head = conn.boto_client.head_object(Bucket=conn.settings.bucket_name, Key=s3_key)
-                return StoredObject(s3_key, head.get("VersionId"), len(file_data))
+                version_id = self._upload_multipart(conn, file_data, s3_key, extra)
+                return StoredObject(s3_key, version_id, len(file_data))
             response = conn.boto_client.put_object(
-                Bucket=conn.settings.bucket_name,
-                Key=s3_key,
-                Body=file_data,
-                ContentType=content_type,
-                ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+                Bucket=conn.settings.bucket_name, Key=s3_key, Body=file_data, **extra
             )
             return StoredObject(s3_key, response.get("VersionId"), len(file_data))
 
     def _upload_multipart(
-        self, conn: _Connection, file_data: bytes, s3_key: str, content_type: str
-    ) -> None:
+        self, conn: _Connection, file_data: bytes, s3_key: str, extra: dict[str, Any]
+    ) -> str | None:
+        """Managed multipart upload; the version id comes from its completion response."""
         # Parts go up one after another on the calling worker thread: concurrency is
         # bounded at the worker level (max_concurrency threads = pool size), and parallel
         # parts inside every worker would need more connections than the pool holds.
@@ -205,13 +228,21 @@ class SyncS3Client:
             multipart_chunksize=threshold,
             use_threads=False,
         )
+        # upload_fileobj returns nothing; CompleteMultipartUpload runs on this thread, so a
+        # thread-local slot filled by the after-call hook (see connect) carries its answer.
+        self._completed.version_id = None
         conn.boto_client.upload_fileobj(
             io.BytesIO(file_data),
             conn.settings.bucket_name,
             s3_key,
-            ExtraArgs={"ContentType": content_type, "ChecksumAlgorithm": CHECKSUM_ALGORITHM},
+            ExtraArgs=extra,
             Config=transfer_config,
         )
+        version_id: str | None = self._completed.version_id
+        return version_id
+
+    def _remember_completion(self, parsed: Mapping[str, Any], **_: Any) -> None:
+        self._completed.version_id = parsed.get("VersionId")
 
     def upload_file(self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg") -> str:
         """Store the bytes and return a presigned GET URL (design-document signature)."""
@@ -219,24 +250,55 @@ class SyncS3Client:
         return self.generate_presigned_url(s3_key)
 
     def download_file(self, s3_key: str, *, max_bytes: int | None = None) -> bytes:
-        """The object's bytes; with ``max_bytes``, refuse larger objects before reading
-        them (``InvalidStorageRequest``), e.g. a presigned PUT upload of any size."""
+        """The object's bytes, checksum-verified; with ``max_bytes``, refuse larger objects
+        before reading them (``UploadTooLarge``), e.g. a presigned PUT upload of any
+        size.
+
+        botocore retries a request until its headers arrive; a connection cut while the body
+        streams, or a body whose SHA-256 does not match the one stored with the object, is
+        retried here with a fresh GET, up to ``max_attempts`` in all, then
+        ``StorageUnavailable``.
+        """
         validate_key(s3_key)
         conn = self._conn
+        attempts = conn.settings.max_attempts
         with self.operation("download", s3_key) as record:
-            response = conn.boto_client.get_object(Bucket=conn.settings.bucket_name, Key=s3_key)
-            with response["Body"] as body:
-                size = int(response.get("ContentLength", 0))
-                if max_bytes is not None and size > max_bytes:
-                    record.bytes = 0
-                    raise InvalidStorageRequest(
-                        f"{s3_key!r} is {size} bytes, over the limit of {max_bytes}: "
-                        "upload a smaller file",
-                        key=s3_key,
-                    )
-                data: bytes = body.read()
-            record.bytes = len(data)
+            attempt = 1
+            while True:
+                try:
+                    data = self._get_body(conn, s3_key, max_bytes)
+                except _BODY_ERRORS as exc:
+                    if attempt == attempts:
+                        raise StorageUnavailable(
+                            f"download of {s3_key!r} was cut or corrupted in transit "
+                            f"{attempts} times ({type(exc).__name__}); try again later",
+                            key=s3_key,
+                        ) from exc
+                    time.sleep(_BODY_RETRY_BACKOFF_S * 2 ** (attempt - 1))
+                    attempt += 1
+                    continue
+                record.bytes = len(data)
+                return data
+
+    def _get_body(self, conn: _Connection, s3_key: str, max_bytes: int | None) -> bytes:
+        response = conn.boto_client.get_object(
+            Bucket=conn.settings.bucket_name, Key=s3_key, ChecksumMode="ENABLED"
+        )
+        body = response["Body"]
+        # Not ``with body as raw``: StreamingBody.__enter__ returns the raw urllib3 stream,
+        # which skips botocore's length check and the checksum validation.
+        try:
+            size = int(response.get("ContentLength", 0))
+            if max_bytes is not None and size > max_bytes:
+                raise UploadTooLarge(
+                    f"{s3_key!r} is {size} bytes, over the limit of {max_bytes}: "
+                    "upload a smaller file",
+                    key=s3_key,
+                )
+            data: bytes = body.read()
             return data
+        finally:
+            body.close()
 
     def delete_file(self, s3_key: str) -> bool:
         """Hide the current version (delete marker); False if S3 refused.

@@ -7,15 +7,17 @@ that upload into their own account.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from wearit_storage.categories import Category
 from wearit_storage.client import StoredObject, SyncS3Client
-from wearit_storage.errors import ImageRejected, InvalidStorageRequest
+from wearit_storage.errors import ImageRejected, UploadTooLarge
 from wearit_storage.image_store import StoredImage, store_renditions
 from wearit_storage.imaging import Renditions
 from wearit_storage.paths import StoragePathBuilder, promotable_category, promotion_keys
 from wearit_storage.presign import PresignedPost, validate_image_content_type
+from wearit_storage.renditions import RenditionPolicy
 from wearit_storage.versioning import purge_key
 
 #: ``upload_temp`` also takes raw bytes whose type the app does not know yet.
@@ -27,8 +29,9 @@ class DirectUploads:
     and the rendering)."""
 
     s3_client: SyncS3Client
+    policies: Mapping[Category, RenditionPolicy]
 
-    def render(self, file_data: bytes) -> Renditions:
+    def render(self, file_data: bytes, category: Category | str = Category.CLOTHING) -> Renditions:
         raise NotImplementedError
 
     def upload_temp(
@@ -44,7 +47,7 @@ class DirectUploads:
             validate_image_content_type(content_type)
         limit = self.s3_client.settings.max_upload_bytes
         if len(file_data) > limit:
-            raise InvalidStorageRequest(
+            raise UploadTooLarge(
                 f"upload of {len(file_data)} bytes to {key!r} exceeds the limit of {limit} bytes: "
                 "send a smaller file",
                 key=key,
@@ -103,18 +106,21 @@ class DirectUploads:
         Names: :func:`~wearit_storage.paths.promotion_keys`.
         """
         temp_key = StoragePathBuilder.temp_path(session_id, filename)
-        main_key, thumbnail_key = promotion_keys(promotable_category(category), user_id, item_id)
+        target = promotable_category(category)
+        main_key, thumbnail_key = promotion_keys(
+            target, user_id, item_id, with_thumbnail=self.policies[target].has_thumbnail
+        )
         try:
             data = self.s3_client.download_file(
                 temp_key, max_bytes=self.s3_client.settings.max_upload_bytes
             )
-            renditions = self.render(data)
-        except (ImageRejected, InvalidStorageRequest) as exc:
+            renditions = self.render(data, target)
+        except (ImageRejected, UploadTooLarge) as exc:
             purge_key(self.s3_client, temp_key)
             if isinstance(exc, ImageRejected):
                 raise
             # A presigned PUT cannot bound the size: refuse before reading the body.
-            raise ImageRejected(str(exc), key=temp_key) from exc
+            raise ImageRejected(str(exc), key=temp_key, reason="too_large") from exc
         stored = store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
         purge_key(self.s3_client, temp_key)
         return stored

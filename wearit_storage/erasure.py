@@ -25,7 +25,7 @@ from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ErasureIncomplete
 from wearit_storage.listings import list_uploads, list_versions
 from wearit_storage.observability import logger
-from wearit_storage.transport import error_code
+from wearit_storage.transport import CONNECTION_ERRORS, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
@@ -65,13 +65,15 @@ class ErasureReport:
     deleted: dict[str, dict[str, CategoryErasure]] = field(default_factory=dict)
     failures: list[ErasureFailure] = field(default_factory=list)
     remaining: dict[str, int] = field(default_factory=dict)
+    #: Buckets whose final listing failed: what remains there is unknown, not zero.
+    unverified: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.complete
 
     @property
     def complete(self) -> bool:
-        return not self.failures and not any(self.remaining.values())
+        return not self.failures and not self.unverified and not any(self.remaining.values())
 
     @property
     def versions_deleted(self) -> int:
@@ -85,6 +87,7 @@ class ErasureReport:
         return (
             f"erasure of {self.subject} incomplete: {len(self.failures)} failure(s), "
             f"remaining per bucket {self.remaining}"
+            + (f", unknown in {', '.join(self.unverified)}" if self.unverified else "")
         )
 
     def raise_if_incomplete(self) -> None:
@@ -175,6 +178,7 @@ def _listed_entries(
             for raw in list_versions(target.boto_client, target.bucket, prefix)
         ]
     except (BotoCoreError, ClientError) as exc:
+        _raise_if_unreachable(exc)
         report.failures.append(_failure(target.bucket, prefix, None, exc))
         logger.error("erasure listing failed bucket=%s prefix=%s: %s", target.bucket, prefix, exc)
         return []
@@ -262,6 +266,7 @@ def _abort_uploads(target: ErasureTarget, prefix: str, report: ErasureReport) ->
     try:
         uploads = list(list_uploads(target.boto_client, target.bucket, prefix))
     except (BotoCoreError, ClientError) as exc:
+        _raise_if_unreachable(exc)
         report.failures.append(_failure(target.bucket, prefix, None, exc))
         return 0
     for upload in uploads:
@@ -285,8 +290,18 @@ def _count_remaining(target: ErasureTarget, prefix: str, report: ErasureReport) 
             remaining += sum(1 for _ in list_uploads(target.boto_client, target.bucket, prefix))
         return remaining
     except (BotoCoreError, ClientError) as exc:
+        _raise_if_unreachable(exc)
         report.failures.append(_failure(target.bucket, prefix, None, exc))
+        report.unverified.append(target.bucket)
         return 0
+
+
+def _raise_if_unreachable(exc: Exception) -> None:
+    """A bucket that cannot be reached at all fails the whole erasure (``StorageUnavailable``
+    from the operation): a report would claim to know what is left. Per-key refusals and
+    throttling stay in the report."""
+    if isinstance(exc, CONNECTION_ERRORS):
+        raise exc
 
 
 def _failure(bucket: str, key: str, version_id: str | None, exc: Exception) -> ErasureFailure:

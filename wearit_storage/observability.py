@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from wearit_storage.errors import ObjectNotFound
+
 logger: Final = logging.getLogger("wearit_storage")
 
 Outcome = Literal["ok", "error"]
@@ -40,9 +42,10 @@ class OperationRecord:
     bytes: int = 0
     error: str | None = None
     message: str = ""
+    level: int = logging.ERROR
 
-    def fail(self, error: str, message: str) -> None:
-        self.error, self.message = error, message
+    def fail(self, error: str, message: str, *, level: int = logging.ERROR) -> None:
+        self.error, self.message, self.level = error, message, level
 
 
 class Instrumentation:
@@ -56,7 +59,9 @@ class Instrumentation:
         try:
             yield record
         except BaseException as exc:
-            record.fail(type(exc).__name__, str(exc))
+            # A missing object is an ordinary answer (a 404), not a failure of the storage.
+            level = logging.INFO if isinstance(exc, ObjectNotFound) else logging.ERROR
+            record.fail(type(exc).__name__, str(exc), level=level)
             raise
         finally:
             self._report(name, key, record, time.perf_counter() - start)
@@ -68,7 +73,8 @@ class Instrumentation:
             )
             self._emit(OperationMetric(name, key, record.bytes, duration, "ok"))
             return
-        logger.error(
+        logger.log(
+            record.level,
             "storage %s failed key=%s bytes=%d duration=%.3fs error=%s: %s",
             name,
             key,

@@ -8,10 +8,10 @@ Layout (one folder per item, so deleting an item is deleting a prefix)::
     avatars/{user_id}/{filename}
     temp/{session_id}/{filename}
 
-Rendition names: where the repository chooses the name (``promote_temp_upload``), the main
-image is ``image.jpg`` and its thumbnail ``thumb.jpg`` (avatars: ``avatar.jpg`` and
-``avatar_thumb.jpg``). Where the caller passes its own file name (the ``upload_*``
-methods), the thumbnail is stored beside it as ``{stem}_thumb.jpg``.
+Rendition names, one scheme whichever path writes them: the main rendition is
+``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it. The ``upload_*`` methods
+take the stem from the caller's file name; ``promote_temp_upload`` uses ``image`` (avatars:
+``avatar``).
 
 Why the rules are this strict: ids and file names become key segments, so ``/``, ``..``,
 NUL, unicode look-alikes or an empty segment could escape the ``category/{id}/`` prefix
@@ -32,11 +32,11 @@ IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "heic", "heif
 # temp/ also holds raw uploads awaiting validation, named ``{file_id}.tmp`` or ``.bin``.
 TEMP_EXTENSIONS: Final = IMAGE_EXTENSIONS | {"tmp", "bin"}
 
-MAIN_RENDITION_NAME: Final = "image.jpg"
-THUMBNAIL_RENDITION_NAME: Final = "thumb.jpg"
-AVATAR_RENDITION_NAME: Final = "avatar.jpg"
-AVATAR_THUMBNAIL_RENDITION_NAME: Final = "avatar_thumb.jpg"
 THUMBNAIL_SUFFIX: Final = "_thumb"
+MAIN_RENDITION_NAME: Final = "image.jpg"
+THUMBNAIL_RENDITION_NAME: Final = f"image{THUMBNAIL_SUFFIX}.jpg"
+AVATAR_RENDITION_NAME: Final = "avatar.jpg"
+RENDITION_EXTENSION: Final = "jpg"
 
 # re.ASCII matters: without it \w and friends would accept unicode letters and digits.
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
@@ -219,15 +219,38 @@ def _build_named(
     return build_key(category, user_id, item_id, filename)
 
 
+def rendition_key(key: str) -> str:
+    """The key a rendition of an upload named ``key`` is stored at: renditions are JPEGs,
+    so the extension says so (``clothing/u/i/photo.png`` -> ``clothing/u/i/photo.jpg``).
+
+    ``photo.png`` and ``photo.jpg`` in one folder are thus the same image, and two distinct
+    rendition keys never share a thumbnail.
+    """
+    validate_key(key)
+    stem = key.rsplit(".", 1)[0]
+    return validate_key(f"{stem}.{RENDITION_EXTENSION}")
+
+
+def require_rendition_key(key: str) -> str:
+    """``key`` if it names a JPEG rendition (``.jpg``), else :class:`InvalidStorageKey`."""
+    validate_key(key)
+    if rendition_key(key) != key:
+        raise InvalidStorageKey(
+            f"invalid key {_describe(key)}: renditions are stored as JPEG, so the key must end "
+            f"in '.{RENDITION_EXTENSION}' (use {_describe(rendition_key(key))})",
+            key=key,
+        )
+    return key
+
+
 def thumbnail_key(main_key: str) -> str:
-    """``clothing/u/i/photo.png`` -> ``clothing/u/i/photo_thumb.jpg``."""
-    folder, _, filename = main_key.rpartition("/")
+    """``clothing/u/i/photo.jpg`` -> ``clothing/u/i/photo_thumb.jpg``."""
+    folder, _, filename = require_rendition_key(main_key).rpartition("/")
     return f"{folder}/{thumbnail_name(filename)}"
 
 
 #: Categories a temp upload may be promoted into, and which of them get a thumbnail.
 PROMOTABLE_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.AVATARS})
-THUMBNAILED_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.AVATARS})
 
 
 def promotable_category(category: Category | str) -> Category:
@@ -245,17 +268,24 @@ def promotable_category(category: Category | str) -> Category:
     return target
 
 
-def promotion_keys(category: Category, user_id: str, item_id: str | None) -> tuple[str, str | None]:
+def promotion_keys(
+    category: Category, user_id: str, item_id: str | None, *, with_thumbnail: bool
+) -> tuple[str, str | None]:
     """The main and thumbnail keys (``None``: no thumbnail) a promoted upload is stored at."""
     if category is Category.AVATARS:
         if item_id is not None:
             raise InvalidStorageKey("avatars have no item id: pass item_id=None")
-        main = build_key(category, user_id, None, AVATAR_RENDITION_NAME)
-        thumb = build_key(category, user_id, None, AVATAR_THUMBNAIL_RENDITION_NAME)
-        return str(main), str(thumb)
-    if item_id is None:
+        main = str(build_key(category, user_id, None, AVATAR_RENDITION_NAME))
+    elif item_id is None:
         raise InvalidStorageKey(f"promoting into {category.value}/ needs an item_id")
-    main = build_key(category, user_id, item_id, MAIN_RENDITION_NAME)
-    if category not in THUMBNAILED_CATEGORIES:
-        return str(main), None
-    return str(main), str(build_key(category, user_id, item_id, THUMBNAIL_RENDITION_NAME))
+    else:
+        main = str(build_key(category, user_id, item_id, MAIN_RENDITION_NAME))
+    return main, (thumbnail_key(main) if with_thumbnail else None)
+
+
+def key_category(key: str) -> Category | None:
+    """The category a key lies in (its first segment), ``None`` outside every category."""
+    try:
+        return Category(key.split("/", 1)[0])
+    except ValueError:
+        return None

@@ -1,21 +1,23 @@
 """The storage repository: the WearIT operations, in :class:`SyncStorageRepository`, and
 :class:`StorageRepository`, their async face (each operation on a bounded thread pool).
 
-What the upload methods store (``filename`` is the caller's: the key is
-``StoragePathBuilder.<category>_path(..., filename)``):
+What the upload methods store (the key is ``StoragePathBuilder.<category>_path(...,
+filename)`` with the extension made ``.jpg``, since every rendition is a JPEG):
 
-=====================  ==========================================  ======================
-method                 main rendition (JPEG, fits ``main_size``)   thumbnail (JPEG, crop)
-=====================  ==========================================  ======================
-upload_clothing_image  ``clothing/{u}/{item}/{filename}``          ``{stem}_thumb.jpg``
-upload_avatar          ``avatars/{u}/{filename}``                  ``{stem}_thumb.jpg``
-upload_body_image      ``body/{u}/{item}/{filename}``              none (no extra copies)
-upload_tryon_result    ``tryon/{u}/{item}/{filename}``             none
-=====================  ==========================================  ======================
+=====================  ==================================  ==============================
+method                 main rendition                      thumbnail
+=====================  ==================================  ==============================
+upload_clothing_image  ``clothing/{u}/{item}/{stem}.jpg``  ``{stem}_thumb.jpg``
+upload_avatar          ``avatars/{u}/{stem}.jpg``          ``{stem}_thumb.jpg``
+upload_body_image      ``body/{u}/{item}/{stem}.jpg``      none (no extra copies)
+upload_tryon_result    ``tryon/{u}/{item}/{stem}.jpg``     none
+=====================  ==================================  ==============================
 
-Every image goes through ``ImageProcessor.render`` (validated, EXIF-rotated, metadata
-stripped, re-encoded as JPEG, ``Content-Type: image/jpeg``) whatever the extension of
-``filename``; the methods return the presigned GET URL of the main rendition. Renditions
+Sizes and qualities come from the category's :class:`~wearit_storage.renditions.
+RenditionPolicy` (800 px and a 200x200 thumbnail for the wardrobe, up to 2048 px for the
+try-on model's inputs and outputs). Every image goes through the same safe pipeline
+(validated, EXIF-rotated, metadata stripped, sRGB, re-encoded as JPEG) whatever the format;
+the methods return the presigned GET URL of the main rendition. Renditions
 are stored all-or-nothing (:mod:`wearit_storage.image_store`); direct uploads through
 ``temp/`` are in :mod:`wearit_storage.direct_uploads`, erasure in
 :mod:`wearit_storage.erasure`.
@@ -24,12 +26,14 @@ are stored all-or-nothing (:mod:`wearit_storage.image_store`); direct uploads th
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
+import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
 from wearit_storage.async_face import AsyncFace, inline, offloaded
 from wearit_storage.categories import USER_CATEGORIES, Category
 from wearit_storage.client import S3Client, SyncS3Client, executor_for
+from wearit_storage.closing import ClosedOnExit
 from wearit_storage.direct_uploads import DirectUploads
 from wearit_storage.erasure import (
     DEFAULT_BACKOFF_S,
@@ -38,23 +42,27 @@ from wearit_storage.erasure import (
     ErasureReport,
     erase,
 )
+from wearit_storage.errors import ImageRejected
+from wearit_storage.health import HealthReport, check_health
 from wearit_storage.image_store import StoredImage, store_renditions
 from wearit_storage.imaging import (
-    MAIN_SIZE,
     THUMBNAIL_SIZE,
     ImageLimits,
-    ImageProcessor,
     Renditions,
 )
+from wearit_storage.imaging.budget import budget_for
 from wearit_storage.observability import MetricsHook
 from wearit_storage.paths import (
     StoragePathBuilder,
     item_prefix,
+    key_category,
+    rendition_key,
+    require_rendition_key,
     thumbnail_key,
     user_prefix,
     validate_id,
-    validate_key,
 )
+from wearit_storage.renditions import RenditionPolicy, merged_policies
 from wearit_storage.settings import StorageSettings
 from wearit_storage.usage import StorageUsage, user_storage_usage
 from wearit_storage.versioning import restore_previous_version
@@ -68,14 +76,13 @@ Size = tuple[int, int]
 class RepositoryOptions(TypedDict, total=False):
     """What a repository renders and how hard its erasure retries (defaults below)."""
 
-    main_size: Size  # the main rendition fits inside this box (800x800)
-    thumbnail_size: Size  # exact thumbnail size, centre-cropped (200x200)
+    policies: Mapping[Category | str, RenditionPolicy]  # rows over DEFAULT_POLICIES
     image_limits: ImageLimits | None  # bytes, pixels and formats an upload may have
     erasure_retries: int  # retries of per-key DeleteObjects errors (3)
     erasure_backoff_s: float  # first retry delay, doubled each time (0.2 s)
 
 
-class SyncStorageRepository(DirectUploads):
+class SyncStorageRepository(DirectUploads, ClosedOnExit):
     def __init__(
         self,
         s3_client: SyncS3Client | None = None,
@@ -86,8 +93,7 @@ class SyncStorageRepository(DirectUploads):
         # Built without a client, it owns an unconnected one: ``repo.s3_client.connect(...)``.
         self.s3_client = s3_client if s3_client is not None else SyncS3Client()
         self.replica_client = replica_client
-        self.main_size = options.get("main_size", MAIN_SIZE)
-        self.thumbnail_size = options.get("thumbnail_size", THUMBNAIL_SIZE)
+        self.policies = merged_policies(options.get("policies"))
         self.image_limits = options.get("image_limits")
         self.erasure_retries = options.get("erasure_retries", DEFAULT_RETRIES)
         self.erasure_backoff_s = options.get("erasure_backoff_s", DEFAULT_BACKOFF_S)
@@ -116,66 +122,124 @@ class SyncStorageRepository(DirectUploads):
         if self.replica_client is not None:
             self.replica_client.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     @property
     def max_upload_bytes(self) -> int:
         return self.s3_client.settings.max_upload_bytes
 
-    # -- uploads (design-document signatures) -------------------------------------------
+    # -- uploads: the design document's signatures, returning the main image's URL ------
 
     def upload_clothing_image(
         self, user_id: str, clothing_id: str, file_data: bytes, filename: str
     ) -> str:
-        key = StoragePathBuilder.clothing_path(user_id, clothing_id, filename)
-        return self.store_image(file_data, key, thumbnail_key=thumbnail_key(key)).url
+        return self.store_clothing_image(user_id, clothing_id, file_data, filename).url
 
     def upload_body_image(self, user_id: str, body_id: str, file_data: bytes, filename: str) -> str:
-        key = StoragePathBuilder.body_path(user_id, body_id, filename)
-        return self.store_image(file_data, key).url
+        return self.store_body_image(user_id, body_id, file_data, filename).url
 
     def upload_tryon_result(
         self, user_id: str, tryon_id: str, file_data: bytes, filename: str
     ) -> str:
-        key = StoragePathBuilder.tryon_path(user_id, tryon_id, filename)
-        return self.store_image(file_data, key).url
+        return self.store_tryon_result(user_id, tryon_id, file_data, filename).url
 
     def upload_avatar(self, user_id: str, file_data: bytes, filename: str) -> str:
-        key = StoragePathBuilder.avatar_path(user_id, filename)
-        return self.store_image(file_data, key, thumbnail_key=thumbnail_key(key)).url
+        return self.store_avatar(user_id, file_data, filename).url
 
     def upload_optimized_image(self, file_data: bytes, s3_key: str) -> str:
-        """Store the main rendition of ``file_data`` at ``s3_key``; return its URL."""
+        """Store the main rendition of ``file_data`` at ``s3_key`` (a ``.jpg`` key: the
+        rendition is a JPEG); return its URL."""
         return self.store_image(file_data, s3_key).url
+
+    # -- uploads returning everything that was stored (keys, version ids, URL) -----------
+
+    def store_clothing_image(
+        self, user_id: str, clothing_id: str, file_data: bytes, filename: str
+    ) -> StoredImage:
+        key = StoragePathBuilder.clothing_path(user_id, clothing_id, filename)
+        return self._store_in(Category.CLOTHING, key, file_data)
+
+    def store_body_image(
+        self, user_id: str, body_id: str, file_data: bytes, filename: str
+    ) -> StoredImage:
+        key = StoragePathBuilder.body_path(user_id, body_id, filename)
+        return self._store_in(Category.BODY, key, file_data)
+
+    def store_tryon_result(
+        self, user_id: str, tryon_id: str, file_data: bytes, filename: str
+    ) -> StoredImage:
+        key = StoragePathBuilder.tryon_path(user_id, tryon_id, filename)
+        return self._store_in(Category.TRYON, key, file_data)
+
+    def store_avatar(self, user_id: str, file_data: bytes, filename: str) -> StoredImage:
+        key = StoragePathBuilder.avatar_path(user_id, filename)
+        return self._store_in(Category.AVATARS, key, file_data)
+
+    # -- reads, with the path builder's arguments (what the try-on workers need) ---------
+
+    def download_clothing_image(self, user_id: str, clothing_id: str, filename: str) -> bytes:
+        key = StoragePathBuilder.clothing_path(user_id, clothing_id, filename)
+        return self.s3_client.download_file(rendition_key(key))
+
+    def download_body_image(self, user_id: str, body_id: str, filename: str) -> bytes:
+        key = StoragePathBuilder.body_path(user_id, body_id, filename)
+        return self.s3_client.download_file(rendition_key(key))
+
+    def download_tryon_result(self, user_id: str, tryon_id: str, filename: str) -> bytes:
+        key = StoragePathBuilder.tryon_path(user_id, tryon_id, filename)
+        return self.s3_client.download_file(rendition_key(key))
+
+    def download_avatar(self, user_id: str, filename: str) -> bytes:
+        key = StoragePathBuilder.avatar_path(user_id, filename)
+        return self.s3_client.download_file(rendition_key(key))
+
+    def health(self) -> HealthReport:
+        """Whether the bucket (and the replica, when configured) answer; never raises."""
+        return check_health(self.s3_client, self.replica_client)
 
     # -- renditions --------------------------------------------------------------------
 
-    def render(self, file_data: bytes) -> Renditions:
-        """Both renditions of an upload, with this repository's sizes and limits."""
-        return ImageProcessor.render(
+    def render(self, file_data: bytes, category: Category | str = Category.CLOTHING) -> Renditions:
+        """The renditions of an upload under ``category``'s policy and this repository's
+        limits, admitted against the process's image memory budget."""
+        return self.policies[Category(category)].render(
             file_data,
-            main_size=self.main_size,
-            thumbnail_size=self.thumbnail_size,
             limits=self.image_limits,
+            budget=budget_for(self.s3_client.settings.image_memory_mb),
         )
 
     def store_image(
         self, file_data: bytes, main_key: str, *, thumbnail_key: str | None = None
     ) -> StoredImage:
-        """Render ``file_data`` and store its renditions all-or-nothing."""
-        validate_key(main_key)
+        """Render ``file_data`` with the policy of ``main_key``'s category (the wardrobe's
+        for other keys) and store its renditions all-or-nothing; a ``thumbnail_key`` gets
+        a thumbnail even where the policy has none."""
+        require_rendition_key(main_key)
         if thumbnail_key is not None:
-            validate_key(thumbnail_key)
-        return store_renditions(self.s3_client, self.render(file_data), main_key, thumbnail_key)
+            require_rendition_key(thumbnail_key)
+        if len(file_data) > self.max_upload_bytes:
+            raise ImageRejected(
+                f"upload of {len(file_data)} bytes to {main_key!r} is over the limit of "
+                f"{self.max_upload_bytes} bytes (WEARIT_MAX_UPLOAD_BYTES): send a smaller photo",
+                key=main_key,
+                reason="too_large",
+            )
+        category = key_category(main_key)
+        policy = self.policies.get(category or Category.CLOTHING, self.policies[Category.CLOTHING])
+        if thumbnail_key is not None and policy.thumbnail_size is None:
+            policy = dataclasses.replace(policy, thumbnail_size=THUMBNAIL_SIZE)
+        renditions = policy.render(
+            file_data,
+            limits=self.image_limits,
+            budget=budget_for(self.s3_client.settings.image_memory_mb),
+        )
+        return store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
+
+    def _store_in(self, category: Category, key: str, file_data: bytes) -> StoredImage:
+        """Store at ``key`` (made ``.jpg``), with a thumbnail where the policy has one."""
+        main = rendition_key(key)
+        with_thumbnail = self.policies[category].has_thumbnail
+        return self.store_image(
+            file_data, main, thumbnail_key=thumbnail_key(main) if with_thumbnail else None
+        )
 
     # -- deletion, versions, usage -----------------------------------------------------
 
@@ -284,6 +348,15 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     upload_tryon_result = offloaded(SyncStorageRepository.upload_tryon_result)
     upload_avatar = offloaded(SyncStorageRepository.upload_avatar)
     upload_optimized_image = offloaded(SyncStorageRepository.upload_optimized_image)
+    store_clothing_image = offloaded(SyncStorageRepository.store_clothing_image)
+    store_body_image = offloaded(SyncStorageRepository.store_body_image)
+    store_tryon_result = offloaded(SyncStorageRepository.store_tryon_result)
+    store_avatar = offloaded(SyncStorageRepository.store_avatar)
+    download_clothing_image = offloaded(SyncStorageRepository.download_clothing_image)
+    download_body_image = offloaded(SyncStorageRepository.download_body_image)
+    download_tryon_result = offloaded(SyncStorageRepository.download_tryon_result)
+    download_avatar = offloaded(SyncStorageRepository.download_avatar)
+    health = offloaded(SyncStorageRepository.health)
     store_image = offloaded(SyncStorageRepository.store_image)
     upload_temp = offloaded(SyncStorageRepository.upload_temp)
     promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)

@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from botocore.config import Config
 
 from wearit_storage.errors import StorageConfigurationError
+from wearit_storage.imaging.budget import DEFAULT_MEGABYTES as DEFAULT_IMAGE_MEMORY_MB
 
 MAX_PRESIGN_EXPIRY_S: Final = 7 * 24 * 3600
 _ENVIRONMENTS: Final = ("dev", "prod")
@@ -43,18 +46,50 @@ def _parse_text(variable: str, raw: str) -> str:
     return raw
 
 
+# ASCII only: int() and float() also accept "1_0" and digits of other scripts.
+_INTEGER: Final = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DECIMAL: Final = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+_REGION: Final = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", re.ASCII)
+_BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
+_IP_ADDRESS: Final = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+
+
 def _parse_int(variable: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise StorageConfigurationError(f"{variable}={raw!r} is not an integer") from None
+    if _INTEGER.fullmatch(raw) is None:
+        raise StorageConfigurationError(f"{variable}={raw!r} is not an integer (digits 0-9)")
+    return int(raw)
 
 
 def _parse_float(variable: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise StorageConfigurationError(f"{variable}={raw!r} is not a number") from None
+    if _DECIMAL.fullmatch(raw) is None:
+        raise StorageConfigurationError(f"{variable}={raw!r} is not a number (e.g. 2.5)")
+    return float(raw)
+
+
+def check_region(variable: str, value: str) -> str:
+    if _REGION.fullmatch(value) is None:
+        raise StorageConfigurationError(
+            f"{variable}={value!r} is not an AWS region name: use e.g. eu-west-3"
+        )
+    return value
+
+
+def check_bucket_name(variable: str, value: str) -> str:
+    if _BUCKET.fullmatch(value) is None or ".." in value or _IP_ADDRESS.fullmatch(value):
+        raise StorageConfigurationError(
+            f"{variable}={value[:70]!r} is not an S3 bucket name: 3-63 characters of a-z, "
+            "0-9, '.' and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_endpoint(variable: str, value: str) -> str:
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise StorageConfigurationError(
+            f"{variable}={value!r} is not an endpoint URL: use e.g. http://127.0.0.1:4566"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +168,8 @@ class StorageSettings:
     read_timeout_s: float = _seconds("WEARIT_READ_TIMEOUT_SECONDS", 30.0, 0.1, 3600)
     #: Attempts in total, the first included (botocore "standard" retries).
     max_attempts: int = _int("WEARIT_MAX_ATTEMPTS", 5, 1, 20)
+    #: Pixel memory that concurrent image decodes may hold at once; more waits its turn.
+    image_memory_mb: int = _int("WEARIT_IMAGE_MEMORY_MB", DEFAULT_IMAGE_MEMORY_MB, 64, 65536)
     #: Merged over the SDK's own botocore configuration (proxies, user agent, ...).
     botocore_config: Config | None = field(default=None, compare=False)
 
@@ -141,6 +178,14 @@ class StorageSettings:
             raise StorageConfigurationError("region is empty: set AWS_REGION_NAME")
         if not self.bucket_name:
             raise StorageConfigurationError("bucket_name is empty: set AWS_BUCKET_NAME")
+        check_region("AWS_REGION_NAME", self.region)
+        check_bucket_name("AWS_BUCKET_NAME", self.bucket_name)
+        if self.endpoint_url is not None:
+            check_endpoint("AWS_ENDPOINT_URL", self.endpoint_url)
+        if self.replica_region is not None:
+            check_region("WEARIT_REPLICA_REGION_NAME", self.replica_region)
+        if self.replica_bucket_name is not None:
+            check_bucket_name("WEARIT_REPLICA_BUCKET_NAME", self.replica_bucket_name)
         if self.session_token is not None and self.access_key is None:
             raise StorageConfigurationError(
                 "AWS_SESSION_TOKEN is set without AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: set "
@@ -175,21 +220,20 @@ class StorageSettings:
         """
         source = os.environ if environ is None else environ
         env = {k: v.strip() for k, v in source.items() if v.strip()}
-        region = env.get("AWS_REGION_NAME")
-        if region is None:
+        region_variable = next((v for v in REGION_VARIABLES if v in env), None)
+        if region_variable is None:
             raise StorageConfigurationError(
-                "AWS_REGION_NAME is not set: set it to the bucket's region, e.g. eu-west-3"
+                "AWS_REGION_NAME is not set: set it to the bucket's region, e.g. eu-west-3 "
+                "(AWS_REGION or AWS_DEFAULT_REGION are read when it is absent)"
             )
+        region = env[region_variable]
         values = {
             name: setting.parse(setting.variable, env[setting.variable])
             for name, setting in _TABLE.items()
             if setting.variable in env
         }
-        if "AWS_ACCESS_KEY_ID" not in env:
-            # A token left over from another tool must not block the default chain.
-            values.pop("session_token", None)
         return cls(
-            region=region,
+            region=check_region(region_variable, region),
             bucket_name=_select_bucket(env),
             endpoint_url=endpoint_from(env),
             **values,
@@ -241,9 +285,18 @@ _TABLE: Final[Mapping[str, Setting]] = {
 }
 
 
+#: Where the region is read from, first found wins: the SDK's own variable, then the two
+#: standard AWS ones in the AWS CLI's order (Lambda and ECS set AWS_REGION).
+REGION_VARIABLES: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
 def endpoint_from(env: Mapping[str, str]) -> str | None:
     """``AWS_ENDPOINT_URL_S3`` beats ``AWS_ENDPOINT_URL``, as in boto's own configuration."""
-    return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+    for variable in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        value = env.get(variable, "").strip()
+        if value:
+            return check_endpoint(variable, value)
+    return None
 
 
 def _select_bucket(env: Mapping[str, str]) -> str:
@@ -255,7 +308,7 @@ def _select_bucket(env: Mapping[str, str]) -> str:
                 "AWS_BUCKET_NAME is not set: set it, or set WEARIT_ENV=dev|prod together "
                 "with AWS_BUCKET_NAME_DEV / AWS_BUCKET_NAME_PROD"
             )
-        return plain
+        return check_bucket_name("AWS_BUCKET_NAME", plain)
     if wearit_env not in _ENVIRONMENTS:
         raise StorageConfigurationError(
             f"WEARIT_ENV={wearit_env!r} is not supported: use 'dev' or 'prod'"
@@ -272,4 +325,4 @@ def _select_bucket(env: Mapping[str, str]) -> str:
             f"AWS_BUCKET_NAME={plain!r} contradicts {variable}={selected!r} selected by "
             f"WEARIT_ENV={wearit_env}: unset AWS_BUCKET_NAME or make them equal"
         )
-    return selected
+    return check_bucket_name(variable, selected)

@@ -67,7 +67,7 @@ _UNAVAILABLE_CODES: Final = frozenset(
         "504",
     }
 )
-_CONNECTION_ERRORS: Final = (
+CONNECTION_ERRORS: Final = (
     EndpointConnectionError,
     ConnectTimeoutError,
     ReadTimeoutError,
@@ -142,7 +142,7 @@ def translate_error(exc: Exception, *, operation: str, key: str, bucket: str) ->
                 key=key,
             )
         return StorageError(f"{where} failed with {code}: {exc}", key=key)
-    if isinstance(exc, _CONNECTION_ERRORS):
+    if isinstance(exc, CONNECTION_ERRORS):
         return StorageUnavailable(
             f"{where} failed: storage endpoint unreachable or too slow ({type(exc).__name__}); "
             "check AWS_ENDPOINT_URL / network and retry later",

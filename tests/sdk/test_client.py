@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ResponseStreamingError,
+)
 
 from tests.sdk.helpers import PRIMARY_REGION
 from wearit_storage import (
@@ -63,12 +68,57 @@ def test_large_bodies_use_multipart_transfer(settings: StorageSettings, admin: A
     assert "CreateMultipartUpload" in operations
     assert operations.count("UploadPart") == 3
     assert "PutObject" not in operations
+    # The version id comes from the completion response: no follow-up HeadObject that
+    # could fail after the object is stored and turn a success into an error.
+    assert "HeadObject" not in operations
     assert client.download_file(KEY) == body
     head = admin.head_object(Bucket=settings.bucket_name, Key=KEY)
     assert head["ContentType"] == "image/jpeg"
     # The version id is known even for multipart writes, so a rollback can remove them.
     assert stored.version_id == head["VersionId"]
     client.close()
+
+
+def test_a_download_cut_mid_body_is_retried_then_unavailable(
+    settings: StorageSettings, admin: Any, bucket: str
+) -> None:
+    admin.put_object(Bucket=bucket, Key=KEY, Body=b"0123456789" * 1000)
+    cuts = 0
+
+    def cut_the_body(response: Any, **kwargs: Any) -> None:
+        nonlocal cuts
+        if cuts < limit:
+            cuts += 1
+            response["Body"]._raw_stream = _CutStream()
+
+    with SyncS3Client.from_settings(dataclasses.replace(settings, max_attempts=3)) as client:
+        client.boto_client.meta.events.register("after-call.s3.GetObject", _body_hook(cut_the_body))
+        limit = 2
+        assert client.download_file(KEY) == b"0123456789" * 1000  # third GET succeeds
+        cuts, limit = 0, 3
+        with pytest.raises(StorageUnavailable, match="cut or corrupted in transit 3 times"):
+            client.download_file(KEY)
+
+
+def _body_hook(change: Any) -> Any:
+    def hook(parsed: dict[str, Any], **kwargs: Any) -> None:
+        change(parsed)
+
+    return hook
+
+
+class _CutStream:
+    """A body whose connection resets while it streams, as botocore reports it (a real
+    reset through a proxy is in tests/faults)."""
+
+    def read(self, amt: int | None = None) -> bytes:
+        raise ResponseStreamingError(error="Connection broken: reset mid-body")
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("not used")
+
+    def close(self) -> None:
+        pass
 
 
 def test_small_bodies_use_a_single_put(client: SyncS3Client) -> None:

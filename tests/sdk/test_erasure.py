@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import socket
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
 from tests.sdk.helpers import all_versions
 from wearit_storage import (
     ErasureIncomplete,
     OperationMetric,
     StorageSettings,
+    StorageUnavailable,
     SyncS3Client,
     SyncStorageRepository,
 )
-from wearit_storage.categories import Category
+from wearit_storage.categories import USER_CATEGORIES, Category
 from wearit_storage.erasure import ErasureReport, ErasureTarget, erase_prefixes
 
 
@@ -310,3 +314,43 @@ def test_delete_clothing_item_erases_only_that_item(
             "clothing/u1/c10/image.jpg",
             "clothing/u2/c1/image.jpg",
         ]
+
+
+def test_erasing_while_the_storage_is_unreachable_raises_instead_of_reporting_zero(
+    settings: StorageSettings,
+) -> None:
+    with socket.socket() as sock:  # bound, never listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        unreachable = dataclasses.replace(
+            settings,
+            endpoint_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
+            replica_bucket_name=None,
+            replica_region=None,
+            max_attempts=1,
+        )
+        with (
+            SyncStorageRepository.from_settings(unreachable) as repository,
+            pytest.raises(StorageUnavailable, match="unreachable"),
+        ):
+            repository.delete_user_files("u1")
+
+
+def test_a_failed_final_listing_leaves_the_remainder_unknown_not_zero(
+    repo: SyncStorageRepository, client: SyncS3Client, bucket: str
+) -> None:
+    client.put_object(b"x", "body/u1/b1/front.jpg")
+    listings = 0
+
+    def fail_the_final_listings(**kwargs: Any) -> None:
+        nonlocal listings
+        listings += 1
+        if listings > len(USER_CATEGORIES):  # the first pass lists each category once
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "m"}}, "List")
+
+    client.boto_client.meta.events.register(
+        "before-call.s3.ListObjectVersions", fail_the_final_listings
+    )
+    report = repo.delete_user_files("u1")
+    assert not report
+    assert bucket in report.unverified
+    assert "unknown in" in report.summary()

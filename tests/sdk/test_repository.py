@@ -23,6 +23,8 @@ from wearit_storage import (
     SyncS3Client,
     SyncStorageRepository,
 )
+from wearit_storage.categories import USER_CATEGORIES, Category
+from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 
 
 def _image(admin: Any, bucket: str, key: str) -> Image.Image:
@@ -48,15 +50,46 @@ def test_clothing_upload_stores_main_and_thumbnail(
     assert head["ContentType"] == "image/jpeg"
 
 
-def test_png_filename_is_kept_but_content_is_jpeg(
+def test_a_png_upload_is_stored_under_the_jpeg_name_of_its_content(
     repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
-    repo.upload_avatar("u1", jpeg, "me.png")
+    url = repo.upload_avatar("u1", jpeg, "me.png")
+    assert "/avatars/u1/me.jpg?" in url
     assert {k for k, _, _ in all_versions(admin, bucket)} == {
-        "avatars/u1/me.png",
+        "avatars/u1/me.jpg",
         "avatars/u1/me_thumb.jpg",
     }
-    assert admin.head_object(Bucket=bucket, Key="avatars/u1/me.png")["ContentType"] == "image/jpeg"
+    assert admin.head_object(Bucket=bucket, Key="avatars/u1/me.jpg")["ContentType"] == "image/jpeg"
+
+
+def test_distinct_main_keys_never_share_a_thumbnail(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    # photo.png and photo.webp are the same image as photo.jpg: each upload replaces the
+    # pair as a whole; another name gets its own thumbnail.
+    repo.upload_clothing_image("u1", "c1", make_jpeg(color="red"), "photo.png")
+    repo.upload_clothing_image("u1", "c1", make_jpeg(color="green"), "photo.webp")
+    repo.upload_clothing_image("u1", "c1", make_jpeg(color="blue"), "other.jpeg")
+    current = {
+        v["Key"]: v["VersionId"]
+        for v in admin.list_object_versions(Bucket=bucket, Prefix="clothing/u1/c1/")["Versions"]
+        if v["IsLatest"]
+    }
+    assert sorted(current) == [
+        "clothing/u1/c1/other.jpg",
+        "clothing/u1/c1/other_thumb.jpg",
+        "clothing/u1/c1/photo.jpg",
+        "clothing/u1/c1/photo_thumb.jpg",
+    ]
+    pairs = {
+        key: admin.head_object(Bucket=bucket, Key=key, VersionId=version)["Metadata"]
+        for key, version in current.items()
+    }
+    assert pairs["clothing/u1/c1/photo.jpg"] == pairs["clothing/u1/c1/photo_thumb.jpg"]
+    assert pairs["clothing/u1/c1/other.jpg"] == pairs["clothing/u1/c1/other_thumb.jpg"]
+    assert pairs["clothing/u1/c1/photo.jpg"] != pairs["clothing/u1/c1/other.jpg"]
+    with pytest.raises(InvalidStorageKey, match=r"must end in '\.jpg'"):
+        repo.upload_optimized_image(make_jpeg(), "tryon/u1/t1/out.png")
 
 
 def test_body_and_tryon_store_one_rendition(
@@ -122,7 +155,9 @@ def test_a_rollback_goes_through_the_instrumented_client(
     assert [(m.operation, m.key, m.outcome) for m in metrics] == [
         ("upload", "clothing/u1/c1/photo.jpg", "ok"),
         ("upload", "clothing/u1/c1/photo_thumb.jpg", "error"),
+        ("rollback_lookup", "clothing/u1/c1/photo.jpg", "ok"),
         ("delete_version", "clothing/u1/c1/photo.jpg", "ok"),
+        ("rollback_lookup", "clothing/u1/c1/photo_thumb.jpg", "ok"),
     ]
     assert all_versions(admin, bucket) == []
 
@@ -159,10 +194,10 @@ def test_promote_temp_upload_renders_and_removes_temp(
     )
     assert stored.main.key == "clothing/u1/c9/image.jpg"
     assert stored.thumbnail is not None
-    assert stored.thumbnail.key == "clothing/u1/c9/thumb.jpg"
+    assert stored.thumbnail.key == "clothing/u1/c9/image_thumb.jpg"
     assert "/clothing/u1/c9/image.jpg?" in stored.url
     assert all_versions(admin, bucket, "temp/") == []
-    assert _image(admin, bucket, "clothing/u1/c9/thumb.jpg").size == (200, 200)
+    assert _image(admin, bucket, "clothing/u1/c9/image_thumb.jpg").size == (200, 200)
 
 
 def test_promote_avatar_and_body_names(
@@ -312,8 +347,135 @@ def test_download_with_a_size_limit(repo: SyncStorageRepository) -> None:
 
 
 def test_seed_upload_optimized_image(repo: SyncStorageRepository, admin: Any, bucket: str) -> None:
-    url = repo.upload_optimized_image(make_jpeg((2000, 1000)), "tryon/u1/t1/out.jpg")
-    assert "/tryon/u1/t1/out.jpg?" in url
-    assert _image(admin, bucket, "tryon/u1/t1/out.jpg").size == (800, 400)
+    url = repo.upload_optimized_image(make_jpeg((2000, 1000)), "clothing/u1/c1/out.jpg")
+    assert "/clothing/u1/c1/out.jpg?" in url
+    assert _image(admin, bucket, "clothing/u1/c1/out.jpg").size == (800, 400)
+    # The key's category decides the policy: try-on results keep the model's resolution.
+    repo.upload_optimized_image(make_jpeg((3000, 1500)), "tryon/u1/t1/out.jpg")
+    assert _image(admin, bucket, "tryon/u1/t1/out.jpg").size == (2048, 1024)
     with pytest.raises(InvalidStorageKey):
         repo.upload_optimized_image(make_jpeg(), "tryon/u1/out.jpg")
+
+
+def test_store_methods_return_what_was_stored(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    stored = repo.store_clothing_image("u1", "c1", jpeg, "photo.png")
+    assert stored.main.key == "clothing/u1/c1/photo.jpg"
+    assert stored.thumbnail is not None
+    assert stored.thumbnail.key == "clothing/u1/c1/photo_thumb.jpg"
+    current = admin.head_object(Bucket=bucket, Key=stored.main.key)["VersionId"]
+    assert stored.main.version_id == current
+    assert "/clothing/u1/c1/photo.jpg?" in stored.url
+    body = repo.store_body_image("u1", "b1", jpeg, "front.jpg")
+    assert (body.main.key, body.thumbnail) == ("body/u1/b1/front.jpg", None)
+
+
+def test_read_methods_take_the_path_builders_arguments(
+    repo: SyncStorageRepository, jpeg: bytes
+) -> None:
+    repo.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
+    repo.upload_body_image("u1", "b1", jpeg, "front.heic")
+    repo.upload_tryon_result("u1", "t1", jpeg, "result.jpg")
+    repo.upload_avatar("u1", jpeg, "me.png")
+    for data in (
+        repo.download_clothing_image("u1", "c1", "photo.jpg"),
+        repo.download_body_image("u1", "b1", "front.heic"),  # the name it was uploaded under
+        repo.download_tryon_result("u1", "t1", "result.jpg"),
+        repo.download_avatar("u1", "me.jpg"),
+    ):
+        assert Image.open(io.BytesIO(data)).format == "JPEG"
+    with pytest.raises(ObjectNotFound):
+        repo.download_body_image("u1", "b2", "front.jpg")
+
+
+def test_the_upload_limit_applies_to_every_upload_path(
+    settings: StorageSettings, admin: Any, bucket: str
+) -> None:
+    photo = make_jpeg((3000, 2000))
+    with _with_upload_limit(settings, len(photo) - 1) as small:
+        with pytest.raises(ImageRejected, match="WEARIT_MAX_UPLOAD_BYTES") as info:
+            small.upload_clothing_image("u1", "c1", photo, "photo.jpg")
+        assert (info.value.reason, info.value.http_status) == ("too_large", 413)
+        with pytest.raises(InvalidStorageRequest) as too_large:
+            small.upload_temp("s1", photo, "photo.jpg", "image/jpeg")
+        assert too_large.value.http_status == 413
+    assert all_versions(admin, bucket) == []
+
+
+def test_health_is_truthy_when_both_buckets_answer(repo: SyncStorageRepository) -> None:
+    report = repo.health()
+    assert report
+    assert set(report.buckets.values()) == {"ok"}
+    assert len(report.buckets) == 2  # primary and replica
+
+
+def test_health_never_raises_and_says_why(settings: StorageSettings) -> None:
+    missing = dataclasses.replace(settings, bucket_name="no-such-bucket-here")
+    with SyncStorageRepository.from_settings(missing) as repository:
+        report = repository.health()
+    assert not report
+    assert report.buckets["no-such-bucket-here"] == "configuration_error"
+    assert "no-such-bucket-here: configuration_error" in report.reason
+    assert report.buckets[str(settings.replica_bucket_name)] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("category", "source", "expected"),
+    [
+        ("clothing", (3000, 4000), ((600, 800), True)),
+        ("avatars", (3000, 4000), ((600, 800), True)),
+        ("body", (3000, 4000), ((1536, 2048), False)),
+        ("tryon", (768, 1024), ((768, 1024), False)),  # never upscaled, never shrunk
+    ],
+)
+def test_each_category_follows_its_rendition_policy(
+    repo: SyncStorageRepository,
+    admin: Any,
+    bucket: str,
+    category: str,
+    source: tuple[int, int],
+    expected: tuple[tuple[int, int], bool],
+) -> None:
+    data = make_jpeg(source)
+    if category == "avatars":
+        stored = repo.store_avatar("u1", data, "p.jpg")
+    else:
+        store = {
+            "clothing": repo.store_clothing_image,
+            "body": repo.store_body_image,
+            "tryon": repo.store_tryon_result,
+        }[category]
+        stored = store("u1", "i1", data, "p.jpg")
+    assert (_image(admin, bucket, stored.main.key).size, stored.thumbnail is not None) == expected
+    quality = DEFAULT_POLICIES[Category(category)].main_quality
+    assert quality == (85 if category in ("clothing", "avatars") else 90)
+
+
+def test_promotion_follows_the_same_table(
+    repo: SyncStorageRepository, admin: Any, bucket: str
+) -> None:
+    repo.upload_temp("sess-b", make_jpeg((3000, 4000)), "up.jpg")
+    stored = repo.promote_temp_upload(
+        "sess-b", "up.jpg", user_id="u1", category="body", item_id="b1"
+    )
+    assert (stored.main.key, stored.thumbnail) == ("body/u1/b1/image.jpg", None)
+    assert _image(admin, bucket, "body/u1/b1/image.jpg").size == (1536, 2048)
+
+
+def test_an_application_overrides_a_policy(client: SyncS3Client, admin: Any, bucket: str) -> None:
+    custom = RenditionPolicy((1024, 1024), 92, (100, 100), 70)
+    repository = SyncStorageRepository(client, policies={"body": custom})
+    stored = repository.store_body_image("u1", "b1", make_jpeg((3000, 4000)), "p.jpg")
+    assert _image(admin, bucket, stored.main.key).size == (768, 1024)
+    assert stored.thumbnail is not None
+    assert _image(admin, bucket, stored.thumbnail.key).size == (100, 100)
+    assert repository.policies[Category.CLOTHING] == DEFAULT_POLICIES[Category.CLOTHING]
+    with pytest.raises(ValueError, match="holds no renditions"):
+        SyncStorageRepository(client, policies={"temp": custom})
+    with pytest.raises(ValueError, match=r"main_quality must be 1\.\.95"):
+        RenditionPolicy((10, 10), 0)
+
+
+def test_every_category_of_user_data_has_a_policy() -> None:
+    assert set(DEFAULT_POLICIES) == set(USER_CATEGORIES)

@@ -76,7 +76,7 @@ def test_wearit_env_selects_dev_bucket_and_agrees_with_plain_name() -> None:
         ({**BASE, "WEARIT_ENV": "staging"}, "WEARIT_ENV"),
         ({**BASE, "AWS_ACCESS_KEY_ID": "AKIA"}, "AWS_SECRET_ACCESS_KEY"),
         ({**BASE, "AWS_SECRET_ACCESS_KEY": "s"}, "AWS_ACCESS_KEY_ID"),
-        ({**BASE, "WEARIT_REPLICA_BUCKET_NAME": "r"}, "WEARIT_REPLICA_REGION_NAME"),
+        ({**BASE, "WEARIT_REPLICA_BUCKET_NAME": "wearit-r"}, "WEARIT_REPLICA_REGION_NAME"),
         ({**BASE, "WEARIT_REPLICA_REGION_NAME": "eu-central-1"}, "WEARIT_REPLICA_BUCKET_NAME"),
         (
             {
@@ -133,7 +133,7 @@ def test_temporary_credentials_keep_their_session_token() -> None:
 
 def test_a_session_token_alone_is_contradictory() -> None:
     with pytest.raises(StorageConfigurationError, match="AWS_SESSION_TOKEN"):
-        StorageSettings(region="eu-west-3", bucket_name="b", session_token="t")
+        StorageSettings(region="eu-west-3", bucket_name="wearit-b", session_token="t")
 
 
 def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() -> None:
@@ -143,11 +143,18 @@ def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() ->
         raw = "7" if field.type in ("int", "float") else "value-7"
         if name == "multipart_threshold":
             raw = str(6 * 1024**2)
+        if name == "image_memory_mb":
+            raw = "700"
+        if name == "replica_region":
+            raw = "eu-central-1"
         environment = dict(BASE)
         if name in {"access_key", "secret_key", "session_token"}:
             environment |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
         if name.startswith("replica_"):
-            environment |= {"WEARIT_REPLICA_BUCKET_NAME": "r", "WEARIT_REPLICA_REGION_NAME": "r"}
+            environment |= {
+                "WEARIT_REPLICA_BUCKET_NAME": "wearit-replica",
+                "WEARIT_REPLICA_REGION_NAME": "eu-central-1",
+            }
         environment[row.variable] = raw
         settings = StorageSettings.from_env(environment)
         assert str(getattr(settings, name)).removesuffix(".0") == raw, name
@@ -160,7 +167,7 @@ def test_every_range_is_checked_at_construction_and_names_the_variable(name: str
     assert row.low is not None
     out_of_range: dict[str, Any] = {name: row.low / 2 - 1}
     with pytest.raises(StorageConfigurationError, match=f"^{row.variable}=.* out of range"):
-        StorageSettings(region="eu-west-3", bucket_name="b", **out_of_range)
+        StorageSettings(region="eu-west-3", bucket_name="wearit-b", **out_of_range)
     with pytest.raises(StorageConfigurationError, match=f"^{row.variable}="):
         StorageSettings.from_env({**BASE, row.variable: "-1"})
 
@@ -189,3 +196,62 @@ def test_connect_with_the_design_document_arguments_validates_once() -> None:
         SyncS3Client().connect("eu-west-3")
     with pytest.raises(StorageConfigurationError, match="no settings to connect with"):
         SyncS3Client().connect()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("AWS_REGION_NAME", "not a region!", "not an AWS region name"),
+        ("AWS_BUCKET_NAME", "my bucket", "not an S3 bucket name"),
+        ("AWS_BUCKET_NAME", "bucket/evil", "not an S3 bucket name"),
+        ("AWS_BUCKET_NAME", "b" * 300, "not an S3 bucket name"),
+        ("AWS_BUCKET_NAME", "192.168.1.10", "not an S3 bucket name"),
+        ("AWS_ENDPOINT_URL", "not a url", "not an endpoint URL"),
+        ("AWS_ENDPOINT_URL_S3", "ftp://host", "not an endpoint URL"),
+        ("WEARIT_REPLICA_REGION_NAME", "Mars-1", "not an AWS region name"),
+        ("WEARIT_MAX_CONCURRENCY", "\u0661\u0660", "not an integer"),  # Arabic-Indic 10
+        ("WEARIT_MAX_CONCURRENCY", "1_0", "not an integer"),
+        ("WEARIT_READ_TIMEOUT_SECONDS", "1_0", "not a number"),
+        ("WEARIT_READ_TIMEOUT_SECONDS", "nan", "not a number"),
+        ("AWS_SESSION_TOKEN", "token-without-keys", "without AWS_ACCESS_KEY_ID"),
+    ],
+)
+def test_values_that_would_fail_later_are_refused_at_from_env_naming_the_variable(
+    variable: str, value: str, message: str
+) -> None:
+    environment = {**BASE, variable: value}
+    if variable == "WEARIT_REPLICA_REGION_NAME":
+        environment["WEARIT_REPLICA_BUCKET_NAME"] = "wearit-replica"
+    with pytest.raises(StorageConfigurationError, match=variable) as info:
+        StorageSettings.from_env(environment)
+    assert message in str(info.value)
+
+
+def test_the_s3_specific_endpoint_wins_when_read_from_the_same_mapping() -> None:
+    settings = StorageSettings.from_env(
+        {
+            **BASE,
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+            "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:2",
+        }
+    )
+    assert settings.endpoint_url == "http://127.0.0.1:2"
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "eu-west-2"}, "eu-west-2"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-2"}, "eu-west-1"),
+        ({"AWS_REGION_NAME": "eu-west-3", "AWS_REGION": "eu-west-1"}, "eu-west-3"),
+    ],
+)
+def test_standard_region_variables_are_fallbacks(variables: dict[str, str], expected: str) -> None:
+    settings = StorageSettings.from_env({"AWS_BUCKET_NAME": "wearit-x", **variables})
+    assert settings.region == expected
+
+
+def test_a_bad_fallback_region_is_named() -> None:
+    with pytest.raises(StorageConfigurationError, match="AWS_DEFAULT_REGION="):
+        StorageSettings.from_env({"AWS_BUCKET_NAME": "wearit-x", "AWS_DEFAULT_REGION": "moon"})

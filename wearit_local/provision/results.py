@@ -114,6 +114,9 @@ class ProvisionedEnvironment:
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_REGION_NAME": self.region,
+            # The standard names too, so the AWS CLI and other SDKs reach the same region.
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
             "AWS_BUCKET_NAME": self.data_bucket,
             "WEARIT_REPLICA_BUCKET_NAME": self.replica_bucket,
             "WEARIT_REPLICA_REGION_NAME": self.replica_region,

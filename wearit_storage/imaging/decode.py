@@ -9,18 +9,17 @@ from __future__ import annotations
 import functools
 import io
 import math
+from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
 from wearit_storage.errors import ImageRejected
 
+from .jpeg_scan import find_shortfall
 from .limits import MEGABYTE, SUPPORTED_FORMATS, ImageLimits
+from .webp import WebPHeader, can_decode_webp, decode_webp, read_webp_header, webp_decode_bytes
 
 Box = tuple[float, float, float, float]
-
-# A real photo compresses to at best a few hundred pixels per byte (flat colour, maximum
-# deflate). A header that promises far more pixels per byte than that was crafted.
-BOMB_PIXELS_PER_BYTE = 1024
 
 # Magic numbers of formats users commonly send by mistake, so the rejection names them
 # instead of saying "not an image". Sniffing is cheaper and safer than letting every
@@ -71,11 +70,14 @@ def _register_heif_opener() -> None:
 def check_byte_size(data: bytes, limits: ImageLimits) -> None:
     """Reject empty or oversized input before looking inside it."""
     if not data:
-        raise ImageRejected("the upload is empty (0 bytes): send the image file's content")
+        raise ImageRejected(
+            "the upload is empty (0 bytes): send the image file's content", reason="empty"
+        )
     if len(data) > limits.max_bytes:
         raise ImageRejected(
             f"the image is {human_bytes(len(data))}, over the {human_bytes(limits.max_bytes)}"
-            " limit: export it at a lower resolution or quality and upload it again"
+            " limit: export it at a lower resolution or quality and upload it again",
+            reason="too_large",
         )
 
 
@@ -88,17 +90,90 @@ def human_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def _rejected_format_message(data: bytes, limits: ImageLimits) -> str:
+def _rejected_format(data: bytes, limits: ImageLimits) -> ImageRejected:
     accepted = limits.describe_formats()
     sniffed = sniff_format(data)
     if sniffed is None:
-        return f"the file is not an image we can read; upload a {accepted} photo"
-    if sniffed in limits.formats:
-        return (
-            f"the file looks like {SUPPORTED_FORMATS[sniffed]} but its header is corrupt;"
-            " re-export the photo and upload it again"
+        return ImageRejected(
+            f"the file is not an image we can read; upload a {accepted} photo",
+            reason="unsupported_format",
         )
-    return f"{sniffed} images are not accepted; convert it to {accepted}"
+    if sniffed in limits.formats:
+        return ImageRejected(
+            f"the file looks like {SUPPORTED_FORMATS[sniffed]} but its header is corrupt;"
+            " re-export the photo and upload it again",
+            reason="corrupt",
+        )
+    return ImageRejected(
+        f"{sniffed} images are not accepted; convert it to {accepted}",
+        reason="unsupported_format",
+    )
+
+
+#: Bytes per pixel of an image as Pillow stores it, by mode (RGB is padded to 4).
+_STORED_BYTES_PER_PIXEL: dict[str, int] = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2}
+#: Pillow decodes WebP through libwebp's animation decoder: two RGBA canvases and the frame.
+_PILLOW_WEBP_BYTES_PER_PIXEL = 16
+
+
+@dataclass(slots=True)
+class Source:
+    """An upload whose header passed every check; its pixels are not decoded yet.
+
+    ``image`` is Pillow's lazily decoding image, or ``None`` for a still WebP, which
+    :mod:`.webp` decodes into a buffer of 4 bytes per pixel instead.
+    """
+
+    data: bytes
+    format: str
+    size: tuple[int, int]
+    image: ImageFile.ImageFile | None = None
+    webp_header: WebPHeader | None = None
+
+    @property
+    def can_draft(self) -> bool:
+        return self.image is not None and can_draft(self.image)
+
+    def decode_bytes(self) -> int:
+        """What the decoded pixels will weigh (at the draft scale, once drafted)."""
+        if self.webp_header is not None:
+            return webp_decode_bytes(self.webp_header)
+        assert self.image is not None  # one of the two is always set
+        width, height = self.image.size  # a JPEG draft has set the decoded size by now
+        per_pixel = _STORED_BYTES_PER_PIXEL.get(self.image.mode, 4)
+        if self.format == "WEBP":
+            per_pixel = _PILLOW_WEBP_BYTES_PER_PIXEL
+        elif self.format == "HEIF":
+            per_pixel = 8  # libheif's planes, then Pillow's copy
+        return per_pixel * width * height
+
+    def decode(self) -> Image.Image:
+        """Decode the pixels (``ImageRejected`` if the data is truncated or corrupt)."""
+        if self.webp_header is None:
+            assert self.image is not None  # one of the two is always set
+            return load_pixels(self.image)
+        try:
+            return decode_webp(self.webp_header, self.data)
+        except OSError as exc:
+            raise ImageRejected(
+                f"the image data is truncated or corrupt ({exc}): upload the original file again",
+                reason="corrupt",
+            ) from exc
+
+
+def open_source(data: bytes, limits: ImageLimits) -> Source:
+    """Check an upload from its bytes and header, before any pixel is decoded."""
+    check_byte_size(data, limits)
+    if "WEBP" in limits.formats and sniff_format(data) == "WEBP":
+        header = read_webp_header(data)
+        if header is None:
+            raise _rejected_format(data, limits)
+        # Pillow's WebP opener allocates the canvases at open time: check the size first.
+        check_pixel_count(header.size, len(data), limits)
+        if can_decode_webp(header):
+            return Source(data, "WEBP", header.size, webp_header=header)
+    image = open_header(data, limits)
+    return Source(data, source_format(image), image.size, image=image)
 
 
 def open_header(data: bytes, limits: ImageLimits) -> ImageFile.ImageFile:
@@ -109,36 +184,61 @@ def open_header(data: bytes, limits: ImageLimits) -> ImageFile.ImageFile:
     try:
         image = Image.open(io.BytesIO(data), formats=sorted(limits.formats))
     except Image.DecompressionBombError as exc:
-        raise ImageRejected(_bomb_message(None, len(data), str(exc))) from exc
+        raise _bomb(None, len(data), str(exc)) from exc
     except Exception as exc:  # UnidentifiedImageError, or a plugin choking on its header
-        raise ImageRejected(_rejected_format_message(data, limits)) from exc
+        raise _rejected_format(data, limits) from exc
     check_pixel_count(image.size, len(data), limits)
+    if image.format in ("JPEG", "MPO"):
+        check_jpeg_scan_length(data, image.size)
     return image
 
 
-def _bomb_message(size: tuple[int, int] | None, nbytes: int, detail: str = "") -> str:
+def _bomb(size: tuple[int, int] | None, nbytes: int, detail: str = "") -> ImageRejected:
     declared = f"{size[0]}x{size[1]} pixels" if size else "an enormous pixel count"
-    return (
+    return ImageRejected(
         f"the image header declares {declared} in only {nbytes} bytes: this is a"
-        " decompression bomb, not a photo, and was not decoded" + (f" ({detail})" if detail else "")
+        " decompression bomb, not a photo, and was not decoded"
+        + (f" ({detail})" if detail else ""),
+        reason="decompression_bomb",
     )
 
 
 def check_pixel_count(size: tuple[int, int], nbytes: int, limits: ImageLimits) -> None:
-    """Reject from the declared dimensions, before the decoder allocates anything."""
+    """Reject from the declared dimensions, before the decoder allocates anything.
+
+    The bomb check (pixels per byte of upload) applies to every image above
+    ``limits.small_image_pixels``, not only to those over ``max_pixels``: a 2 KB file that
+    declares 49 MP is under the pixel limit and would still cost ~200 MB to decode.
+    """
     width, height = size
     if width <= 0 or height <= 0:
-        raise ImageRejected(f"the image header declares an empty size {width}x{height}")
+        raise ImageRejected(
+            f"the image header declares an empty size {width}x{height}", reason="corrupt"
+        )
     pixels = width * height
+    if pixels > limits.small_image_pixels and pixels > limits.max_pixels_per_byte * nbytes:
+        raise _bomb(size, nbytes)
     if pixels <= limits.max_pixels:
         return
-    if pixels > BOMB_PIXELS_PER_BYTE * nbytes:
-        raise ImageRejected(_bomb_message(size, nbytes))
     raise ImageRejected(
         f"the image is {width}x{height} ({pixels / 1e6:.1f} MP), over the"
         f" {limits.max_pixels / 1e6:g} MP limit: resize it to at most"
-        f" {limits.max_pixels / 1e6:g} MP and upload it again"
+        f" {limits.max_pixels / 1e6:g} MP and upload it again",
+        reason="too_many_pixels",
     )
+
+
+def check_jpeg_scan_length(data: bytes, size: tuple[int, int]) -> None:
+    """Refuse a JPEG whose compressed data is too short for its declared size (libjpeg
+    would "decode" it into a uniform picture and report success)."""
+    shortfall = find_shortfall(data)
+    if shortfall is not None:
+        raise ImageRejected(
+            f"the image data is truncated or corrupt: the header declares {size[0]}x{size[1]}"
+            f" pixels ({shortfall.blocks} blocks) but the data holds only {shortfall.bits} bits;"
+            " upload the original file again",
+            reason="corrupt",
+        )
 
 
 def can_draft(image: Image.Image) -> bool:
@@ -174,13 +274,15 @@ def load_pixels(image: Image.Image) -> Image.Image:
     except Exception as exc:  # truncated streams, bad CRCs, codec errors, ...
         raise ImageRejected(
             f"the image data is truncated or corrupt ({exc}): the upload may have been"
-            " interrupted or the file damaged; upload the original file again"
+            " interrupted or the file damaged; upload the original file again",
+            reason="corrupt",
         ) from exc
     if image.size != declared:  # seen with damaged HEIF: libheif decodes a partial image
         raise ImageRejected(
             f"the image data is corrupt: the header declares {declared[0]}x{declared[1]}"
             f" pixels but {image.width}x{image.height} were decoded; upload the original file"
-            " again"
+            " again",
+            reason="corrupt",
         )
     return image
 

@@ -19,14 +19,27 @@ MEGABYTE = 1024 * 1024
 class ImageLimits:
     """What an upload may weigh, how many pixels it may declare, and which formats pass.
 
-    ``max_pixels`` bounds decoder memory: a 50 MP image is ~150 MB as 8-bit RGB, and the
-    limit is checked against the size declared in the header, before decoding.
+    ``max_pixels`` bounds decoder memory: a 50 MP image is ~200 MB decoded (Pillow keeps RGB
+    as 4 bytes per pixel), and the limit is checked against the size declared in the
+    header, before decoding.
+
+    ``max_pixels_per_byte`` is the decompression-bomb check, also decided from the header:
+    an image may declare at most that many pixels per byte of upload. Camera photos are
+    1-10 pixels per byte, heavily compressed or very smooth ones up to ~60 (a perfectly
+    flat 4:2:0 JPEG with the standard tables cannot go beyond 64); flat-colour files go
+    far higher (a uniform RGBA PNG is ~240, palette ~780, a lossless WebP ~25,000), and
+    that is what bombs are made of. Images of at most ``small_image_pixels`` are exempt:
+    decoding them costs a few MB whatever their compression, and flat graphics, icons
+    and test images live there.
+
     ``formats`` holds Pillow format ids, a subset of :data:`SUPPORTED_FORMATS`.
     """
 
     max_bytes: int = 25 * MEGABYTE
     max_pixels: int = 50_000_000
     formats: frozenset[str] = field(default_factory=lambda: frozenset(SUPPORTED_FORMATS))
+    max_pixels_per_byte: int = 128
+    small_image_pixels: int = 4_000_000
 
     def __post_init__(self) -> None:
         # Accept any iterable of names from callers, but keep the stored value hashable.
@@ -35,6 +48,12 @@ class ImageLimits:
             raise ValueError(f"max_bytes must be positive, got {self.max_bytes}")
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be positive, got {self.max_pixels}")
+        if self.max_pixels_per_byte <= 0:
+            raise ValueError(
+                f"max_pixels_per_byte must be positive, got {self.max_pixels_per_byte}"
+            )
+        if self.small_image_pixels < 0:
+            raise ValueError(f"small_image_pixels must be >= 0, got {self.small_image_pixels}")
         if not self.formats:
             raise ValueError("formats must name at least one format")
         unknown = set(self.formats) - set(SUPPORTED_FORMATS)

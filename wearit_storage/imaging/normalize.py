@@ -67,17 +67,26 @@ def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
     return image.convert("I").point(lambda value: value / 257 + 0.5).convert("L")
 
 
+def in_working_mode(image: Image.Image) -> bool:
+    """Whether ``image`` can be resampled as it is (8-bit L, RGB or CMYK, no alpha)."""
+    return image.mode in WORKING_MODES and "transparency" not in image.info
+
+
 def to_working_mode(image: Image.Image) -> Image.Image:
-    """Return an 8-bit ``L``, ``RGB`` or ``CMYK`` image with any transparency flattened."""
+    """Return an 8-bit ``L``, ``RGB`` or ``CMYK`` image with any transparency flattened.
+
+    A per-pixel operation, so it can be applied to bands of an image one at a time
+    (``render.resample(..., convert=to_working_mode)``) with the same result.
+    """
     mode = image.mode
     has_key_colour = "transparency" in image.info
-    if mode in WORKING_MODES and not has_key_colour:
+    if in_working_mode(image):
         return image
     if mode.startswith("I;16") or mode == "I":
         return _sixteen_bit_to_l(image)
     if mode in ("LA", "PA", "RGBA", "RGBa") or has_key_colour:
-        grey = mode in ("1", "L", "LA")
-        return flatten_onto_white(image.convert("LA" if grey else "RGBA"))
+        target = "LA" if mode in ("1", "L", "LA") else "RGBA"
+        return flatten_onto_white(image if mode == target else image.convert(target))
     return image.convert("L" if mode == "1" else "RGB")
 
 

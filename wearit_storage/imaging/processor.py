@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image
 
 from . import decode, normalize, render
+from .budget import DEFAULT_BUDGET, MemoryBudget
 from .limits import DEFAULT_LIMITS, ImageLimits
 from .render import HEADROOM, Box, Size
 
@@ -14,6 +16,9 @@ MAIN_SIZE: Size = (800, 800)
 THUMBNAIL_SIZE: Size = (200, 200)
 MAIN_QUALITY = 85
 THUMBNAIL_QUALITY = 80
+#: Reserved beside the decoded pixels: converted bands on every resampling thread, the
+#: renditions and their encoders.
+_WORKING_BYTES = 24 * 2**20
 
 
 @dataclass(frozen=True)
@@ -21,10 +26,16 @@ class Renditions:
     """Both renditions of one upload, rendered from a single decode."""
 
     main: bytes
-    thumbnail: bytes
+    thumbnail: bytes | None  # None when no thumbnail was asked for
     main_size: tuple[int, int]
     source_format: str
     source_size: tuple[int, int]
+
+    def require_thumbnail(self) -> bytes:
+        """The thumbnail, for callers that asked for one (``ValueError`` otherwise)."""
+        if self.thumbnail is None:
+            raise ValueError("these renditions have no thumbnail: render with thumbnail_size")
+        return self.thumbnail
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,46 +115,56 @@ def _pick_thumbnail_base(
 
 
 def _render_images(
-    image_data: bytes, main_box: Size | None, thumb_size: Size | None, limits: ImageLimits
+    image_data: bytes,
+    main_box: Size | None,
+    thumb_size: Size | None,
+    limits: ImageLimits,
+    budget: MemoryBudget,
 ) -> _Output:
-    image = decode.open_header(image_data, limits)
-    source: Size = image.size
-    source_format = decode.source_format(image)
-    frame: Box = (0.0, 0.0, float(source[0]), float(source[1]))
-    if decode.can_draft(image):
+    source = decode.open_source(image_data, limits)
+    frame: Box = (0.0, 0.0, float(source.size[0]), float(source.size[1]))
+    if source.image is not None and source.can_draft:
         # A JPEG's EXIF is in its header, so the orientation is known before decoding.
-        early = plan(source, normalize.orientation(image), main_box, thumb_size)
-        frame = decode.draft_for(image, early.min_decode_size)
-    decode.load_pixels(image)
-    # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late eXIf
-    # chunk), and decoding errors must surface from load_pixels, not be swallowed here.
-    orientation = normalize.orientation(image)
-    geometry = plan(source, orientation, main_box, thumb_size)
-    icc_profile = image.info.get("icc_profile")
-    main, thumbnail = _resample(normalize.to_working_mode(image), frame, geometry)
-    # Release the decoded pixels before colour conversion and encoding allocate more.
-    image.close()
-    del image
+        early = plan(source.size, normalize.orientation(source.image), main_box, thumb_size)
+        frame = decode.draft_for(source.image, early.min_decode_size)
+    # Admitted against the budget before decoding: the pool bounds how many uploads run at
+    # once, this bounds what their pixels weigh together.
+    with budget.reserve(source.decode_bytes() + _WORKING_BYTES):
+        image = source.decode()
+        # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late eXIf
+        # chunk), and decoding errors must surface from decode(), not be swallowed here.
+        orientation = normalize.orientation(image)
+        geometry = plan(source.size, orientation, main_box, thumb_size)
+        icc_profile = image.info.get("icc_profile")
+        convert = None if normalize.in_working_mode(image) else normalize.to_working_mode
+        main, thumbnail = _resample(image, frame, geometry, convert)
+        # Release the decoded pixels before colour conversion and encoding allocate more.
+        image.close()
+        del image
     return _Output(
         main=_finish(main, icc_profile, orientation),
         thumbnail=_finish(thumbnail, icc_profile, orientation),
-        source_format=source_format,
-        source_size=normalize.oriented_size(source, orientation),
+        source_format=source.format,
+        source_size=normalize.oriented_size(source.size, orientation),
     )
 
 
 def _resample(
-    work: Image.Image, frame: Box, geometry: Plan
+    decoded: Image.Image,
+    frame: Box,
+    geometry: Plan,
+    convert: Callable[[Image.Image], Image.Image] | None,
 ) -> tuple[Image.Image | None, Image.Image | None]:
-    """Resample each requested rendition from the decoded image (``frame`` = the source)."""
+    """Resample each requested rendition from the decoded image (``frame`` = the source),
+    converting it to a working mode band by band when it is not in one."""
     main = None
     if geometry.main_size is not None:
-        main = render.resample(work, geometry.main_size, frame)
+        main = render.resample(decoded, geometry.main_size, frame, convert)
     thumbnail = None
     thumb, crop = geometry.thumbnail_size, geometry.thumbnail_crop
     if thumb is not None and crop is not None:
-        base, box = _pick_thumbnail_base(work, frame, main, geometry.source, crop, thumb)
-        thumbnail = render.resample(base, thumb, box)
+        base, box = _pick_thumbnail_base(decoded, frame, main, geometry.source, crop, thumb)
+        thumbnail = render.resample(base, thumb, box, None if base is main else convert)
     return main, thumbnail
 
 
@@ -181,13 +202,16 @@ class ImageProcessor:
         max_size: tuple[int, int] = MAIN_SIZE,
         *,
         limits: ImageLimits | None = None,
+        budget: MemoryBudget | None = None,
     ) -> bytes:
         """Fit the image inside ``max_size``, keeping its aspect ratio, never upscaling.
 
         JPEG, quality 85, optimized and progressive.
         """
         box = _check_size("max_size", max_size)
-        output = _render_images(image_data, box, None, limits or DEFAULT_LIMITS)
+        output = _render_images(
+            image_data, box, None, limits or DEFAULT_LIMITS, budget or DEFAULT_BUDGET
+        )
         return render.encode_jpeg(_produced(output.main), MAIN_QUALITY)
 
     @staticmethod
@@ -196,6 +220,7 @@ class ImageProcessor:
         size: tuple[int, int] = THUMBNAIL_SIZE,
         *,
         limits: ImageLimits | None = None,
+        budget: MemoryBudget | None = None,
     ) -> bytes:
         """A JPEG thumbnail of exactly ``size``, centre-cropped, quality 80.
 
@@ -204,7 +229,9 @@ class ImageProcessor:
         smaller than ``size`` are enlarged to fill it.
         """
         target = _check_size("size", size)
-        output = _render_images(image_data, None, target, limits or DEFAULT_LIMITS)
+        output = _render_images(
+            image_data, None, target, limits or DEFAULT_LIMITS, budget or DEFAULT_BUDGET
+        )
         return render.encode_jpeg(_produced(output.thumbnail), THUMBNAIL_QUALITY)
 
     @staticmethod
@@ -212,19 +239,28 @@ class ImageProcessor:
         image_data: bytes,
         *,
         main_size: tuple[int, int] = MAIN_SIZE,
-        thumbnail_size: tuple[int, int] = THUMBNAIL_SIZE,
+        thumbnail_size: tuple[int, int] | None = THUMBNAIL_SIZE,
+        main_quality: int = MAIN_QUALITY,
+        thumbnail_quality: int = THUMBNAIL_QUALITY,
         limits: ImageLimits | None = None,
+        budget: MemoryBudget | None = None,
     ) -> Renditions:
         """Both renditions from one decode: same results as :meth:`resize_image` with
         ``main_size`` and :meth:`create_thumbnail` with ``thumbnail_size``, at a fraction
-        of the cost of the two calls."""
+        of the cost of the two calls. ``thumbnail_size=None``: the main rendition only."""
         box = _check_size("main_size", main_size)
-        target = _check_size("thumbnail_size", thumbnail_size)
-        output = _render_images(image_data, box, target, limits or DEFAULT_LIMITS)
+        target = None if thumbnail_size is None else _check_size("thumbnail_size", thumbnail_size)
+        output = _render_images(
+            image_data, box, target, limits or DEFAULT_LIMITS, budget or DEFAULT_BUDGET
+        )
         main = _produced(output.main)
         return Renditions(
-            main=render.encode_jpeg(main, MAIN_QUALITY),
-            thumbnail=render.encode_jpeg(_produced(output.thumbnail), THUMBNAIL_QUALITY),
+            main=render.encode_jpeg(main, main_quality),
+            thumbnail=(
+                None
+                if target is None
+                else render.encode_jpeg(_produced(output.thumbnail), thumbnail_quality)
+            ),
             main_size=main.size,
             source_format=output.source_format,
             source_size=output.source_size,

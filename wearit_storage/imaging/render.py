@@ -82,8 +82,17 @@ def scale_of(box: Box, target: Size) -> float:
     return max(target[0] / (box[2] - box[0]), target[1] / (box[3] - box[1]))
 
 
-def resample(image: Image.Image, size: Size, box: Box) -> Image.Image:
+def resample(
+    image: Image.Image,
+    size: Size,
+    box: Box,
+    convert: Callable[[Image.Image], Image.Image] | None = None,
+) -> Image.Image:
     """One high-quality Lanczos pass from ``box`` of ``image`` to ``size``.
+
+    ``convert`` is a per-pixel mode conversion (e.g. flattening alpha) to apply first; it
+    is applied to one band of source rows at a time (:func:`resample_converted`), so no
+    converted copy of the whole image is ever held.
 
     Far larger sources are first block-averaged down to ``HEADROOM`` times the target
     (what Pillow's ``reducing_gap`` does). Large outputs are then computed as horizontal
@@ -91,6 +100,8 @@ def resample(image: Image.Image, size: Size, box: Box) -> Image.Image:
     filter reads the rows around it, so bands join seamlessly and the result equals a
     single call except for float rounding of band offsets (a few pixels, one level).
     """
+    if convert is not None:
+        return resample_converted(image, size, box, convert)
     image, box = reduce_for(image, size, box)
     bands = band_count(size)
     if bands == 1:
@@ -112,6 +123,72 @@ def resample(image: Image.Image, size: Size, box: Box) -> Image.Image:
     for top, part in zip(cuts, parts, strict=False):
         output.paste(part, (0, top))
     return output
+
+
+#: Source bytes (at 4 per pixel) one band of :func:`resample_converted` reads; each band
+#: allocates a few times this while it converts, on up to ``RESAMPLE_THREADS`` threads.
+CONVERT_BAND_BYTES = 2 * 2**20
+
+
+def resample_converted(
+    image: Image.Image, size: Size, box: Box, convert: Callable[[Image.Image], Image.Image]
+) -> Image.Image:
+    """:func:`resample` of ``convert(image)``, computed band by band.
+
+    Each band of output rows crops the source rows it reads (its box plus the filter's
+    reach), converts them, block-averages them like :func:`reduce_for` (on a grid aligned
+    to whole factors, the same in every band) and resamples them. Memory is a few
+    ``CONVERT_BAND_BYTES`` per thread instead of a full-resolution converted copy (an RGBA
+    upload flattened onto white costs 13 bytes per pixel at full resolution).
+    """
+    scale_x = (box[2] - box[0]) / size[0]
+    scale_y = (box[3] - box[1]) / size[1]
+    factor_x = max(1, int(scale_x / HEADROOM))
+    factor_y = max(1, int(scale_y / HEADROOM))
+    # One source pixel more than the filter reads, so rounding never starves an edge.
+    reach_x = (_LANCZOS_REACH + 1) * max(scale_x, 1.0)
+    reach_y = (_LANCZOS_REACH + 1) * max(scale_y, 1.0)
+    left = _aligned(box[0] - reach_x, factor_x)
+    right = min(image.width, math.ceil(box[2] + reach_x))
+    rows_per_band = max(1, int(CONVERT_BAND_BYTES / (4 * (right - left)) / scale_y))
+    cuts = [*range(0, size[1], rows_per_band), size[1]]
+
+    def band(top: int, bottom: int) -> Image.Image:
+        y0, y1 = box[1] + top * scale_y, box[1] + bottom * scale_y
+        upper = _aligned(y0 - reach_y, factor_y)
+        lower = min(image.height, math.ceil(y1 + reach_y))
+        region = convert(image.crop((left, upper, right, lower)))
+        sub_box = (box[0] - left, y0 - upper, box[2] - left, y1 - upper)
+        if factor_x > 1 or factor_y > 1:
+            region = region.reduce((factor_x, factor_y))
+            sub_box = (
+                sub_box[0] / factor_x,
+                sub_box[1] / factor_y,
+                sub_box[2] / factor_x,
+                sub_box[3] / factor_y,
+            )
+        return _lanczos(region, (size[0], bottom - top), sub_box)
+
+    def bands(group: list[tuple[int, int]]) -> list[tuple[int, Image.Image]]:
+        return [(top, band(top, bottom)) for top, bottom in group]
+
+    # Interleaved groups, one per thread, each converted band after band: memory is
+    # bounded by the thread count, not by the image. The caller runs the first group.
+    jobs = list(itertools.pairwise(cuts))
+    groups = [jobs[n::RESAMPLE_THREADS] for n in range(min(RESAMPLE_THREADS, len(jobs)))]
+    helpers = [_pool().submit(bands, group) for group in groups[1:]]
+    parts = bands(groups[0])
+    for future in helpers:
+        parts += future.result()
+    output = Image.new(parts[0][1].mode, size, None)
+    for top, part in parts:
+        output.paste(part, (0, top))
+    return output
+
+
+def _aligned(position: float, factor: int) -> int:
+    """``position`` clamped to the image and rounded down to a multiple of ``factor``."""
+    return max(0, math.floor(position)) // factor * factor
 
 
 def reduce_for(image: Image.Image, size: Size, box: Box) -> tuple[Image.Image, Box]:

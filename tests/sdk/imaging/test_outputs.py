@@ -41,7 +41,7 @@ def rendered(request: pytest.FixtureRequest) -> Renditions:
 
 def test_outputs_are_clean_progressive_srgb_jpegs(rendered: Renditions) -> None:
     main = assert_clean_jpeg(rendered.main)
-    thumbnail = assert_clean_jpeg(rendered.thumbnail)
+    thumbnail = assert_clean_jpeg(rendered.require_thumbnail())
     assert main.size == rendered.main_size
     assert thumbnail.size == (200, 200)
 
@@ -67,7 +67,7 @@ def test_gps_exif_xmp_and_comment_are_stripped() -> None:
     for output in (
         ImageProcessor.resize_image(source),
         ImageProcessor.create_thumbnail(source),
-        *(lambda r: (r.main, r.thumbnail))(ImageProcessor.render(source)),
+        *(lambda r: (r.main, r.require_thumbnail()))(ImageProcessor.render(source)),
     ):
         image = assert_clean_jpeg(output)
         assert not image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
@@ -108,7 +108,7 @@ def test_every_orientation_matches_pillow_reference(
 
     result = ImageProcessor.render(data, main_size=main_box, thumbnail_size=thumb_size)
 
-    main, thumb = open_jpeg(result.main), open_jpeg(result.thumbnail)
+    main, thumb = open_jpeg(result.main), open_jpeg(result.require_thumbnail())
     assert main.size == expected_main.size
     assert thumb.size == thumb_size
     # JPEG noise around the sharp quadrant edges stays under ~5; any wrong rotation or
@@ -163,7 +163,7 @@ def test_sixteen_bit_rgb_keeps_its_colour() -> None:
 @pytest.mark.parametrize("make", [corpus.icc_jpeg, corpus.icc_png], ids=["jpeg", "png"])
 def test_embedded_icc_profile_is_converted_to_srgb(make: Callable[[], bytes]) -> None:
     result = ImageProcessor.render(make())
-    for output in (result.main, result.thumbnail):
+    for output in (result.main, result.require_thumbnail()):
         image = assert_clean_jpeg(output)
         assert "icc_profile" not in image.info
         assert_colour(pixel(image, 0.5, 0.5), corpus.EXPECTED_SRGB_FOR_ICC, 4)
@@ -266,7 +266,7 @@ def test_render_equals_the_two_single_calls(make: Callable[[], bytes]) -> None:
     result = ImageProcessor.render(data)
     single_main = open_jpeg(ImageProcessor.resize_image(data))
     single_thumb = open_jpeg(ImageProcessor.create_thumbnail(data))
-    main, thumb = open_jpeg(result.main), open_jpeg(result.thumbnail)
+    main, thumb = open_jpeg(result.main), open_jpeg(result.require_thumbnail())
     assert main.size == single_main.size == result.main_size
     assert thumb.size == single_thumb.size
     assert mean_abs_diff(main, single_main) < 0.5
@@ -277,7 +277,7 @@ def test_render_reports_quality_settings_in_file_size() -> None:
     """Quality 85 for the main image, 80 for the thumbnail, as the seed used."""
     data = corpus.textured_jpeg((800, 800))
     result = ImageProcessor.render(data, main_size=(200, 200))
-    assert len(result.main) > len(result.thumbnail)
+    assert len(result.main) > len(result.require_thumbnail())
 
 
 def test_concurrent_calls_give_the_same_bytes_as_sequential_ones() -> None:

@@ -1,0 +1,103 @@
+"""wearit_storage.fastapi with FastAPI's TestClient against the local S3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import Body, Depends, FastAPI
+from fastapi.testclient import TestClient
+
+from wearit_storage import StorageRepository, StorageSettings
+from wearit_storage.fastapi import get_storage, install_exception_handlers, storage_lifespan
+from wearit_storage.presign import PresignedPost
+
+Storage = Depends(get_storage)
+
+
+def make_app(settings: StorageSettings) -> FastAPI:
+    """The README's integration, as an application would write it."""
+    app = FastAPI(lifespan=storage_lifespan(settings))
+    install_exception_handlers(app)
+
+    @app.put("/users/{user_id}/clothing/{item_id}")
+    async def upload(
+        user_id: str, item_id: str, photo: bytes = Body(...), storage: StorageRepository = Storage
+    ) -> dict[str, str]:
+        return {"url": await storage.upload_clothing_image(user_id, item_id, photo, "photo.jpg")}
+
+    @app.post("/uploads/{session_id}")
+    def presign(session_id: str, storage: StorageRepository = Storage) -> PresignedPost:
+        return storage.presign_upload(session_id, "photo.jpg")
+
+    @app.get("/users/{user_id}/clothing/{item_id}")
+    async def read(user_id: str, item_id: str, storage: StorageRepository = Storage) -> int:
+        return len(await storage.download_clothing_image(user_id, item_id, "photo.jpg"))
+
+    @app.delete("/users/{user_id}")
+    async def erase(user_id: str, storage: StorageRepository = Storage) -> dict[str, bool]:
+        return {"erased": bool(await storage.delete_user_files(user_id))}
+
+    @app.get("/health")
+    async def health(storage: StorageRepository = Storage) -> dict[str, Any]:
+        report = await storage.health()
+        return {"ok": report.ok, "reason": report.reason}
+
+    return app
+
+
+@pytest.fixture
+def api(settings: StorageSettings) -> Iterator[TestClient]:
+    with TestClient(make_app(settings)) as client:
+        yield client
+
+
+def test_upload_presign_read_erase_and_health(api: TestClient, jpeg: bytes) -> None:
+    uploaded = api.put("/users/u1/clothing/c1", content=jpeg)
+    assert uploaded.status_code == 200
+    assert "/clothing/u1/c1/photo.jpg?" in uploaded.json()["url"]
+    post = api.post("/uploads/session-1").json()
+    assert post["key"] == "temp/session-1/photo.jpg"
+    assert "policy" in post["fields"]
+    assert api.get("/users/u1/clothing/c1").json() > 0
+    assert api.get("/health").json() == {"ok": True, "reason": "all buckets answered"}
+    assert api.delete("/users/u1").json() == {"erased": True}
+
+
+def test_storage_errors_are_problem_details_without_internals(
+    api: TestClient, settings: StorageSettings
+) -> None:
+    missing = api.get("/users/u1/clothing/none")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    problem = missing.json()
+    assert (problem["status"], problem["code"]) == (404, "not_found")
+    assert settings.bucket_name not in missing.text
+    assert "Traceback" not in missing.text
+
+    bad_id = api.put("/users/u1/clothing/not%20an%20id!", content=b"x")
+    assert (bad_id.status_code, bad_id.json()["code"]) == (422, "invalid_key")
+
+    not_an_image = api.put("/users/u1/clothing/c1", content=b"GIF89a not accepted")
+    assert not_an_image.status_code == 415
+    assert (not_an_image.json()["code"], not_an_image.json()["reason"]) == (
+        "image_rejected",
+        "unsupported_format",
+    )
+
+
+def test_the_lifespan_closes_the_repository(settings: StorageSettings) -> None:
+    app = make_app(settings)
+    with TestClient(app):
+        client = get_storage_from(app).s3_client.sync_client
+        connected = [client.connected]
+    connected.append(client.connected)
+    assert connected == [True, False]
+    assert not hasattr(app.state, "wearit_storage")
+
+
+def get_storage_from(app: FastAPI) -> StorageRepository:
+    repository = app.state.wearit_storage
+    assert isinstance(repository, StorageRepository)
+    return repository

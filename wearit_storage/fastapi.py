@@ -1,0 +1,118 @@
+"""FastAPI integration (extra ``[fastapi]``): lifespan, dependency, problem-details errors.
+
+::
+
+    from fastapi import Depends, FastAPI
+    from wearit_storage import StorageRepository
+    from wearit_storage.fastapi import get_storage, install_exception_handlers, storage_lifespan
+
+    app = FastAPI(lifespan=storage_lifespan())
+    install_exception_handlers(app)
+
+    @app.put("/users/{user_id}/clothing/{item_id}")
+    async def upload(user_id: str, item_id: str, body: bytes = Body(...),
+                     storage: StorageRepository = Depends(get_storage)) -> dict[str, str]:
+        return {"url": await storage.upload_clothing_image(user_id, item_id, body, "photo.jpg")}
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from wearit_storage.errors import ImageRejected, StorageError
+from wearit_storage.observability import MetricsHook
+from wearit_storage.repository import StorageRepository
+from wearit_storage.settings import StorageSettings
+
+#: Where the open repository lives: ``app.state.wearit_storage``.
+STATE_ATTRIBUTE = "wearit_storage"
+PROBLEM_JSON = "application/problem+json"
+
+#: What a client is told for errors whose message is about our side, not its request.
+_SERVER_SIDE_DETAIL = {
+    403: "The storage refused the operation.",
+    404: "The requested object does not exist.",
+    500: "The storage failed to complete the operation.",
+    503: "The storage is unavailable; try again later.",
+}
+
+
+def storage_lifespan(
+    settings: StorageSettings | None = None, *, metrics_hook: MetricsHook | None = None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that opens the repository at start-up (from ``StorageSettings.from_env()``
+    unless ``settings`` is given), keeps it on ``app.state``, and closes it at shutdown.
+
+    To compose it with the application's own lifespan::
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            async with storage_lifespan()(app):
+                ...  # the application's own start-up
+                yield
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        repository = await StorageRepository.from_settings(
+            settings if settings is not None else StorageSettings.from_env(),
+            metrics_hook=metrics_hook,
+        )
+        setattr(app.state, STATE_ATTRIBUTE, repository)
+        try:
+            yield
+        finally:
+            delattr(app.state, STATE_ATTRIBUTE)
+            await repository.close()
+
+    return lifespan
+
+
+def get_storage(request: Request) -> StorageRepository:
+    """FastAPI dependency: the repository opened by :func:`storage_lifespan`."""
+    repository = getattr(request.app.state, STATE_ATTRIBUTE, None)
+    if not isinstance(repository, StorageRepository):
+        raise RuntimeError(
+            "no storage repository on app.state: create the app with "
+            "FastAPI(lifespan=storage_lifespan())"
+        )
+    return repository
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Answer every :class:`StorageError` with an RFC 9457 problem-details response."""
+    app.add_exception_handler(StorageError, _problem_response)
+
+
+async def _problem_response(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StorageError)  # registered for StorageError only
+    status = error.http_status
+    problem: dict[str, Any] = {
+        "type": f"urn:wearit:storage:{error.code}",
+        "title": error.code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": _client_detail(request, error, status),
+        "code": error.code,
+    }
+    if isinstance(error, ImageRejected):
+        problem["reason"] = error.reason
+    return JSONResponse(problem, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _client_detail(request: Request, error: StorageError, status: int) -> str:
+    """The message when it is about the request (4xx but 403/404); a fixed sentence when it
+    is about our side. Bucket names are removed either way."""
+    if status in _SERVER_SIDE_DETAIL or status >= 500:
+        return _SERVER_SIDE_DETAIL.get(status, _SERVER_SIDE_DETAIL[500])
+    detail = str(error)
+    repository = getattr(request.app.state, STATE_ATTRIBUTE, None)
+    if isinstance(repository, StorageRepository):
+        for client in (repository.s3_client.sync_client, repository.replica_client):
+            if client is not None and client.connected:
+                detail = detail.replace(client.bucket_name, "<bucket>")
+    return detail

@@ -1,0 +1,166 @@
+"""Decode still WebP images straight into the buffer of the Pillow image.
+
+Pillow decodes WebP only through libwebp's animation decoder, which keeps two full RGBA
+canvases and hands Pillow a third copy: 12 bytes per pixel while decoding, 16 once Pillow
+has copied the frame into its image (a 49 MP WebP: ~750 MB). libwebp's simple API decodes
+into memory we provide, so the image costs its 4 bytes per pixel and nothing more.
+
+The library called is the libwebp Pillow itself loaded (found in the process's memory
+map), so this adds no dependency. Where it cannot be found (a Pillow built with libwebp
+linked statically, a platform without ``/proc``), ``library()`` is ``None`` and callers
+use Pillow's decoder, with its real cost accounted for.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+# libwebp-51b0b3f7.so.7.2.0 (wheels), libwebp.so.7 (distributions); not libwebpdemux/mux.
+_LIBRARY_NAME = re.compile(r"libwebp(-[0-9a-f]+)?\.so(\.\d+)*$")
+
+
+def _loaded_paths() -> list[str]:
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return []
+    paths = {
+        line.split(maxsplit=5)[-1]
+        for line in maps.read_text().splitlines()
+        if "libwebp" in line and line.count(" ") >= 5
+    }
+    return sorted(p for p in paths if _LIBRARY_NAME.match(Path(p).name))
+
+
+@functools.cache
+def library() -> ctypes.CDLL | None:
+    """The libwebp Pillow uses, ready to call, or ``None`` if it cannot be found."""
+    try:
+        from PIL import _webp  # noqa: F401  # loads Pillow's libwebp into the process
+    except ImportError:
+        return None
+    for path in [*_loaded_paths(), ctypes.util.find_library("webp")]:
+        if path is None:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            decode, get_info = lib.WebPDecodeRGBAInto, lib.WebPGetInfo
+        except (OSError, AttributeError):
+            continue
+        # The simple API, unchanged since libwebp 0.1 (no structs, no ABI version).
+        decode.restype = ctypes.c_void_p
+        decode.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_int,
+        ]
+        get_info.restype = ctypes.c_int
+        get_info.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_int),
+            ctypes.POINTER(ctypes.c_int),
+        ]
+        return lib
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class WebPHeader:
+    """What the RIFF container says, read without decoding (Pillow's opener already
+    allocates the decoder's canvases, so sizes are checked before Pillow sees the file)."""
+
+    size: tuple[int, int]
+    alpha: bool
+    animated: bool
+    lossless: bool
+    chunks: dict[str, bytes] = field(default_factory=dict)  # ICCP and EXIF payloads
+
+
+def read_webp_header(data: bytes) -> WebPHeader | None:
+    """The header of a WebP file, or ``None`` if its container cannot be read."""
+    if len(data) < 20 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    size: tuple[int, int] | None = None
+    alpha = animated = lossless = False
+    chunks: dict[str, bytes] = {}
+    position = 12
+    while position + 8 <= len(data):
+        name = data[position : position + 4].decode("latin-1")
+        (length,) = struct.unpack_from("<I", data, position + 4)
+        payload = data[position + 8 : position + 8 + length]
+        position += 8 + length + (length & 1)
+        if name == "VP8X" and len(payload) >= 10:
+            alpha, animated = bool(payload[0] & 0x10), bool(payload[0] & 0x02)
+            width = int.from_bytes(payload[4:7], "little") + 1
+            size = (width, int.from_bytes(payload[7:10], "little") + 1)
+        elif name == "VP8L":
+            lossless = True
+            if size is None and len(payload) >= 5 and payload[0] == 0x2F:
+                (bits,) = struct.unpack_from("<I", payload, 1)
+                size = ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+                alpha = bool(bits >> 28 & 1)
+        elif name == "VP8 " and size is None and len(payload) >= 10:
+            if payload[3:6] != b"\x9d\x01\x2a":
+                return None
+            width, height = struct.unpack_from("<HH", payload, 6)
+            size = (width & 0x3FFF, height & 0x3FFF)
+        elif name in ("ICCP", "EXIF"):
+            chunks[name] = payload
+    return None if size is None else WebPHeader(size, alpha, animated, lossless, chunks)
+
+
+def webp_decode_bytes(header: WebPHeader) -> int:
+    """Peak memory of :func:`decode`: the 4-byte-per-pixel output, plus, for lossless
+    files, libwebp's own ARGB copy of the whole image (backward references can point
+    anywhere in it, so it cannot decode in strips)."""
+    pixels = header.size[0] * header.size[1]
+    return (8 if header.lossless else 4) * pixels
+
+
+def can_decode_webp(header: WebPHeader) -> bool:
+    """Whether a WebP with ``header`` is decoded here rather than by Pillow."""
+    return not header.animated and library() is not None
+
+
+def decode_webp(header: WebPHeader, data: bytes) -> Image.Image:
+    """Decode a still WebP into an ``RGBA`` image, or ``RGBX`` without alpha (libwebp
+    fills alpha with 255 then; RGBX tells the pipeline to drop it, not flatten it), with
+    the file's ICC profile and EXIF in ``info`` as Pillow's opener would put them.
+
+    Raises ``OSError`` if libwebp refuses the data or finds another size. libwebp checks
+    the buffer size itself, so a lying header cannot make it write out of bounds.
+    """
+    size, alpha = header.size, header.alpha
+    lib = library()
+    if lib is None:
+        raise OSError("libwebp is not available")
+    width, height = ctypes.c_int(), ctypes.c_int()
+    if not lib.WebPGetInfo(data, len(data), ctypes.byref(width), ctypes.byref(height)):
+        raise OSError("libwebp cannot read the WebP header")
+    if (width.value, height.value) != size:
+        raise OSError(f"libwebp finds {width.value}x{height.value} pixels, not {size[0]}x{size[1]}")
+    stride = 4 * size[0]
+    pixels = bytearray(stride * size[1])
+    target = (ctypes.c_char * len(pixels)).from_buffer(pixels)
+    done = lib.WebPDecodeRGBAInto(data, len(data), ctypes.addressof(target), len(pixels), stride)
+    del target  # release the export so the buffer can be handed to Pillow
+    if not done:
+        raise OSError("libwebp could not decode the image data")
+    # Pillow maps RGBA/RGBX buffers without copying; the image keeps ``pixels`` alive.
+    mode = "RGBA" if alpha else "RGBX"
+    image = Image.frombuffer(mode, size, pixels, "raw", mode, 0, 1)
+    if "ICCP" in header.chunks:
+        image.info["icc_profile"] = header.chunks["ICCP"]
+    if "EXIF" in header.chunks:
+        image.info["exif"] = header.chunks["EXIF"]
+    return image

@@ -1,0 +1,89 @@
+"""What is stored for an image of each category: the one table of rendition policies.
+
+Wardrobe pictures (clothing, avatars) are shown in grids: an 800 px main image and a
+200x200 centre-cropped thumbnail. Body photos and try-on results feed the try-on model,
+which takes 768x1024 and more: they keep up to 2048 px, at a higher quality, and get no
+thumbnail (no extra copies of body photos). Every category still goes through the same
+safety steps (validated format and limits, EXIF orientation applied, metadata stripped,
+sRGB, transparency on white). An application overrides any row with
+``SyncStorageRepository(..., policies={Category.BODY: RenditionPolicy(...)})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from wearit_storage.categories import Category
+from wearit_storage.imaging import ImageProcessor, Renditions
+from wearit_storage.imaging.budget import MemoryBudget
+from wearit_storage.imaging.limits import ImageLimits
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionPolicy:
+    """The main rendition fits ``main_size`` (never upscaled) at ``main_quality``; the
+    thumbnail, if any, is exactly ``thumbnail_size``, centre-cropped, at
+    ``thumbnail_quality``. Both are progressive, metadata-free sRGB JPEGs."""
+
+    main_size: Size
+    main_quality: int
+    thumbnail_size: Size | None = None
+    thumbnail_quality: int = 80
+
+    def __post_init__(self) -> None:
+        for name, quality in (("main", self.main_quality), ("thumbnail", self.thumbnail_quality)):
+            if not 1 <= quality <= 95:
+                raise ValueError(f"{name}_quality must be 1..95 (JPEG), got {quality}")
+
+    @property
+    def has_thumbnail(self) -> bool:
+        return self.thumbnail_size is not None
+
+    def render(
+        self, data: bytes, *, limits: ImageLimits | None = None, budget: MemoryBudget | None = None
+    ) -> Renditions:
+        """The renditions of ``data`` under this policy, from one decode."""
+        return ImageProcessor.render(
+            data,
+            main_size=self.main_size,
+            thumbnail_size=self.thumbnail_size,
+            main_quality=self.main_quality,
+            thumbnail_quality=self.thumbnail_quality,
+            limits=limits,
+            budget=budget,
+        )
+
+
+_WARDROBE: Final = RenditionPolicy((800, 800), 85, (200, 200), 80)
+_MODEL_INPUT: Final = RenditionPolicy((2048, 2048), 90)
+
+#: The defaults, one row per category of user data (the README's table).
+DEFAULT_POLICIES: Final[Mapping[Category, RenditionPolicy]] = MappingProxyType(
+    {
+        Category.CLOTHING: _WARDROBE,
+        Category.AVATARS: _WARDROBE,
+        Category.BODY: _MODEL_INPUT,
+        Category.TRYON: _MODEL_INPUT,
+    }
+)
+
+
+def merged_policies(
+    overrides: Mapping[Category | str, RenditionPolicy] | None,
+) -> Mapping[Category, RenditionPolicy]:
+    """``DEFAULT_POLICIES`` with the application's rows on top (keys checked)."""
+    policies = dict(DEFAULT_POLICIES)
+    for name, policy in (overrides or {}).items():
+        category = Category(name)
+        if category not in DEFAULT_POLICIES:
+            raise ValueError(
+                f"{category.value}/ holds no renditions: override one of "
+                + ", ".join(c.value for c in DEFAULT_POLICIES)
+            )
+        policies[category] = policy
+    return MappingProxyType(policies)
