@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -113,12 +114,13 @@ def _warm_up_jpeg() -> bytes:
     return output.getvalue()
 
 
-def _in_fresh_process(*args: str) -> dict[str, Any]:
+def _in_fresh_process(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_image_memory", *args],
         check=True,
         capture_output=True,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
@@ -129,8 +131,12 @@ def run(workdir: Path) -> dict[str, Any]:
     single = {name: _in_fresh_process("one", str(path)) for name, path in paths.items()}
     for name, path in paths.items():
         single[name]["file_bytes"] = path.stat().st_size
-    concurrent = _in_fresh_process("many", *(str(path) for path in paths.values()))
-    return {"single": single, "concurrent": concurrent}
+    files = [str(path) for path in paths.values()]
+    concurrent = _in_fresh_process("many", *files)
+    # glibc keeps freed multi-MB blocks in per-thread arenas once its dynamic mmap threshold
+    # has risen; a fixed threshold returns them (the README's deployment advice).
+    tuned = _in_fresh_process("many", *files, env={"MALLOC_MMAP_THRESHOLD_": "131072"})
+    return {"single": single, "concurrent": concurrent, "concurrent_mmap_threshold": tuned}
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,17 +148,24 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for name, data in result["single"].items()
     ]
-    concurrent = result["concurrent"]
-    rows.append(
-        {
-            "target": f"{concurrent['uploads']} such renders at once stay within the budget",
-            "measured": (
-                f"{concurrent['extra_peak_mib']} MiB extra peak "
-                f"(budget {concurrent['budget_mib']} MiB)"
-            ),
-            "met": concurrent["extra_peak_mib"] <= concurrent["budget_mib"],
-        }
-    )
+    for key, setting in (
+        ("concurrent", "default glibc malloc"),
+        ("concurrent_mmap_threshold", "MALLOC_MMAP_THRESHOLD_=131072"),
+    ):
+        concurrent = result[key]
+        rows.append(
+            {
+                "target": (
+                    f"{concurrent['uploads']} such renders at once stay within the budget "
+                    f"({setting})"
+                ),
+                "measured": (
+                    f"{concurrent['extra_peak_mib']} MiB extra peak "
+                    f"(budget {concurrent['budget_mib']} MiB)"
+                ),
+                "met": concurrent["extra_peak_mib"] <= concurrent["budget_mib"],
+            }
+        )
     return rows
 
 

@@ -12,11 +12,17 @@ from typing import Any
 
 import boto3
 
-from benchmarks import bench_erasure, bench_event_loop, bench_images, bench_synth
+from benchmarks import (
+    bench_erasure,
+    bench_event_loop,
+    bench_image_memory,
+    bench_images,
+    bench_synth,
+)
 from wearit_local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("images", "event_loop", "erasure", "synth")
+SECTIONS = ("images", "image_memory", "event_loop", "erasure", "synth")
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:
@@ -99,6 +105,11 @@ def main() -> None:
         workdir.mkdir(exist_ok=True)
         results["images"] = bench_images.run(workdir)
         results["targets"]["images"] = bench_images.targets(results["images"])
+    if "image_memory" in selected:
+        workdir = RESULTS / "tmp"
+        workdir.mkdir(exist_ok=True)
+        results["image_memory"] = bench_image_memory.run(workdir)
+        results["targets"]["image_memory"] = bench_image_memory.targets(results["image_memory"])
     if selected & {"event_loop", "erasure"}:
         with MotoServerProcess() as server:  # its own process: no shared GIL with us
             endpoint = server.endpoint_url
