@@ -221,11 +221,17 @@ class StorageSettings:
         source = os.environ if environ is None else environ
         env = {k: v.strip() for k, v in source.items() if v.strip()}
         region_variable = next((v for v in REGION_VARIABLES if v in env), None)
+        missing = []
         if region_variable is None:
-            raise StorageConfigurationError(
+            missing.append(
                 "AWS_REGION_NAME is not set: set it to the bucket's region, e.g. eu-west-3 "
                 "(AWS_REGION or AWS_DEFAULT_REGION are read when it is absent)"
             )
+        if not _has_bucket(env):
+            missing.append(_MISSING_BUCKET)
+        if missing:  # every missing variable at once, not one per attempt
+            raise StorageConfigurationError("; ".join(missing))
+        assert region_variable is not None  # else ``missing`` named it
         region = env[region_variable]
         values = {
             name: setting.parse(setting.variable, env[setting.variable])
@@ -299,15 +305,22 @@ def endpoint_from(env: Mapping[str, str]) -> str | None:
     return None
 
 
+_MISSING_BUCKET: Final = (
+    "AWS_BUCKET_NAME is not set: set it, or set WEARIT_ENV=dev|prod together "
+    "with AWS_BUCKET_NAME_DEV / AWS_BUCKET_NAME_PROD"
+)
+
+
+def _has_bucket(env: Mapping[str, str]) -> bool:
+    return "AWS_BUCKET_NAME" in env or "WEARIT_ENV" in env
+
+
 def _select_bucket(env: Mapping[str, str]) -> str:
     plain = env.get("AWS_BUCKET_NAME")
     wearit_env = env.get("WEARIT_ENV")
     if wearit_env is None:
         if plain is None:
-            raise StorageConfigurationError(
-                "AWS_BUCKET_NAME is not set: set it, or set WEARIT_ENV=dev|prod together "
-                "with AWS_BUCKET_NAME_DEV / AWS_BUCKET_NAME_PROD"
-            )
+            raise StorageConfigurationError(_MISSING_BUCKET)
         return check_bucket_name("AWS_BUCKET_NAME", plain)
     if wearit_env not in _ENVIRONMENTS:
         raise StorageConfigurationError(

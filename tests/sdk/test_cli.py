@@ -71,9 +71,14 @@ def test_invalid_key_is_rejected_before_any_request(
 def test_missing_configuration_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("AWS_REGION_NAME", raising=False)
+    for variable in ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_BUCKET_NAME"):
+        monkeypatch.delenv(variable, raising=False)
     assert main(["usage", "u1"]) == 1
-    assert "AWS_REGION_NAME is not set" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    # Every missing variable at once, not one per run.
+    assert "AWS_REGION_NAME is not set" in err
+    assert "AWS_BUCKET_NAME is not set" in err
 
 
 @pytest.mark.parametrize(
