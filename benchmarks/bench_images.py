@@ -131,34 +131,44 @@ def run(workdir: Path) -> dict[str, Any]:
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    primary = result["inputs"][result["primary_input"]]
-    speed = primary["images_per_s"]
-    quality = primary["quality"]
+    """The performance issue's targets, against libvips used well (``libvips``: one
+    shrink-on-load decode); ``libvips_two_calls`` is reported, never a target."""
+    rows: list[dict[str, Any]] = []
+    jpeg_rows = {k: v for k, v in result["inputs"].items() if k.startswith("jpeg")}
+    for name, data in jpeg_rows.items():
+        speed, quality = data["images_per_s"], data["quality"]
+        ours, vips, seed = speed["wearit_storage"], speed["libvips"], speed["seed"]
+        ssim_ours = quality["wearit_storage"]["ssim_main"]
+        ssim_vips = quality["libvips"]["ssim_main"]
+        rows += [
+            {
+                "target": f"{name}: throughput >= libvips one-decode (single call)",
+                "measured": f"{ours / vips:.2f}x libvips",
+                "met": ours >= vips,
+            },
+            {
+                "target": f"{name}: SSIM >= libvips' - 0.003",
+                "measured": f"{ssim_ours:.4f} vs {ssim_vips:.4f}",
+                "met": ssim_ours >= ssim_vips - 0.003,
+            },
+            {
+                "target": f"{name}: >= 3x the seed's throughput",
+                "measured": f"{ours / seed:.2f}x seed",
+                "met": ours >= 3 * seed,
+            },
+        ]
+    threads = result["threads2_images_per_s"]
     memory = result["peak_memory_mib"]
-    ours, seed, vips = speed["wearit_storage"], speed["seed"], speed["libvips"]
-    return [
+    rows += [
         {
-            "target": "throughput >= libvips (12 MP JPEG, single call)",
-            "measured": f"{ours / vips:.2f}x libvips",
-            "met": ours >= vips,
+            "target": "2 worker threads, 12 MP JPEG: throughput >= libvips one-decode",
+            "measured": f"{threads['wearit_storage'] / threads['libvips']:.2f}x libvips",
+            "met": threads["wearit_storage"] >= threads["libvips"],
         },
         {
-            "target": "SSIM >= libvips' - 0.003",
-            "measured": (
-                f"{quality['wearit_storage']['ssim_main']:.4f} vs "
-                f"{quality['libvips']['ssim_main']:.4f}"
-            ),
-            "met": quality["wearit_storage"]["ssim_main"]
-            >= quality["libvips"]["ssim_main"] - 0.003,
-        },
-        {
-            "target": ">= 3x the seed's throughput",
-            "measured": f"{ours / seed:.2f}x seed",
-            "met": ours >= 3 * seed,
-        },
-        {
-            "target": "peak memory <= 0.6x the seed's",
+            "target": "peak memory <= 0.6x the seed's (12 MP JPEG)",
             "measured": f"{memory['wearit_storage'] / memory['seed']:.2f}x seed",
             "met": memory["wearit_storage"] <= 0.6 * memory["seed"],
         },
     ]
+    return rows

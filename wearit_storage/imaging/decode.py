@@ -17,7 +17,15 @@ from wearit_storage.errors import ImageRejected
 
 from .jpeg_scan import find_shortfall
 from .limits import MEGABYTE, SUPPORTED_FORMATS, ImageLimits
-from .webp import WebPHeader, can_decode_webp, decode_webp, read_webp_header, webp_decode_bytes
+from .normalize import orientation, orientation_of_exif
+from .webp import (
+    WebPHeader,
+    can_decode_webp,
+    decode_webp,
+    read_webp_header,
+    scaled_size,
+    webp_decode_bytes,
+)
 
 Box = tuple[float, float, float, float]
 
@@ -129,15 +137,35 @@ class Source:
     size: tuple[int, int]
     image: ImageFile.ImageFile | None = None
     webp_header: WebPHeader | None = None
+    #: For a still WebP: the size libwebp rescales to while decoding (see ``shrink_on_load``).
+    webp_size: tuple[int, int] | None = None
 
     @property
     def can_draft(self) -> bool:
         return self.image is not None and can_draft(self.image)
 
+    def shrink_on_load(self, min_size: tuple[float, float]) -> Box:
+        """Decode smaller while keeping ``min_size`` where the decoder can (JPEG DCT scaling,
+        libwebp's rescaler); returns the box covering the whole picture in decoded pixels."""
+        if self.image is not None:
+            return draft_for(self.image, min_size)
+        full: Box = (0.0, 0.0, float(self.size[0]), float(self.size[1]))
+        if self.webp_header is None:
+            return full
+        self.webp_size = scaled_size(self.webp_header, min_size)
+        return (0.0, 0.0, float(self.webp_size[0]), float(self.webp_size[1]))
+
+    def orientation(self) -> int:
+        """The EXIF orientation known before decoding: 1 where it is not in a header."""
+        if self.image is not None and can_draft(self.image):
+            return orientation(self.image)
+        exif = self.webp_header.chunks.get("EXIF") if self.webp_header else None
+        return orientation_of_exif(exif) if exif else 1
+
     def decode_bytes(self) -> int:
-        """What the decoded pixels will weigh (at the draft scale, once drafted)."""
+        """What the decoded pixels will weigh (at the reduced scale, once chosen)."""
         if self.webp_header is not None:
-            return webp_decode_bytes(self.webp_header)
+            return webp_decode_bytes(self.webp_header, self.webp_size)
         assert self.image is not None  # one of the two is always set
         width, height = self.image.size  # a JPEG draft has set the decoded size by now
         per_pixel = _STORED_BYTES_PER_PIXEL.get(self.image.mode, 4)
@@ -153,7 +181,7 @@ class Source:
             assert self.image is not None  # one of the two is always set
             return load_pixels(self.image)
         try:
-            return decode_webp(self.webp_header, self.data)
+            return decode_webp(self.webp_header, self.data, self.webp_size)
         except OSError as exc:
             raise ImageRejected(
                 f"the image data is truncated or corrupt ({exc}): upload the original file again",

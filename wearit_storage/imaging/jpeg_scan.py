@@ -13,8 +13,10 @@ the decoder: it only ever refuses data that is provably too short.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from dataclasses import dataclass
+from typing import Final
 
 #: Start-of-frame markers of Huffman-coded JPEGs (baseline, extended, progressive,
 #: lossless). Arithmetic coding (SOF9-SOF15) can spend less than a bit per block.
@@ -100,17 +102,14 @@ def _check_scan(header: bytes, blocks_of: dict[int, int], bits: int) -> ScanShor
     return ScanShortfall(blocks, bits) if bits < blocks else None
 
 
+#: A marker that ends entropy-coded data: 0xFF followed by anything but a stuffed zero, a
+#: restart marker (RST0-7) or another fill byte. One C-level search instead of a Python
+#: loop over every 0xFF of a multi-megabyte scan.
+_SEGMENT_MARKER: Final = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _entropy_end(data: bytes, position: int) -> int:
     """Where the entropy-coded data starting at ``position`` ends (at the next marker that
     is neither a stuffed 0xFF00 nor a restart marker, or the end of the data)."""
-    while True:
-        position = data.find(b"\xff", position)
-        if position < 0 or position + 1 >= len(data):
-            return len(data)
-        following = data[position + 1]
-        if following == 0x00 or 0xD0 <= following <= 0xD7:
-            position += 2
-        elif following == 0xFF:
-            position += 1
-        else:
-            return position
+    found = _SEGMENT_MARKER.search(data, position)
+    return len(data) if found is None else found.start()

@@ -38,6 +38,17 @@ def orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and value in _TRANSPOSE else 1
 
 
+def orientation_of_exif(raw: bytes) -> int:
+    """The orientation (1-8) in a raw EXIF block (e.g. a WebP ``EXIF`` chunk), 1 if none."""
+    exif = Image.Exif()
+    try:
+        exif.load(raw)
+        value = exif.get(ExifTags.Base.Orientation, 1)
+    except Exception:  # as above: broken EXIF never makes a photo unreadable
+        return 1
+    return value if isinstance(value, int) and value in _TRANSPOSE else 1
+
+
 def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     """``size`` as displayed once ``orientation`` is applied."""
     return (size[1], size[0]) if orientation in _SWAPS_AXES else size

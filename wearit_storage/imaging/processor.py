@@ -16,6 +16,12 @@ MAIN_SIZE: Size = (800, 800)
 THUMBNAIL_SIZE: Size = (200, 200)
 MAIN_QUALITY = 85
 THUMBNAIL_QUALITY = 80
+#: How much larger than a rendition a JPEG is decoded (DCT scaling picks 1/2, 1/4 or 1/8).
+#: Less than the ``HEADROOM`` kept before Lanczos elsewhere: libjpeg's scaled IDCT drops
+#: the high frequencies of each block instead of averaging pixels, so it adds no aliasing
+#: of its own. Measured on 12 MP photos (``make bench``): a 1/4 decode at 1.25x headroom
+#: costs 0.001 SSIM against 2x headroom and saves about a third of the time.
+DCT_HEADROOM = 1.25
 #: Reserved beside the decoded pixels: converted bands on every resampling thread, the
 #: renditions and their encoders.
 _WORKING_BYTES = 24 * 2**20
@@ -49,14 +55,18 @@ class Plan:
 
     @property
     def min_decode_size(self) -> tuple[float, float]:
-        """Smallest decoded size leaving ``HEADROOM`` for every rendition."""
+        """Smallest DCT-scaled decode leaving ``DCT_HEADROOM`` for every rendition."""
+        return self.min_size(DCT_HEADROOM)
+
+    def min_size(self, headroom: float) -> tuple[float, float]:
+        """Smallest reduced source leaving ``headroom`` for every rendition."""
         whole: Box = (0.0, 0.0, float(self.source[0]), float(self.source[1]))
         scales = [0.0]
         if self.main_size is not None:
             scales.append(render.scale_of(whole, self.main_size))
         if self.thumbnail_size is not None and self.thumbnail_crop is not None:
             scales.append(render.scale_of(self.thumbnail_crop, self.thumbnail_size))
-        factor = min(1.0, HEADROOM * max(scales))
+        factor = min(1.0, headroom * max(scales))
         return (self.source[0] * factor, self.source[1] * factor)
 
 
@@ -125,8 +135,13 @@ def _render_images(
     frame: Box = (0.0, 0.0, float(source.size[0]), float(source.size[1]))
     if source.image is not None and source.can_draft:
         # A JPEG's EXIF is in its header, so the orientation is known before decoding.
-        early = plan(source.size, normalize.orientation(source.image), main_box, thumb_size)
-        frame = decode.draft_for(source.image, early.min_decode_size)
+        early = plan(source.size, source.orientation(), main_box, thumb_size)
+        frame = source.shrink_on_load(early.min_decode_size)
+    elif source.webp_header is not None:
+        # libwebp's rescaler averages areas (no frequency-domain filtering, unlike DCT
+        # scaling), so it keeps the full HEADROOM that Lanczos wants after a box reduction.
+        early = plan(source.size, source.orientation(), main_box, thumb_size)
+        frame = source.shrink_on_load(early.min_size(HEADROOM))
     # Admitted against the budget before decoding: the pool bounds how many uploads run at
     # once, this bounds what their pixels weigh together.
     with budget.reserve(source.decode_bytes() + _WORKING_BYTES):

@@ -16,12 +16,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import math
 import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
+
+import wearit_storage.imaging.webp_abi as webp_abi
 
 # libwebp-51b0b3f7.so.7.2.0 (wheels), libwebp.so.7 (distributions); not libwebpdemux/mux.
 _LIBRARY_NAME = re.compile(r"libwebp(-[0-9a-f]+)?\.so(\.\d+)*$")
@@ -52,6 +55,7 @@ def library() -> ctypes.CDLL | None:
         try:
             lib = ctypes.CDLL(path)
             decode, get_info = lib.WebPDecodeRGBAInto, lib.WebPGetInfo
+            webp_abi.bind(lib)
         except (OSError, AttributeError):
             continue
         # The simple API, unchanged since libwebp 0.1 (no structs, no ABI version).
@@ -119,12 +123,13 @@ def read_webp_header(data: bytes) -> WebPHeader | None:
     return None if size is None else WebPHeader(size, alpha, animated, lossless, chunks)
 
 
-def webp_decode_bytes(header: WebPHeader) -> int:
-    """Peak memory of :func:`decode`: the 4-byte-per-pixel output, plus, for lossless
-    files, libwebp's own ARGB copy of the whole image (backward references can point
-    anywhere in it, so it cannot decode in strips)."""
-    pixels = header.size[0] * header.size[1]
-    return (8 if header.lossless else 4) * pixels
+def webp_decode_bytes(header: WebPHeader, size: tuple[int, int] | None = None) -> int:
+    """Peak memory of :func:`decode_webp` into ``size`` (default: the full size): the
+    4-byte-per-pixel output, plus, for lossless files, libwebp's own ARGB copy of the whole
+    image (backward references can point anywhere in it, so it cannot decode in strips)."""
+    width, height = size or header.size
+    internal = 4 * header.size[0] * header.size[1] if header.lossless else 0
+    return 4 * width * height + internal
 
 
 def can_decode_webp(header: WebPHeader) -> bool:
@@ -132,35 +137,82 @@ def can_decode_webp(header: WebPHeader) -> bool:
     return not header.animated and library() is not None
 
 
-def decode_webp(header: WebPHeader, data: bytes) -> Image.Image:
-    """Decode a still WebP into an ``RGBA`` image, or ``RGBX`` without alpha (libwebp
-    fills alpha with 255 then; RGBX tells the pipeline to drop it, not flatten it), with
-    the file's ICC profile and EXIF in ``info`` as Pillow's opener would put them.
+def scaled_size(header: WebPHeader, min_size: tuple[float, float]) -> tuple[int, int]:
+    """The size to decode at so that both axes keep at least ``min_size`` (libwebp's
+    rescaler averages areas while decoding, like JPEG DCT scaling, but to any size)."""
+    width, height = header.size
+    factor = min(1.0, max(min_size[0] / width, min_size[1] / height))
+    return (max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor)))
 
-    Raises ``OSError`` if libwebp refuses the data or finds another size. libwebp checks
+
+def decode_webp(
+    header: WebPHeader, data: bytes, size: tuple[int, int] | None = None
+) -> Image.Image:
+    """Decode a still WebP into an ``RGBA`` image of ``size`` (default: its own), or
+    ``RGBX`` without alpha (libwebp fills alpha with 255 then; RGBX tells the pipeline to
+    drop it, not flatten it), with the file's ICC profile and EXIF in ``info`` as
+    Pillow's opener would put them. A smaller ``size`` is rescaled while decoding, so the
+    full-size picture is never held (lossless files excepted: see :func:`webp_decode_bytes`).
+
+    Raises ``OSError`` if libwebp refuses the data or decodes another size. libwebp checks
     the buffer size itself, so a lying header cannot make it write out of bounds.
     """
-    size, alpha = header.size, header.alpha
     lib = library()
     if lib is None:
         raise OSError("libwebp is not available")
     width, height = ctypes.c_int(), ctypes.c_int()
     if not lib.WebPGetInfo(data, len(data), ctypes.byref(width), ctypes.byref(height)):
         raise OSError("libwebp cannot read the WebP header")
-    if (width.value, height.value) != size:
-        raise OSError(f"libwebp finds {width.value}x{height.value} pixels, not {size[0]}x{size[1]}")
+    if (width.value, height.value) != header.size:
+        found, declared = (width.value, height.value), header.size
+        raise OSError(
+            f"libwebp finds {found[0]}x{found[1]} pixels, not {declared[0]}x{declared[1]}"
+        )
+    size = size or header.size
     stride = 4 * size[0]
     pixels = bytearray(stride * size[1])
     target = (ctypes.c_char * len(pixels)).from_buffer(pixels)
-    done = lib.WebPDecodeRGBAInto(data, len(data), ctypes.addressof(target), len(pixels), stride)
-    del target  # release the export so the buffer can be handed to Pillow
+    try:
+        if size == header.size:
+            done = lib.WebPDecodeRGBAInto(
+                data, len(data), ctypes.addressof(target), len(pixels), stride
+            )
+        else:
+            done = _decode_scaled(lib, data, size, ctypes.addressof(target), len(pixels))
+    finally:
+        del target  # release the export so the buffer can be handed to Pillow
     if not done:
         raise OSError("libwebp could not decode the image data")
     # Pillow maps RGBA/RGBX buffers without copying; the image keeps ``pixels`` alive.
-    mode = "RGBA" if alpha else "RGBX"
+    mode = "RGBA" if header.alpha else "RGBX"
     image = Image.frombuffer(mode, size, pixels, "raw", mode, 0, 1)
     if "ICCP" in header.chunks:
         image.info["icc_profile"] = header.chunks["ICCP"]
     if "EXIF" in header.chunks:
         image.info["exif"] = header.chunks["EXIF"]
     return image
+
+
+def _decode_scaled(
+    lib: ctypes.CDLL, data: bytes, size: tuple[int, int], address: int, length: int
+) -> bool:
+    """libwebp's advanced API: rescale to ``size`` while decoding, into our buffer."""
+    config = webp_abi.DecoderConfig()
+    if not lib.WebPInitDecoderConfigInternal(ctypes.byref(config), webp_abi.DECODER_ABI_VERSION):
+        raise OSError("this libwebp does not speak decoder ABI 0x0209")
+    config.options.use_scaling = 1
+    config.options.scaled_width, config.options.scaled_height = size
+    output = config.output
+    output.colorspace = webp_abi.MODE_RGBA
+    output.is_external_memory = 1
+    output.u.RGBA.rgba = address
+    output.u.RGBA.stride = 4 * size[0]
+    output.u.RGBA.size = length
+    status = lib.WebPDecode(data, len(data), ctypes.byref(config))
+    decoded = (output.width, output.height)
+    lib.WebPFreeDecBuffer(ctypes.byref(output))  # external memory: frees only its own
+    if status != webp_abi.VP8_STATUS_OK:
+        return False
+    if decoded != size:
+        raise OSError(f"libwebp decoded {decoded[0]}x{decoded[1]}, not {size[0]}x{size[1]}")
+    return True

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat
 
 from wearit_storage.imaging import render
-from wearit_storage.imaging.processor import _pick_thumbnail_base, plan
+from wearit_storage.imaging.processor import DCT_HEADROOM, _pick_thumbnail_base, plan
 
 sizes = st.tuples(st.integers(1, 6000), st.integers(1, 6000))
 boxes = st.tuples(st.integers(1, 1200), st.integers(1, 1200))
@@ -75,15 +75,16 @@ def test_plan_turns_targets_into_stored_orientation() -> None:
 
 
 def test_min_decode_size_keeps_headroom_for_both_renditions() -> None:
-    # Main 800x600 needs 1600x1200; the 200px thumbnail crop of the 3000px short side
-    # needs only 2*200/3000 of the source, so the main image decides.
-    assert plan((4000, 3000), 1, (800, 800), (200, 200)).min_decode_size == (1600.0, 1200.0)
-    # Thumbnail alone: 2*200 on the short side.
+    assert DCT_HEADROOM == 1.25
+    # Main 800x600 needs 1000x750; the 200px thumbnail crop of the 3000px short side
+    # needs only 1.25*200/3000 of the source, so the main image decides.
+    assert plan((4000, 3000), 1, (800, 800), (200, 200)).min_decode_size == (1000.0, 750.0)
+    # Thumbnail alone: 1.25*200 on the short side.
     only_thumb = plan((4000, 3000), 1, None, (200, 200)).min_decode_size
-    assert only_thumb == pytest.approx((4000 * 400 / 3000, 400.0))
+    assert only_thumb == pytest.approx((4000 * 250 / 3000, 250.0))
     # A panorama: the thumbnail crop is tiny compared with the width, so it decides.
     panorama = plan((8000, 1000), 1, (800, 800), (200, 200)).min_decode_size
-    assert panorama == (3200.0, 400.0)
+    assert panorama == (2000.0, 250.0)
 
 
 def test_min_decode_size_never_exceeds_the_source() -> None:

@@ -248,3 +248,48 @@ def test_repositories_configured_alike_share_one_budget() -> None:
     assert budget_for(512) is not budget_for(1024)
     with pytest.raises(ValueError, match="limit_bytes must be positive"):
         MemoryBudget(0)
+
+
+def _textured(size: tuple[int, int]) -> Image.Image:
+    """Gradients with grain: compresses like a photo (not a bomb), resamples predictably."""
+    grain = Image.effect_noise(size, 24)
+    ramp = Image.linear_gradient("L").resize(size)
+    return Image.merge("RGB", [grain, ramp, ImageChops.add(grain, ramp, scale=2)])
+
+
+def _mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / len(a.getbands())
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_a_large_webp_is_rescaled_while_decoding(lossless: bool) -> None:
+    picture = _textured((3000, 2000)).convert("RGBA")
+    picture.putalpha(Image.linear_gradient("L").rotate(90).resize((3000, 2000)))
+    output = io.BytesIO()
+    picture.save(output, "WEBP", lossless=lossless, quality=90)
+    data = output.getvalue()
+    source = decode.open_source(data, ImageLimits())
+    frame = source.shrink_on_load((1600.0, 1000.0))
+    assert source.webp_size == (1600, 1067)
+    assert frame == (0.0, 0.0, 1600.0, 1067.0)
+    assert source.decode_bytes() == 4 * 1600 * 1067 + (4 * 3000 * 2000 if lossless else 0)
+    decoded = source.decode()
+    assert (decoded.size, decoded.mode) == ((1600, 1067), "RGBA")
+    # Against Pillow's full decode of the same file, area-averaged: only the rescaler differs.
+    full = Image.open(io.BytesIO(data)).convert("RGBA")
+    reference = full.resize((1600, 1067), Image.Resampling.BOX)
+    assert _mean_abs_diff(decoded, reference) < 4  # grain: area weights differ a little
+
+
+def test_rescaled_webp_renders_like_pillows_full_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    picture = _textured((3000, 2000))
+    output = io.BytesIO()
+    picture.save(output, "WEBP", quality=92)
+    data = output.getvalue()
+    ours = ImageProcessor.render(data)
+    monkeypatch.setattr(decode, "can_decode_webp", lambda header: False)
+    pillow = ImageProcessor.render(data)
+    assert ours.main_size == pillow.main_size == (800, 533)
+    main_ours = Image.open(io.BytesIO(ours.main))
+    main_pillow = Image.open(io.BytesIO(pillow.main))
+    assert _mean_abs_diff(main_ours, main_pillow) < 1.5
