@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from wearit_local.demo import DemoFailure, DemoReport, run_flow
 from wearit_local.errors import LocalEnvironmentError, LocalSetupError, TemplateError
@@ -72,24 +75,68 @@ def describe(environment: ProvisionedEnvironment) -> list[str]:
     return lines
 
 
+#: How supervisors, ``timeout``, container runtimes and a closed terminal stop a process.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StopRequested(Exception):
+    """A stop signal arrived: ``up`` shuts its server down as it does on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+
+
+@contextmanager
+def stop_on_signals(signums: Sequence[signal.Signals] = STOP_SIGNALS) -> Iterator[None]:
+    """Turn the stop signals into :class:`StopRequested` while the block runs.
+
+    Their default action kills this process at once, without the ``finally`` that stops
+    the moto child (which runs in its own session, so nothing else stops it: it would be
+    re-parented to PID 1 and keep its port).
+    """
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        # A second signal must not interrupt the clean-up the first one started.
+        for ignored in signums:
+            signal.signal(ignored, signal.SIG_IGN)
+        raise StopRequested(signum)
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     server = MotoServerProcess(port=args.port)
-    endpoint = server.start()
-    try:
-        environment = provision(args.cdk_out, args.env, endpoint)
-        print(f"# WearIT storage ({args.env}) on {endpoint}, provisioned from {args.cdk_out}")
-        for line in describe(environment):
-            print(f"# {line}")
-        print("# point an application or the wearit-storage CLI at it:")
-        for name, value in environment.environment_variables().items():
-            print(f"export {name}={shlex.quote(value)}")
-        print("# Ctrl-C stops the server (its state is in memory only)", flush=True)
-        server.wait()
-    except KeyboardInterrupt:
-        print("\nstopped", file=sys.stderr)
-    finally:
-        server.stop()
+    with stop_on_signals():
+        try:
+            return serve(server, args)
+        except KeyboardInterrupt:
+            print("\nstopped", file=sys.stderr)
+        except StopRequested as stop:
+            print(f"stopped ({stop})", file=sys.stderr)
+        finally:
+            server.stop()
     return 0
+
+
+def serve(server: MotoServerProcess, args: argparse.Namespace) -> int:
+    """Start and provision the server, print the exports, run until the server exits."""
+    endpoint = server.start()
+    environment = provision(args.cdk_out, args.env, endpoint)
+    print(f"# WearIT storage ({args.env}) on {endpoint}, provisioned from {args.cdk_out}")
+    for line in describe(environment):
+        print(f"# {line}")
+    print("# point an application or the wearit-storage CLI at it:")
+    for name, value in environment.environment_variables().items():
+        print(f"export {name}={shlex.quote(value)}")
+    print("# Ctrl-C (or SIGTERM) stops the server (its state is in memory only)", flush=True)
+    code = server.wait()
+    print(f"the moto server exited on its own (status {code})", file=sys.stderr)
+    return 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from tests.synth import REPO_ROOT
-from wearit_local import LocalCredentials, emulator_client
+from wearit_local import LocalCredentials, emulator_client, free_port
 
 
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -83,6 +87,58 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _moto_servers_on(port: int) -> list[int]:
+    """Pids of the ``python -m moto.server ... -p PORT`` processes still running."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:  # the process ended while we looked
+            continue
+        if b"moto.server" in argv and str(port).encode() in argv:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the moto child through /proc")
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_local_up_stops_its_server_on_a_stop_signal(
+    cdk_out: Path, stop_signal: signal.Signals
+) -> None:
+    port = free_port()
+    up = ["up", "--cdk-out", str(cdk_out), "--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wearit_local", *up],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+        assert _moto_servers_on(port), "the moto child is not running before the signal"
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=30) == 0
+        assert process.stderr is not None
+        assert process.stderr.read().strip() == f"stopped ({stop_signal.name})"
+        # The child is reaped before `up` exits; give /proc a moment to agree.
+        deadline = time.monotonic() + 5
+        while _moto_servers_on(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _moto_servers_on(port), "the moto server outlived `up`"
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, "the port is still served"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in _moto_servers_on(port):  # never leave a leaked server to the next test
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
