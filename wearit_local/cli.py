@@ -23,6 +23,7 @@ from wearit_local.demo import DemoFailure, DemoReport, run_flow
 from wearit_local.errors import LocalEnvironmentError, LocalSetupError, TemplateError
 from wearit_local.provision import ProvisionedEnvironment, provision_environment
 from wearit_local.server import MotoServerProcess, running_moto_server
+from wearit_local.template import synth_hint
 from wearit_storage import StorageError
 
 PROGRAM = "python -m wearit_local"
@@ -59,7 +60,7 @@ def _environment_options(parser: argparse.ArgumentParser) -> None:
 def provision(cdk_out: Path, env: str, endpoint: str) -> ProvisionedEnvironment:
     if not (cdk_out / f"WearitStorage-{env}.template.json").is_file():
         raise LocalSetupError(
-            f"no synthesized templates for '{env}' in {cdk_out}: run `make synth` first"
+            f"no synthesized templates for '{env}' in {cdk_out}: {synth_hint(cdk_out)}"
         )
     try:
         return provision_environment(cdk_out, env, s3_endpoint=endpoint)

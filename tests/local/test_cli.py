@@ -17,10 +17,17 @@ from tests.synth import REPO_ROOT
 from wearit_local import LocalCredentials, emulator_client, free_port
 
 
-def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 180, cwd: Path = REPO_ROOT, hide: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m wearit_local ARGS`` from ``cwd``; ``hide`` makes a module not importable."""
+    hiding = f"sys.modules[{hide!r}] = None; " if hide else ""
+    run_main = f"import runpy, sys; {hiding}runpy.run_module('wearit_local', run_name='__main__')"
     return subprocess.run(
-        [sys.executable, "-m", "wearit_local", *args],
-        cwd=REPO_ROOT,
+        [sys.executable, "-c", run_main, *args],
+        cwd=cwd,
+        # From anywhere, as from a checkout: wearit_local is not in the installed wheel.
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -49,8 +56,33 @@ def test_demo_runs_the_whole_flow_against_templates_from_cdk_out(cdk_out: Path) 
 def test_demo_without_synthesized_templates_says_what_to_run(tmp_path: Path) -> None:
     result = run_cli("demo", "--cdk-out", str(tmp_path))
     assert result.returncode == 1
-    assert "run `make synth` first" in result.stderr
+    assert result.stderr.strip().endswith(
+        "pass --cdk-out with the cdk.out directory that `make synth` writes in a checkout "
+        "of wearit-storage"
+    )
     assert "Traceback" not in result.stderr
+
+
+def test_outside_a_checkout_the_hint_is_cdk_out_and_in_one_make_synth(tmp_path: Path) -> None:
+    outside = run_cli("up", cwd=tmp_path)
+    assert outside.returncode == 1
+    assert "in cdk.out: pass --cdk-out" in outside.stderr
+    for marker in ("Makefile", "app.py", "cdk.json"):
+        (tmp_path / marker).write_text("")
+    checkout = run_cli("up", cwd=tmp_path)
+    assert checkout.returncode == 1
+    assert checkout.stderr.strip().endswith("in cdk.out: run `make synth`")
+
+
+@pytest.mark.parametrize("command", ["up", "demo"])
+def test_without_moto_one_line_says_what_to_install(command: str, tmp_path: Path) -> None:
+    result = run_cli(command, "--cdk-out", str(tmp_path), hide="moto")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "python -m wearit_local: error: the local environment needs the development "
+        "requirements (no module named 'moto'): run `make bootstrap`, or "
+        "`pip install -c requirements.lock -r requirements-dev.txt` in the checkout"
+    ]
 
 
 def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> None:
