@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from wearit_storage import __version__
 from wearit_storage.errors import StorageError
 from wearit_storage.paths import parse_key
 from wearit_storage.repository import SyncStorageRepository
@@ -142,6 +143,7 @@ MOVED_COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     upload = commands.add_parser("upload", help="upload a file to a key; print a GET URL")
