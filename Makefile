@@ -31,6 +31,25 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 SYNTH_STAMP := cdk.out/.synthesized
 CDK_SOURCES := app.py cdk.json $(shell find cdk -name '*.py')
 
+# The stamp says "cdk.out holds every environment", which a later synth of one environment
+# breaks: `cdk synth|diff|deploy -c env=prod` rewrites cdk.out with prod's stacks only. So
+# the stamp only counts while the manifest holds a stack of each environment in cdk.json.
+# One line: $(shell) joins the lines of a multi-line command. Prints the missing ones.
+MISSING_ENVIRONMENTS := import json; \
+  wanted = json.load(open("cdk.json"))["context"]["wearit:environments"]; \
+  artifacts = json.load(open("cdk.out/manifest.json"))["artifacts"].values(); \
+  held = {a.get("properties", {}).get("tags", {}).get("Environment") for a in artifacts}; \
+  print(" ".join(sorted(set(wanted) - held)))
+ifneq ($(filter synth demo local-up,$(MAKECMDGOALS)),)
+ifneq ($(wildcard $(SYNTH_STAMP)),)
+MISSING_IN_CDK_OUT := $(shell $(PYTHON) -c '$(MISSING_ENVIRONMENTS)' 2>/dev/null || echo '?')
+ifneq ($(MISSING_IN_CDK_OUT),)
+$(info cdk.out does not hold every environment (missing: $(MISSING_IN_CDK_OUT)): synthesizing again)
+$(shell rm -f $(SYNTH_STAMP))
+endif
+endif
+endif
+
 ## synth: synthesize every environment through the pinned CDK CLI, then lint the templates
 synth: $(SYNTH_STAMP)
 

@@ -27,13 +27,17 @@ from wearit_local.template import synth_hint
 from wearit_storage import StorageError
 
 PROGRAM = "python -m wearit_local"
+DESCRIPTION = (
+    "The WearIT storage layer on one machine: a local S3 (moto) provisioned from the "
+    "synthesized templates in cdk.out (make synth writes them)."
+)
 DEFAULT_CDK_OUT = Path("cdk.out")
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = commands.add_parser(
         "up", help="start moto, provision it from cdk.out, print the exports, keep running"

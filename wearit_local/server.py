@@ -45,8 +45,9 @@ def moto_server_module() -> ModuleType:
         module = (missing.name or "moto").partition(".")[0]
         raise LocalSetupError(
             f"the local environment needs the development requirements (no module named "
-            f"{module!r}): run `make bootstrap`, or `pip install -c requirements.lock "
-            "-r requirements-dev.txt` in the checkout"
+            f"{module!r}): in the checkout, run `make bootstrap` and use `.venv/bin/python -m "
+            f"wearit_local`, or `{sys.executable} -m pip install -c requirements.lock "
+            "-r requirements-dev.txt`"
         ) from None
     return moto.server
 

@@ -80,8 +80,9 @@ def test_without_moto_one_line_says_what_to_install(command: str, tmp_path: Path
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "python -m wearit_local: error: the local environment needs the development "
-        "requirements (no module named 'moto'): run `make bootstrap`, or "
-        "`pip install -c requirements.lock -r requirements-dev.txt` in the checkout"
+        "requirements (no module named 'moto'): in the checkout, run `make bootstrap` and use "
+        "`.venv/bin/python -m wearit_local`, or "
+        f"`{sys.executable} -m pip install -c requirements.lock -r requirements-dev.txt`"
     ]
 
 
@@ -182,3 +183,9 @@ def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
     assert result.returncode == 1
     assert "exited before answering (is the port in use?)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_is_plain_text() -> None:
+    from wearit_local.cli import build_parser
+
+    assert "``" not in build_parser().format_help()
