@@ -21,7 +21,11 @@ bootstrap: $(PY_STAMP) $(NODE_STAMP)
 $(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-dev.txt -e .
+# PYTHONWARNINGS: setuptools' editable build says "Editable installation ... be careful
+# with folders ... with the same name as your package" on every install (information only,
+# as a warning, which pip relays even with --quiet).
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet \
+	  --disable-pip-version-check -c requirements.lock -r requirements-dev.txt -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
@@ -54,7 +58,10 @@ endif
 synth: $(SYNTH_STAMP)
 
 $(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
-	npx cdk synth --quiet
+# Even with --quiet the CLI says where it wrote and which stacks it has (the last line of
+# this recipe says both); its notices are off in cdk.json ("notices": false).
+	set -o pipefail; npx cdk synth --quiet 2>&1 \
+	  | { grep -v -e '^Successfully synthesized to ' -e '^Supply a stack id ' -e '^$$' || true; }
 	$(BIN)/cfn-lint cdk.out/*.template.json
 	@echo "synthesized and linted: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 	touch $@
