@@ -20,7 +20,12 @@ from pathlib import Path
 from types import FrameType
 
 from wearit_local.demo import DemoFailure, DemoReport, run_flow
-from wearit_local.errors import LocalEnvironmentError, LocalSetupError, TemplateError
+from wearit_local.errors import (
+    LocalEnvironmentError,
+    LocalSetupError,
+    MotoServerError,
+    TemplateError,
+)
 from wearit_local.provision import ProvisionedEnvironment, provision_environment
 from wearit_local.server import MotoServerProcess, running_moto_server
 from wearit_local.template import synth_hint
@@ -84,8 +89,12 @@ def describe(environment: ProvisionedEnvironment) -> list[str]:
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-class StopRequested(Exception):
-    """A stop signal arrived: ``up`` shuts its server down as it does on Ctrl-C."""
+class StopRequested(BaseException):
+    """A stop signal arrived: ``up`` shuts its server down as it does on Ctrl-C.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: code that handles errors with
+    ``except Exception`` (retries, error translation) must not swallow it.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -140,8 +149,7 @@ def serve(server: MotoServerProcess, args: argparse.Namespace) -> int:
         print(f"export {name}={shlex.quote(value)}")
     print("# Ctrl-C (or SIGTERM) stops the server (its state is in memory only)", flush=True)
     code = server.wait()
-    print(f"the moto server exited on its own (status {code})", file=sys.stderr)
-    return 1
+    raise MotoServerError(f"the moto server on {endpoint} exited on its own (status {code})")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

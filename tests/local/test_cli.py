@@ -174,6 +174,36 @@ def test_local_up_stops_its_server_on_a_stop_signal(
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the moto child through /proc")
+def test_local_up_fails_when_its_server_dies(cdk_out: Path) -> None:
+    port = free_port()
+    up = ["up", "--cdk-out", str(cdk_out), "--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wearit_local", *up],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+        (server,) = _moto_servers_on(port)
+        os.kill(server, signal.SIGKILL)
+        assert process.wait(timeout=30) == 1
+        assert process.stderr is not None
+        assert process.stderr.read().strip() == (
+            f"python -m wearit_local: error: the moto server on http://127.0.0.1:{port} exited "
+            "on its own (status -9)"
+        )
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
