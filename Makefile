@@ -21,7 +21,11 @@ bootstrap: $(PY_STAMP) $(NODE_STAMP)
 $(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-dev.txt -e .
+# PYTHONWARNINGS: setuptools' editable build says "Editable installation ... be careful
+# with folders ... with the same name as your package" on every install (information only,
+# as a warning, which pip relays even with --quiet).
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet \
+	  --disable-pip-version-check -c requirements.lock -r requirements-dev.txt -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
@@ -31,11 +35,33 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 SYNTH_STAMP := cdk.out/.synthesized
 CDK_SOURCES := app.py cdk.json $(shell find cdk -name '*.py')
 
+# The stamp says "cdk.out holds every environment", which a later synth of one environment
+# breaks: `cdk synth|diff|deploy -c env=prod` rewrites cdk.out with prod's stacks only. So
+# the stamp only counts while the manifest holds a stack of each environment in cdk.json.
+# One line: $(shell) joins the lines of a multi-line command. Prints the missing ones.
+MISSING_ENVIRONMENTS := import json; \
+  wanted = json.load(open("cdk.json"))["context"]["wearit:environments"]; \
+  artifacts = json.load(open("cdk.out/manifest.json"))["artifacts"].values(); \
+  held = {a.get("properties", {}).get("tags", {}).get("Environment") for a in artifacts}; \
+  print(" ".join(sorted(set(wanted) - held)))
+ifneq ($(filter synth demo local-up,$(MAKECMDGOALS)),)
+ifneq ($(wildcard $(SYNTH_STAMP)),)
+MISSING_IN_CDK_OUT := $(shell $(PYTHON) -c '$(MISSING_ENVIRONMENTS)' 2>/dev/null || echo '?')
+ifneq ($(MISSING_IN_CDK_OUT),)
+$(info cdk.out does not hold every environment (missing: $(MISSING_IN_CDK_OUT)): synthesizing again)
+$(shell rm -f $(SYNTH_STAMP))
+endif
+endif
+endif
+
 ## synth: synthesize every environment through the pinned CDK CLI, then lint the templates
 synth: $(SYNTH_STAMP)
 
 $(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
-	npx cdk synth --quiet
+# Even with --quiet the CLI says where it wrote and which stacks it has (the last line of
+# this recipe says both); its notices are off in cdk.json ("notices": false).
+	set -o pipefail; npx cdk synth --quiet 2>&1 \
+	  | { grep -v -e '^Successfully synthesized to ' -e '^Supply a stack id ' -e '^$$' || true; }
 	$(BIN)/cfn-lint cdk.out/*.template.json
 	@echo "synthesized and linted: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 	touch $@

@@ -11,25 +11,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from wearit_local.demo import DemoFailure, DemoReport, run_flow
-from wearit_local.errors import LocalEnvironmentError, LocalSetupError, TemplateError
+from wearit_local.errors import (
+    LocalEnvironmentError,
+    LocalSetupError,
+    MotoServerError,
+    TemplateError,
+)
 from wearit_local.provision import ProvisionedEnvironment, provision_environment
 from wearit_local.server import MotoServerProcess, running_moto_server
+from wearit_local.template import synth_hint
 from wearit_storage import StorageError
 
 PROGRAM = "python -m wearit_local"
+DESCRIPTION = (
+    "The WearIT storage layer on one machine: a local S3 (moto) provisioned from the "
+    "synthesized templates in cdk.out (make synth writes them)."
+)
 DEFAULT_CDK_OUT = Path("cdk.out")
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = commands.add_parser(
         "up", help="start moto, provision it from cdk.out, print the exports, keep running"
@@ -56,7 +69,7 @@ def _environment_options(parser: argparse.ArgumentParser) -> None:
 def provision(cdk_out: Path, env: str, endpoint: str) -> ProvisionedEnvironment:
     if not (cdk_out / f"WearitStorage-{env}.template.json").is_file():
         raise LocalSetupError(
-            f"no synthesized templates for '{env}' in {cdk_out}: run `make synth` first"
+            f"no synthesized templates for '{env}' in {cdk_out}: {synth_hint(cdk_out)}"
         )
     try:
         return provision_environment(cdk_out, env, s3_endpoint=endpoint)
@@ -72,24 +85,71 @@ def describe(environment: ProvisionedEnvironment) -> list[str]:
     return lines
 
 
+#: How supervisors, ``timeout``, container runtimes and a closed terminal stop a process.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StopRequested(BaseException):
+    """A stop signal arrived: ``up`` shuts its server down as it does on Ctrl-C.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: code that handles errors with
+    ``except Exception`` (retries, error translation) must not swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+
+
+@contextmanager
+def stop_on_signals(signums: Sequence[signal.Signals] = STOP_SIGNALS) -> Iterator[None]:
+    """Turn the stop signals into :class:`StopRequested` while the block runs.
+
+    Their default action kills this process at once, without the ``finally`` that stops
+    the moto child (which runs in its own session, so nothing else stops it: it would be
+    re-parented to PID 1 and keep its port).
+    """
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        # A second signal must not interrupt the clean-up the first one started.
+        for ignored in signums:
+            signal.signal(ignored, signal.SIG_IGN)
+        raise StopRequested(signum)
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     server = MotoServerProcess(port=args.port)
-    endpoint = server.start()
-    try:
-        environment = provision(args.cdk_out, args.env, endpoint)
-        print(f"# WearIT storage ({args.env}) on {endpoint}, provisioned from {args.cdk_out}")
-        for line in describe(environment):
-            print(f"# {line}")
-        print("# point an application or the wearit-storage CLI at it:")
-        for name, value in environment.environment_variables().items():
-            print(f"export {name}={shlex.quote(value)}")
-        print("# Ctrl-C stops the server (its state is in memory only)", flush=True)
-        server.wait()
-    except KeyboardInterrupt:
-        print("\nstopped", file=sys.stderr)
-    finally:
-        server.stop()
+    with stop_on_signals():
+        try:
+            return serve(server, args)
+        except KeyboardInterrupt:
+            print("\nstopped", file=sys.stderr)
+        except StopRequested as stop:
+            print(f"stopped ({stop})", file=sys.stderr)
+        finally:
+            server.stop()
     return 0
+
+
+def serve(server: MotoServerProcess, args: argparse.Namespace) -> int:
+    """Start and provision the server, print the exports, run until the server exits."""
+    endpoint = server.start()
+    environment = provision(args.cdk_out, args.env, endpoint)
+    print(f"# WearIT storage ({args.env}) on {endpoint}, provisioned from {args.cdk_out}")
+    for line in describe(environment):
+        print(f"# {line}")
+    print("# point an application or the wearit-storage CLI at it:")
+    for name, value in environment.environment_variables().items():
+        print(f"export {name}={shlex.quote(value)}")
+    print("# Ctrl-C (or SIGTERM) stops the server (its state is in memory only)", flush=True)
+    code = server.wait()
+    raise MotoServerError(f"the moto server on {endpoint} exited on its own (status {code})")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -22,16 +22,34 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 
-from moto.server import ThreadedMotoServer
-
-from wearit_local.errors import MotoServerError
+from wearit_local.errors import LocalSetupError, MotoServerError
 
 LOCALHOST = "127.0.0.1"
 # Answered by every moto server without credentials; a 200 means it serves requests.
 _HEALTH_PATH = "/moto-api/data.json"
 _RESET_AUTH_PATH = "/moto-api/reset-auth"
+
+
+def moto_server_module() -> ModuleType:
+    """``moto.server``, or a :class:`LocalSetupError` saying what to install.
+
+    moto (with the Flask app it serves) is a development requirement, not the SDK's: a
+    checkout installed with only ``pip install -e .`` lacks it, hence the import at run
+    time rather than at the top of this module.
+    """
+    try:
+        import moto.server
+    except ModuleNotFoundError as missing:
+        module = (missing.name or "moto").partition(".")[0]
+        raise LocalSetupError(
+            f"the local environment needs the development requirements (no module named "
+            f"{module!r}): in the checkout, run `make bootstrap` and use `.venv/bin/python -m "
+            f"wearit_local`, or `{sys.executable} -m pip install -c requirements.lock "
+            "-r requirements-dev.txt`"
+        ) from None
+    return moto.server
 
 
 def free_port(host: str = LOCALHOST) -> int:
@@ -50,7 +68,7 @@ def running_moto_server(host: str = LOCALHOST, *, quiet: bool = True) -> Iterato
     """
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+    server = moto_server_module().ThreadedMotoServer(ip_address=host, port=0, verbose=False)
     server.start()
     try:
         bound_host, port = server.get_host_and_port()
@@ -127,6 +145,7 @@ class MotoServerProcess:
 
     def start(self, *, timeout_s: float = 20.0) -> str:
         """Start the server, wait until it answers, and return its endpoint URL."""
+        moto_server_module()  # or the child exits at once and looks like a port in use
         env = {**os.environ, **(self._environment or {})}
         argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
         with ExitStack() as stack:

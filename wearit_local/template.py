@@ -58,17 +58,46 @@ class StackTemplate:
         return properties
 
 
+def synth_hint(cdk_out: Path) -> str:
+    """What to do about a missing or stale ``cdk_out``, as a command that works as printed.
+
+    In a checkout that is ``make synth``: it synthesizes every environment with the pinned
+    CDK CLI under the virtualenv's Node.js (a bare ``npx cdk`` would take whatever Node is
+    first on PATH). Anywhere else there is no Makefile and no CDK app, only ``--cdk-out``.
+    """
+    checkout = cdk_out.resolve().parent
+    if cdk_out.name == "cdk.out" and all(
+        (checkout / marker).is_file() for marker in ("Makefile", "app.py", "cdk.json")
+    ):
+        where = "" if checkout == Path.cwd().resolve() else f" in {checkout}"
+        return f"run `make synth`{where}"
+    return (
+        "pass --cdk-out with the cdk.out directory that `make synth` writes in a checkout "
+        "of wearit-storage"
+    )
+
+
 def read_manifest(cdk_out: Path) -> Mapping[str, Any]:
     path = cdk_out / MANIFEST
     try:
         manifest: Mapping[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
-        raise TemplateError(
-            f"{path} does not exist: run `make synth` (or `npx cdk synth`) first"
-        ) from None
+        raise TemplateError(f"{path} does not exist: {synth_hint(cdk_out)}") from None
     except json.JSONDecodeError as exc:
-        raise TemplateError(f"{path} is not valid JSON ({exc}): run `make synth` again") from exc
+        raise TemplateError(f"{path} is not valid JSON ({exc}): {synth_hint(cdk_out)}") from exc
     return manifest
+
+
+def environments_in(artifacts: Mapping[str, Any]) -> list[str]:
+    """The ``Environment`` tags of the stacks in a manifest's artifacts, sorted."""
+    return sorted(
+        {
+            artifact["properties"]["tags"][ENVIRONMENT_TAG]
+            for artifact in artifacts.values()
+            if artifact.get("type") == STACK_ARTIFACT
+            and ENVIRONMENT_TAG in artifact.get("properties", {}).get("tags", {})
+        }
+    )
 
 
 def load_environment(cdk_out: Path, env: str) -> list[StackTemplate]:
@@ -81,9 +110,12 @@ def load_environment(cdk_out: Path, env: str) -> list[StackTemplate]:
         and artifact.get("properties", {}).get("tags", {}).get(ENVIRONMENT_TAG) == env
     }
     if not stacks:
+        # A selected-environment synth (`cdk synth -c env=prod`) leaves only that one.
+        held = ", ".join(environments_in(artifacts)) or "none"
         raise TemplateError(
-            f"no stack tagged {ENVIRONMENT_TAG}={env} in {cdk_out / MANIFEST}: synthesize it "
-            f"with `npx cdk synth -c env={env}` or pick another environment"
+            f"no stack tagged {ENVIRONMENT_TAG}={env} in {cdk_out / MANIFEST} (environments "
+            f"there: {held}): {synth_hint(cdk_out)} to synthesize every environment, or "
+            "pick another one with --env"
         )
     return _deployment_order(stacks)
 
@@ -94,7 +126,7 @@ def _stack(cdk_out: Path, name: str, artifact: Mapping[str, Any]) -> StackTempla
     try:
         body = json.loads(template_path.read_text())
     except FileNotFoundError:
-        raise TemplateError(f"{template_path} is missing: run `make synth` again") from None
+        raise TemplateError(f"{template_path} is missing: {synth_hint(cdk_out)}") from None
     account, region = _account_and_region(name, artifact.get("environment", ""))
     return StackTemplate(
         name=name,

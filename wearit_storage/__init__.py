@@ -12,6 +12,7 @@ Sync (scripts, workers): the same with ``SyncStorageRepository`` and no ``await`
 
 from __future__ import annotations
 
+from wearit_storage._version import installed_version
 from wearit_storage.categories import Category
 from wearit_storage.client import S3Client, StoredObject, SyncS3Client
 from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
@@ -44,6 +45,8 @@ from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 from wearit_storage.repository import RepositoryOptions, StorageRepository, SyncStorageRepository
 from wearit_storage.settings import StorageSettings
 from wearit_storage.usage import CategoryUsage, StorageUsage
+
+__version__ = installed_version()
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -83,6 +86,7 @@ __all__ = [
     "SyncS3Client",
     "SyncStorageRepository",
     "UploadTooLarge",
+    "__version__",
     "new_upload_session_id",
     "parse_key",
 ]

@@ -1,25 +1,37 @@
 """``wearit-storage``: the SDK from a terminal, against AWS or a local S3.
 
 Storage errors print one line naming the key and the cause (exit 1); bad arguments print a
-usage error (exit 2). Configuration comes from the environment, as for the SDK
-(``StorageSettings.from_env``); the repository's ``python -m wearit_local up`` starts a
-local S3 and prints the lines to export.
+usage error naming the argument (exit 2). Configuration comes from the environment, as for
+the SDK (``StorageSettings.from_env``); the repository's ``python -m wearit_local up``
+starts a local S3 and prints the lines to export. The SDK's own log lines reach stderr only
+with ``--verbose``.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import mimetypes
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from wearit_storage.errors import StorageError
-from wearit_storage.paths import parse_key
+from wearit_storage import __version__
+from wearit_storage.errors import (
+    InvalidStorageKey,
+    InvalidStorageRequest,
+    ObjectNotFound,
+    StorageError,
+)
+from wearit_storage.paths import validate_id, validate_key
+from wearit_storage.presign import validate_expiry
 from wearit_storage.repository import SyncStorageRepository
-from wearit_storage.settings import StorageSettings
+from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
 from wearit_storage.usage import StorageUsage
+from wearit_storage.versioning import KeyVersion, list_key_versions
 
 PROGRAM = "wearit-storage"
 
@@ -31,7 +43,6 @@ def repository() -> SyncStorageRepository:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    parse_key(args.key)  # reject a bad key before reading a large file
     data = Path(args.file).read_bytes()
     content_type = args.content_type or mimetypes.guess_type(args.key)[0] or "image/jpeg"
     with repository() as repo:
@@ -95,7 +106,7 @@ def cmd_erase_user(args: argparse.Namespace) -> int:
         versions = sum(c.objects + c.noncurrent_versions for c in usage.categories.values())
         if not args.yes:
             if not sys.stdin.isatty():
-                raise UsageError("erase-user needs --yes when standard input is not a terminal")
+                raise UsageError("--yes is required when standard input is not a terminal")
             answer = input(
                 f"Erase user {args.user}: {usage.objects} files, {versions} versions, in the "
                 "primary and replica buckets, beyond recovery? Type the user id to confirm: "
@@ -129,8 +140,63 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_versions(args: argparse.Namespace) -> int:
+    with repository() as repo:
+        versions = list_key_versions(repo.s3_client, args.key)
+        bucket = repo.s3_client.bucket_name
+    if not versions:
+        raise ObjectNotFound(f"no versions of {args.key!r} in bucket {bucket!r}", key=args.key)
+    print_versions(versions, sys.stdout)
+    return 0
+
+
+def print_versions(versions: Sequence[KeyVersion], out: TextIO) -> None:
+    """One line per version, newest first; ``restore`` copies the newest stored version
+    below the current one back on top."""
+    width = max(len("version id"), *(len(v.version_id) for v in versions))
+    out.write(f"{'version id':<{width}} {'last modified (UTC)':<20} {'bytes':>12}  state\n")
+    for version in versions:
+        modified = version.last_modified.strftime("%Y-%m-%d %H:%M:%S")
+        size = "-" if version.is_delete_marker else str(version.size)
+        out.write(f"{version.version_id:<{width}} {modified:<20} {size:>12}  {_state(version)}\n")
+
+
+def _state(version: KeyVersion) -> str:
+    states = ["current"] if version.is_latest else []
+    if version.is_delete_marker:
+        states.append("delete marker")
+    return ", ".join(states)
+
+
 class UsageError(Exception):
-    """Bad arguments: reported like argparse's own errors, exit 2."""
+    """Bad arguments found by a command: reported like argparse's own errors, exit 2."""
+
+
+# Argument types: argparse reports their errors naming the argument, with exit status 2.
+
+
+def key_argument(value: str) -> str:
+    try:
+        return validate_key(value)
+    except InvalidStorageKey as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def user_argument(value: str) -> str:
+    try:
+        return validate_id(value, field="user id")
+    except InvalidStorageKey as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def expiry_argument(value: str) -> int:
+    try:
+        return validate_expiry(int(value))
+    except (ValueError, InvalidStorageRequest):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {value!r}: use a whole number of seconds, 1 to "
+            f"{MAX_PRESIGN_EXPIRY_S} (presigned URLs cannot outlive 7 days)"
+        ) from None
 
 
 #: Commands of the repository's developer tool, which is not part of the SDK's package.
@@ -140,40 +206,116 @@ MOVED_COMMANDS = {
 }
 
 
+DESCRIPTION = "The WearIT storage SDK from a terminal, against AWS or a local S3."
+EPILOG = """\
+environment (read as the SDK reads it):
+  AWS_REGION_NAME      region of the data bucket (required)
+  AWS_BUCKET_NAME      the data bucket (required; or WEARIT_ENV=dev|prod with
+                       AWS_BUCKET_NAME_DEV / AWS_BUCKET_NAME_PROD)
+  AWS_ENDPOINT_URL     a local or S3-compatible endpoint (optional; unset: AWS itself)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+                       optional; unset: the default credential chain (profiles, roles)
+  WEARIT_REPLICA_BUCKET_NAME, WEARIT_REPLICA_REGION_NAME
+                       the replica bucket, which erase-user also erases
+
+In a checkout, python -m wearit_local up starts a local S3 and prints these to export.
+Exit status: 0 done, 1 storage error, 2 bad arguments.
+"""
+
+KEY_HELP = "storage key, e.g. clothing/USER/ITEM/image.jpg or avatars/USER/avatar.jpg"
+USER_HELP = "user id (1-128 characters of A-Z, a-z, 0-9, '_' or '-')"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each storage operation to stderr"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    upload = commands.add_parser("upload", help="upload a file to a key; print a GET URL")
-    upload.add_argument("key", help="e.g. clothing/USER/ITEM/image.jpg")
-    upload.add_argument("file", help="local file to upload")
+    def command(name: str, handler: Command, summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary)
+        # The command's own parser reports the errors its handler finds (its usage line).
+        sub.set_defaults(handler=handler, command_parser=sub)
+        return sub
+
+    upload = command("upload", cmd_upload, "upload a file to a key; print a GET URL")
+    upload.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
+    upload.add_argument("file", metavar="FILE", help="local file to upload")
     upload.add_argument("--content-type", help="default: guessed from the key's extension")
-    upload.set_defaults(handler=cmd_upload)
 
-    download = commands.add_parser("download", help="download a key")
-    download.add_argument("key")
+    download = command("download", cmd_download, "download a key to a file or stdout")
+    download.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
     download.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
-    download.set_defaults(handler=cmd_download)
 
-    presign = commands.add_parser("presign", help="print a presigned GET URL")
-    presign.add_argument("key")
-    presign.add_argument("--expires", type=int, help="seconds, 1 to 604800 (default per key)")
-    presign.set_defaults(handler=cmd_presign)
+    presign = command("presign", cmd_presign, "print a presigned GET URL")
+    presign.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
+    presign.add_argument(
+        "--expires",
+        type=expiry_argument,
+        metavar="SECONDS",
+        help=f"1 to {MAX_PRESIGN_EXPIRY_S} (default: per key, shorter for body/)",
+    )
 
-    usage = commands.add_parser("usage", help="bytes and objects per category of a user")
-    usage.add_argument("user")
-    usage.set_defaults(handler=cmd_usage)
+    usage = command("usage", cmd_usage, "bytes and objects per category of a user")
+    usage.add_argument("user", type=user_argument, metavar="USER", help=USER_HELP)
 
-    erase = commands.add_parser("erase-user", help="erase every version of a user's files")
-    erase.add_argument("user")
-    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    erase.set_defaults(handler=cmd_erase_user)
+    erase = command("erase-user", cmd_erase_user, "erase every version of a user's files")
+    erase.add_argument("user", type=user_argument, metavar="USER", help=USER_HELP)
+    erase.add_argument(
+        "--yes", action="store_true", help="do not ask (required without a terminal)"
+    )
 
-    restore = commands.add_parser("restore", help="undo the last overwrite or delete of a key")
-    restore.add_argument("key")
-    restore.set_defaults(handler=cmd_restore)
+    restore = command("restore", cmd_restore, "undo the last overwrite or delete of a key")
+    restore.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
+
+    versions = command("versions", cmd_versions, "list a key's versions, newest first")
+    versions.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
 
     return parser
+
+
+@contextmanager
+def sdk_logging(verbose: bool) -> Iterator[None]:
+    """The SDK's log lines on stderr with ``--verbose``, nowhere otherwise.
+
+    This command prints each error itself, in one line; with no handler configured,
+    Python's last-resort handler would print the SDK's ERROR log line for it too.
+    """
+    sdk_logger = logging.getLogger("wearit_storage")
+    handler: logging.Handler = logging.NullHandler()
+    previous_level = sdk_logger.level
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        sdk_logger.setLevel(logging.INFO)
+    sdk_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.setLevel(previous_level)
+
+
+def error_line(error: StorageError) -> str:
+    """``key: message``, with the key only when the message does not name it already."""
+    if error.key and error.key not in str(error):
+        return f"{error.key}: {error}"
+    return str(error)
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device once its reader has gone (``| head``): the
+    interpreter's final flush would otherwise fail again and print ``Broken pipe``."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,13 +329,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     handler: Command = args.handler
     try:
-        return handler(args)
+        with sdk_logging(args.verbose):
+            status = handler(args)
+            # A reader that left (`| head`) fails the flush here rather than at exit.
+            sys.stdout.flush()
+            return status
     except UsageError as error:
-        parser.error(str(error))  # exits with status 2
+        command_parser: argparse.ArgumentParser = args.command_parser
+        command_parser.error(str(error))  # exits with status 2
     except StorageError as error:
-        key = f"{error.key}: " if error.key else ""
-        print(f"{PROGRAM}: error: {key}{error}", file=sys.stderr)
+        print(f"{PROGRAM}: error: {error_line(error)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Whoever reads the output stopped reading (`download KEY | head -c 20`): like
+        # cat, stop quietly.
+        silence_stdout()
+        return 0
     except OSError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return 1

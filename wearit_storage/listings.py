@@ -27,8 +27,14 @@ def key_versions(boto_client: BotoS3Client, bucket: str, key: str) -> list[dict[
     (``a.jpg`` is a prefix of ``a.jpg.tmp``), hence the exact-key filter.
     """
     entries = [entry for entry in list_versions(boto_client, bucket, key) if entry["Key"] == key]
-    # Stable sort keeps S3's newest-first order between equal timestamps.
-    return sorted(entries, key=lambda entry: entry["LastModified"], reverse=True)
+    # Timestamps can tie (moto lists them to the second) and boto3 returns versions and
+    # delete markers as two lists: among equal timestamps the current entry (``IsLatest``)
+    # is the newest; the stable sort keeps S3's newest-first order among the rest.
+    return sorted(
+        entries,
+        key=lambda entry: (entry["LastModified"], bool(entry.get("IsLatest"))),
+        reverse=True,
+    )
 
 
 def list_uploads(

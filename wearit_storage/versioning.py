@@ -1,11 +1,43 @@
-"""Version-level operations on one key: undo an overwrite or a delete, purge a key."""
+"""Version-level operations on one key: list its versions, undo an overwrite or a delete,
+purge a key."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ObjectNotFound
 from wearit_storage.listings import key_versions
 from wearit_storage.paths import validate_key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVersion:
+    """One entry of a key's history: a stored version or a delete marker."""
+
+    version_id: str
+    last_modified: datetime
+    size: int  # 0 for a delete marker
+    is_latest: bool
+    is_delete_marker: bool
+
+
+def list_key_versions(client: SyncS3Client, s3_key: str) -> list[KeyVersion]:
+    """Every version and delete marker of exactly ``s3_key``, newest first (empty if none)."""
+    validate_key(s3_key)
+    with client.operation("list_versions", s3_key):
+        entries = key_versions(client.boto_client, client.bucket_name, s3_key)
+    return [
+        KeyVersion(
+            version_id=str(entry["VersionId"]),
+            last_modified=entry["LastModified"],
+            size=int(entry.get("Size", 0)),
+            is_latest=bool(entry.get("IsLatest")),
+            is_delete_marker=bool(entry["IsDeleteMarker"]),
+        )
+        for entry in entries
+    ]
 
 
 def restore_previous_version(client: SyncS3Client, s3_key: str) -> str:

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from tests.synth import REPO_ROOT
-from wearit_local import LocalCredentials, emulator_client
+from wearit_local import LocalCredentials, emulator_client, free_port
 
 
-def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 180, cwd: Path = REPO_ROOT, hide: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m wearit_local ARGS`` from ``cwd``; ``hide`` makes a module not importable."""
+    hiding = f"sys.modules[{hide!r}] = None; " if hide else ""
+    run_main = f"import runpy, sys; {hiding}runpy.run_module('wearit_local', run_name='__main__')"
     return subprocess.run(
-        [sys.executable, "-m", "wearit_local", *args],
-        cwd=REPO_ROOT,
+        [sys.executable, "-c", run_main, *args],
+        cwd=cwd,
+        # From anywhere, as from a checkout: wearit_local is not in the installed wheel.
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -45,8 +56,34 @@ def test_demo_runs_the_whole_flow_against_templates_from_cdk_out(cdk_out: Path) 
 def test_demo_without_synthesized_templates_says_what_to_run(tmp_path: Path) -> None:
     result = run_cli("demo", "--cdk-out", str(tmp_path))
     assert result.returncode == 1
-    assert "run `make synth` first" in result.stderr
+    assert result.stderr.strip().endswith(
+        "pass --cdk-out with the cdk.out directory that `make synth` writes in a checkout "
+        "of wearit-storage"
+    )
     assert "Traceback" not in result.stderr
+
+
+def test_outside_a_checkout_the_hint_is_cdk_out_and_in_one_make_synth(tmp_path: Path) -> None:
+    outside = run_cli("up", cwd=tmp_path)
+    assert outside.returncode == 1
+    assert "in cdk.out: pass --cdk-out" in outside.stderr
+    for marker in ("Makefile", "app.py", "cdk.json"):
+        (tmp_path / marker).write_text("")
+    checkout = run_cli("up", cwd=tmp_path)
+    assert checkout.returncode == 1
+    assert checkout.stderr.strip().endswith("in cdk.out: run `make synth`")
+
+
+@pytest.mark.parametrize("command", ["up", "demo"])
+def test_without_moto_one_line_says_what_to_install(command: str, tmp_path: Path) -> None:
+    result = run_cli(command, "--cdk-out", str(tmp_path), hide="moto")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "python -m wearit_local: error: the local environment needs the development "
+        "requirements (no module named 'moto'): in the checkout, run `make bootstrap` and use "
+        "`.venv/bin/python -m wearit_local`, or "
+        f"`{sys.executable} -m pip install -c requirements.lock -r requirements-dev.txt`"
+    ]
 
 
 def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> None:
@@ -85,6 +122,88 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
             process.wait()
 
 
+def _moto_servers_on(port: int) -> list[int]:
+    """Pids of the ``python -m moto.server ... -p PORT`` processes still running."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:  # the process ended while we looked
+            continue
+        if b"moto.server" in argv and str(port).encode() in argv:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the moto child through /proc")
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_local_up_stops_its_server_on_a_stop_signal(
+    cdk_out: Path, stop_signal: signal.Signals
+) -> None:
+    port = free_port()
+    up = ["up", "--cdk-out", str(cdk_out), "--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wearit_local", *up],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+        assert _moto_servers_on(port), "the moto child is not running before the signal"
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=30) == 0
+        assert process.stderr is not None
+        assert process.stderr.read().strip() == f"stopped ({stop_signal.name})"
+        # The child is reaped before `up` exits; give /proc a moment to agree.
+        deadline = time.monotonic() + 5
+        while _moto_servers_on(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _moto_servers_on(port), "the moto server outlived `up`"
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, "the port is still served"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in _moto_servers_on(port):  # never leave a leaked server to the next test
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the moto child through /proc")
+def test_local_up_fails_when_its_server_dies(cdk_out: Path) -> None:
+    port = free_port()
+    up = ["up", "--cdk-out", str(cdk_out), "--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wearit_local", *up],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+        (server,) = _moto_servers_on(port)
+        os.kill(server, signal.SIGKILL)
+        assert process.wait(timeout=30) == 1
+        assert process.stderr is not None
+        assert process.stderr.read().strip() == (
+            f"python -m wearit_local: error: the moto server on http://127.0.0.1:{port} exited "
+            "on its own (status -9)"
+        )
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
@@ -94,3 +213,9 @@ def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
     assert result.returncode == 1
     assert "exited before answering (is the port in use?)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_is_plain_text() -> None:
+    from wearit_local.cli import build_parser
+
+    assert "``" not in build_parser().format_help()

@@ -50,6 +50,10 @@ def test_the_sdk_wheel_holds_neither_moto_nor_the_local_environment(tmp_path: Pa
         names = archive.namelist()
         modules = {name: archive.read(name).decode() for name in names if name.endswith(".py")}
     assert "wearit_storage/py.typed" in names
+    (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+    with zipfile.ZipFile(wheel) as archive:
+        assert "License-Expression: MIT" in archive.read(metadata).decode().splitlines()
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "wearit_storage/__init__.py" in modules
     assert not [name for name in names if name.startswith("wearit_local")]
     for name, text in modules.items():

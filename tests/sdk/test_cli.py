@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import io
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -10,8 +13,29 @@ from typing import Any
 import pytest
 
 from tests.sdk.helpers import all_versions
-from wearit_storage.cli import main
+from wearit_storage.cli import build_parser, main
 from wearit_storage.settings import StorageSettings
+
+
+def run_cli(*args: str, close_stdout: bool = False) -> subprocess.CompletedProcess[str]:
+    """The command in its own process, as a shell runs it: no logging set up by pytest.
+
+    ``close_stdout`` closes the read end of its stdout before it writes anything, as
+    ``| head`` does once it has read enough.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wearit_storage", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if close_stdout:
+        assert process.stdout is not None
+        process.stdout.close()
+        _, err = process.communicate(timeout=60)
+        return subprocess.CompletedProcess(process.args, process.returncode, "", err)
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 @pytest.fixture
@@ -49,23 +73,45 @@ def test_upload_download_presign_roundtrip(
     assert "X-Amz-Expires=60" in capsys.readouterr().out
 
 
-def test_storage_error_is_one_line_naming_the_key(
-    cli_env: StorageSettings, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["download", "clothing/u1/c1/missing.jpg"]) == 1
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith("wearit-storage: error: clothing/u1/c1/missing.jpg: ")
-    assert "Traceback" not in captured.err
+def test_storage_error_is_one_line_naming_the_key_once(cli_env: StorageSettings) -> None:
+    key = "clothing/u1/c1/missing.jpg"
+    result = run_cli("download", key)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()  # not the SDK's ERROR log line as well
+    assert line.startswith("wearit-storage: error: ")
+    assert line.count(key) == 1
+    assert "no such object" in line
 
 
-def test_invalid_key_is_rejected_before_any_request(
-    cli_env: StorageSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_verbose_shows_the_sdks_log_lines(cli_env: StorageSettings) -> None:
+    result = run_cli("--verbose", "download", "clothing/u1/c1/missing.jpg")
+    assert result.returncode == 1
+    logged, printed = result.stderr.splitlines()
+    assert logged.startswith("ERROR storage download failed key=clothing/u1/c1/missing.jpg ")
+    assert printed.startswith("wearit-storage: error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "argument"),
+    [
+        (["upload", "clothing/../etc/passwd.jpg", "f.jpg"], "upload", "KEY"),
+        (["download", "nowhere/x.jpg"], "download", "KEY"),
+        (["presign", "avatars/u1/avatar.jpg", "--expires", "0"], "presign", "--expires"),
+        (["presign", "avatars/u1/avatar.jpg", "--expires", "604801"], "presign", "--expires"),
+        (["usage", "bad user"], "usage", "USER"),
+        (["erase-user", "u1/../u2", "--yes"], "erase-user", "USER"),
+        (["versions", "temp/x"], "versions", "KEY"),
+    ],
+)
+def test_a_bad_argument_is_a_usage_error_naming_it(
+    argv: list[str], command: str, argument: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "f.jpg").write_bytes(b"x")
-    assert main(["upload", "clothing/../etc/passwd.jpg", str(tmp_path / "f.jpg")]) == 1
-    assert "wearit-storage: error:" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(argv)  # no environment needed: nothing is sent
+    assert exited.value.code == 2
+    usage, error = capsys.readouterr().err.strip().splitlines()
+    assert usage.startswith(f"usage: wearit-storage {command} ")
+    assert error.startswith(f"wearit-storage {command}: error: argument {argument}: ")
 
 
 def test_missing_configuration_is_one_line(
@@ -102,7 +148,11 @@ def test_erase_user_requires_yes_without_a_terminal(
     with pytest.raises(SystemExit) as exited:
         main(["erase-user", "u1"])
     assert exited.value.code == 2
-    assert "needs --yes" in capsys.readouterr().err
+    usage, error = capsys.readouterr().err.strip().splitlines()
+    assert usage.startswith("usage: wearit-storage erase-user ")  # its own, not the top level
+    assert error == (
+        "wearit-storage erase-user: error: --yes is required when standard input is not a terminal"
+    )
     assert all_versions(admin, cli_env.bucket_name)  # nothing was deleted
 
 
@@ -151,3 +201,63 @@ def test_developer_tool_commands_point_to_their_new_home(
         main(argv)
     assert info.value.code == 2
     assert f"run `{pointer}` from a checkout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["download", "versions"])
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    command: str, cli_env: StorageSettings, admin: Any
+) -> None:
+    key = "clothing/u1/c1/image.jpg"
+    admin.put_object(Bucket=cli_env.bucket_name, Key=key, Body=b"x" * 100_000)
+    result = run_cli(command, key, close_stdout=True)  # as `| head -c 20` does
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_versions_lists_newest_first_with_the_current_one_and_delete_markers(
+    cli_env: StorageSettings, capsys: pytest.CaptureFixture[str], admin: Any
+) -> None:
+    key = "avatars/u1/avatar.jpg"
+    bucket = cli_env.bucket_name
+    first = admin.put_object(Bucket=bucket, Key=key, Body=b"first")["VersionId"]
+    second = admin.put_object(Bucket=bucket, Key=key, Body=b"second!")["VersionId"]
+    marker = admin.delete_object(Bucket=bucket, Key=key)["VersionId"]
+    admin.put_object(Bucket=bucket, Key=key + ".bak", Body=b"not this key")
+    assert main(["versions", key]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["version", "id", "last", "modified", "(UTC)", "bytes", "state"]
+    assert [row.split()[0] for row in rows] == [marker, second, first]
+    assert rows[0].split()[3:] == ["-", "current,", "delete", "marker"]
+    assert rows[1].split()[3:] == ["7"]
+    assert rows[2].split()[3:] == ["5"]
+
+
+def test_versions_of_a_key_without_any_is_one_line(
+    cli_env: StorageSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["versions", "avatars/u1/avatar.jpg"]) == 1
+    assert capsys.readouterr().err == (
+        f"wearit-storage: error: no versions of 'avatars/u1/avatar.jpg' in bucket "
+        f"'{cli_env.bucket_name}'\n"
+    )
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (subcommands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(subcommands.choices)
+
+
+def test_help_is_plain_text_naming_the_environment() -> None:
+    parser = build_parser()
+    texts = [parser.format_help()] + [c.format_help() for c in _commands(parser).values()]
+    for text in texts:
+        assert "``" not in text
+    for variable in ("AWS_REGION_NAME", "AWS_BUCKET_NAME", "AWS_ENDPOINT_URL"):
+        assert variable in texts[0]
+    assert "versions" in texts[0]
+
+
+def test_every_positional_argument_has_help() -> None:
+    for name, command in _commands(build_parser()).items():
+        for action in command._actions:
+            if not action.option_strings:
+                assert action.help, f"{name} {action.metavar or action.dest}"
