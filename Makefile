@@ -19,6 +19,7 @@ NODE_STAMP := node_modules/.installed
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
+	@echo "bootstrap: installing the pinned Python packages into $(VENV) (first run: a minute or two)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 # PYTHONWARNINGS: setuptools' editable build says "Editable installation ... be careful
@@ -26,9 +27,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.t
 # as a warning, which pip relays even with --quiet).
 	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet \
 	  --disable-pip-version-check -c requirements.lock -r requirements-dev.txt -e .
+	@echo "bootstrap: Python packages installed"
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	@echo "bootstrap: installing the pinned CDK CLI into node_modules"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

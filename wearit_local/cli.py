@@ -77,11 +77,25 @@ def provision(cdk_out: Path, env: str, endpoint: str) -> ProvisionedEnvironment:
         raise LocalSetupError(f"cannot provision from {cdk_out}: {error}") from error
 
 
+#: What moto stores (or not) but never enforces: one line at start-up, the README's table
+#: ("What the local environment is not") has the details and where each is verified.
+NOT_ENFORCED = (
+    "not enforced here: presigned URL expiry and POST policy conditions (other key, type or "
+    "size accepted), CORS on simple requests (any Origin is echoed; only preflights follow "
+    "the rules), bucket policies, Block Public Access, lifecycle and replication (never run)"
+)
+
+
 def describe(environment: ProvisionedEnvironment) -> list[str]:
     lines = [f"buckets: {', '.join(f'{b.name} ({b.region})' for b in environment.buckets)}"]
     lines.append(f"roles:   {', '.join(role.name for role in environment.roles)}")
-    for skipped in environment.skipped:
-        lines.append(f"not held by moto: {skipped.bucket} {skipped.property} ({skipped.reason})")
+    skipped: dict[str, list[str]] = {}
+    for entry in environment.skipped:
+        skipped.setdefault(entry.property, []).append(entry.bucket)
+    if skipped:
+        held = "; ".join(f"{prop} ({len(buckets)} buckets)" for prop, buckets in skipped.items())
+        lines.append(f"not held by moto: {held}")
+    lines.append(NOT_ENFORCED)
     return lines
 
 

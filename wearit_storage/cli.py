@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import TextIO
 
 from wearit_storage import __version__
+from wearit_storage.categories import Category
 from wearit_storage.errors import (
     InvalidStorageKey,
     InvalidStorageRequest,
     ObjectNotFound,
     StorageError,
 )
-from wearit_storage.paths import validate_id, validate_key
+from wearit_storage.paths import parse_key, validate_id, validate_key
 from wearit_storage.presign import validate_expiry
 from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
@@ -43,12 +44,23 @@ def repository() -> SyncStorageRepository:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
+    """Category keys go through the image pipeline, as the repository's uploads do; temp/
+    keys are stored raw, as a direct upload would be (then promoted)."""
     data = Path(args.file).read_bytes()
-    content_type = args.content_type or mimetypes.guess_type(args.key)[0] or "image/jpeg"
+    parsed = parse_key(args.key)
     with repository() as repo:
-        url = repo.s3_client.upload_file(data, args.key, content_type)
-    print(f"uploaded {args.key} ({len(data)} bytes, {content_type})")
-    print(url)
+        if parsed.category is Category.TEMP:
+            content_type = args.content_type or mimetypes.guess_type(args.key)[0]
+            stored = repo.upload_temp(
+                parsed.owner_id, data, parsed.filename, content_type or "application/octet-stream"
+            )
+            print(f"uploaded {stored.key} ({len(data)} bytes, raw, awaiting promotion)")
+            print(repo.presigned_url(stored.key))
+            return 0
+        image = repo.store_at_key(args.key, data)
+    thumbnail = f" + {image.thumbnail.key}" if image.thumbnail is not None else ""
+    print(f"uploaded {image.main.key}{thumbnail} ({len(data)} bytes in, rendered as JPEG)")
+    print(image.url)
     return 0
 
 

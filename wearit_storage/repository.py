@@ -42,7 +42,7 @@ from wearit_storage.erasure import (
     ErasureReport,
     erase,
 )
-from wearit_storage.errors import ImageRejected
+from wearit_storage.errors import ImageRejected, InvalidStorageKey
 from wearit_storage.health import HealthReport, check_health
 from wearit_storage.image_store import StoredImage, store_renditions
 from wearit_storage.imaging import (
@@ -56,6 +56,7 @@ from wearit_storage.paths import (
     StoragePathBuilder,
     item_prefix,
     key_category,
+    parse_key,
     rendition_key,
     require_rendition_key,
     thumbnail_key,
@@ -233,6 +234,20 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
         )
         return store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
 
+    def store_at_key(self, key: str, file_data: bytes) -> StoredImage:
+        """Store an image at a key built elsewhere (a script, the CLI): ``key`` must lie in
+        a category of user data; it is made ``.jpg`` and stored with the category's policy,
+        thumbnail included, exactly as the ``upload_*`` method of that category would."""
+        parsed = parse_key(key)
+        if parsed.category not in self.policies:
+            raise InvalidStorageKey(
+                f"{key!r} is not in a category of user data ("
+                + ", ".join(c.prefix for c in self.policies)
+                + "): temp/ uploads go through upload_temp",
+                key=key,
+            )
+        return self._store_in(parsed.category, key, file_data)
+
     def _store_in(self, category: Category, key: str, file_data: bytes) -> StoredImage:
         """Store at ``key`` (made ``.jpg``), with a thumbnail where the policy has one."""
         main = rendition_key(key)
@@ -352,6 +367,7 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     store_body_image = offloaded(SyncStorageRepository.store_body_image)
     store_tryon_result = offloaded(SyncStorageRepository.store_tryon_result)
     store_avatar = offloaded(SyncStorageRepository.store_avatar)
+    store_at_key = offloaded(SyncStorageRepository.store_at_key)
     download_clothing_image = offloaded(SyncStorageRepository.download_clothing_image)
     download_body_image = offloaded(SyncStorageRepository.download_body_image)
     download_tryon_result = offloaded(SyncStorageRepository.download_tryon_result)

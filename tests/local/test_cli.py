@@ -97,12 +97,21 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
     try:
         assert process.stdout is not None
         exports: dict[str, str] = {}
+        preamble: list[str] = []
         for line in process.stdout:
+            if line.startswith("# ") and not line.startswith("# Ctrl-C"):
+                preamble.append(line)
             if line.startswith("export "):
                 name, _, value = line.removeprefix("export ").strip().partition("=")
                 exports[name] = shlex.split(value)[0]
             if line.startswith("# Ctrl-C"):
                 break
+        # What moto does not enforce: said once, briefly (not a line per bucket).
+        not_enforced = [line for line in preamble if "not enforced here" in line]
+        assert len(not_enforced) == 1
+        assert "CORS on simple requests" in not_enforced[0]
+        assert all(len(line) < 400 for line in preamble)
+        assert exports["AWS_REGION"] == exports["AWS_DEFAULT_REGION"] == exports["AWS_REGION_NAME"]
         endpoint = exports["AWS_ENDPOINT_URL"]
         exported = LocalCredentials(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"])
         s3 = emulator_client("s3", endpoint, exports["AWS_REGION_NAME"], credentials=exported)

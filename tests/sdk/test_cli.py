@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.sdk.helpers import all_versions
 from wearit_storage.cli import build_parser, main
@@ -62,13 +63,14 @@ def test_upload_download_presign_roundtrip(
 ) -> None:
     source = tmp_path / "photo.jpg"
     source.write_bytes(jpeg)
-    assert main(["upload", "tryon/u1/t1/result.jpg", str(source)]) == 0
+    assert main(["upload", "tryon/u1/t1/result.png", str(source)]) == 0
     out = capsys.readouterr().out
-    assert f"uploaded tryon/u1/t1/result.jpg ({len(jpeg)} bytes, image/jpeg)" in out
+    # Through the image pipeline, like the repository's uploads: a JPEG under .jpg.
+    assert f"uploaded tryon/u1/t1/result.jpg ({len(jpeg)} bytes in, rendered as JPEG)" in out
     assert "X-Amz-Signature=" in out  # the presigned GET URL
     target = tmp_path / "back.jpg"
     assert main(["download", "tryon/u1/t1/result.jpg", "-o", str(target)]) == 0
-    assert target.read_bytes() == jpeg
+    assert Image.open(target).format == "JPEG"
     assert main(["presign", "tryon/u1/t1/result.jpg", "--expires", "60"]) == 0
     assert "X-Amz-Expires=60" in capsys.readouterr().out
 
@@ -87,7 +89,8 @@ def test_verbose_shows_the_sdks_log_lines(cli_env: StorageSettings) -> None:
     result = run_cli("--verbose", "download", "clothing/u1/c1/missing.jpg")
     assert result.returncode == 1
     logged, printed = result.stderr.splitlines()
-    assert logged.startswith("ERROR storage download failed key=clothing/u1/c1/missing.jpg ")
+    # A missing object is an ordinary answer: INFO, not ERROR.
+    assert logged.startswith("INFO storage download failed key=clothing/u1/c1/missing.jpg ")
     assert printed.startswith("wearit-storage: error: ")
 
 
@@ -261,3 +264,23 @@ def test_every_positional_argument_has_help() -> None:
         for action in command._actions:
             if not action.option_strings:
                 assert action.help, f"{name} {action.metavar or action.dest}"
+
+
+def test_upload_renders_category_keys_and_keeps_temp_raw(
+    cli_env: StorageSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str], jpeg: bytes
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_bytes(b"hello")
+    # A text file is no image: refused, not stored as clothing/.../image.jpg.
+    result = run_cli("upload", "clothing/u1/c1/image.jpg", str(text))
+    assert result.returncode == 1
+    assert "not an image" in result.stderr
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg)
+    assert main(["upload", "clothing/u1/c1/image.jpg", str(photo)]) == 0
+    assert "clothing/u1/c1/image.jpg + clothing/u1/c1/image_thumb.jpg" in capsys.readouterr().out
+    assert main(["upload", "temp/sess-1/raw.jpg", str(photo)]) == 0
+    assert "awaiting promotion" in capsys.readouterr().out
+    back = tmp_path / "raw.jpg"
+    assert main(["download", "temp/sess-1/raw.jpg", "-o", str(back)]) == 0
+    assert back.read_bytes() == jpeg  # temp/ is stored as sent
