@@ -10,6 +10,7 @@ from PIL import Image
 from . import decode, normalize, render
 from .budget import DEFAULT_BUDGET, MemoryBudget
 from .limits import DEFAULT_LIMITS, ImageLimits
+from .release import release_after
 from .render import HEADROOM, Box, Size
 
 MAIN_SIZE: Size = (800, 800)
@@ -144,7 +145,8 @@ def _render_images(
         frame = source.shrink_on_load(early.min_size(HEADROOM))
     # Admitted against the budget before decoding: the pool bounds how many uploads run at
     # once, this bounds what their pixels weigh together.
-    with budget.reserve(source.decode_bytes() + _WORKING_BYTES):
+    reserved = source.decode_bytes() + _WORKING_BYTES
+    with budget.reserve(reserved):
         image = source.decode()
         # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late eXIf
         # chunk), and decoding errors must surface from decode(), not be swallowed here.
@@ -156,6 +158,8 @@ def _render_images(
         # Release the decoded pixels before colour conversion and encoding allocate more.
         image.close()
         del image
+        # Still inside the reservation: the next render is admitted once the pages are back.
+        release_after(reserved)
     return _Output(
         main=_finish(main, icc_profile, orientation),
         thumbnail=_finish(thumbnail, icc_profile, orientation),
