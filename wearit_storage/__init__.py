@@ -17,6 +17,7 @@ from wearit_storage.client import S3Client, StoredObject, SyncS3Client
 from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
 from wearit_storage.errors import (
     ErasureIncomplete,
+    ExportFailed,
     ImageRejected,
     InvalidStorageKey,
     InvalidStorageRequest,
@@ -28,6 +29,7 @@ from wearit_storage.errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
+from wearit_storage.export import UserExport
 from wearit_storage.image_store import StoredImage
 from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
 from wearit_storage.observability import MetricsHook, OperationMetric
@@ -55,6 +57,7 @@ __all__ = [
     "ErasureFailure",
     "ErasureIncomplete",
     "ErasureReport",
+    "ExportFailed",
     "ImageLimits",
     "ImageProcessor",
     "ImageRejected",
@@ -83,6 +86,7 @@ __all__ = [
     "SyncS3Client",
     "SyncStorageRepository",
     "UploadTooLarge",
+    "UserExport",
     "new_upload_session_id",
     "parse_key",
 ]

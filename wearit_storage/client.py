@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 #: Failures while a response body streams: botocore's retries end with the headers (and
 #: a reset mid-body reaches us as urllib3's ProtocolError, unwrapped).
-_BODY_ERRORS: Final = (
+BODY_ERRORS: Final = (
     ProtocolError,
     ResponseStreamingError,
     IncompleteReadError,
@@ -267,7 +267,7 @@ class SyncS3Client(ClosedOnExit):
             while True:
                 try:
                     data = self._get_body(conn, s3_key, max_bytes)
-                except _BODY_ERRORS as exc:
+                except BODY_ERRORS as exc:
                     if attempt == attempts:
                         raise StorageUnavailable(
                             f"download of {s3_key!r} was cut or corrupted in transit "
