@@ -89,7 +89,7 @@ class StorageStack(Stack):
             self,
             "ApiRole",
             role_name=f"{config.bucket_name}-api",
-            description="WearIT API: objects under the five data prefixes, replica erasure",
+            description="WearIT API: objects under the six data prefixes, replica erasure",
             trusted_principal=trusted,
             policy=api_policy(access),
         ).role
