@@ -296,7 +296,7 @@ def _export_object(
     try:
         response = _get(client, key, version_id=None, etag=None, offset=0)
     except ClientError as exc:
-        if error_code(exc) in ("NoSuchKey", "404"):
+        if _deleted_since_listed(client, key, exc):
             return None
         raise
     version_id: str | None = response.get("VersionId")
@@ -323,6 +323,19 @@ def _export_object(
         sha256=digest.hexdigest(),
         version_id=version_id,
     )
+
+
+def _deleted_since_listed(client: SyncS3Client, key: str, exc: ClientError) -> bool:
+    """Whether a failed GET means the object is gone. S3 answers a missing key with 403,
+    not 404, to a role that may only list its own prefixes (the API role), so a 403 is
+    settled by listing exactly that key again."""
+    code = error_code(exc)
+    if code in ("NoSuchKey", "404"):
+        return True
+    if code not in ("AccessDenied", "403"):
+        return False
+    listed = client.boto_client.list_objects_v2(Bucket=client.bucket_name, Prefix=key, MaxKeys=1)
+    return not any(entry["Key"] == key for entry in listed.get("Contents", []))
 
 
 def _get(

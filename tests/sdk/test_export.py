@@ -22,7 +22,7 @@ from wearit_storage import (
     SyncStorageRepository,
     UserExport,
 )
-from wearit_storage.export import MANIFEST_NAME, PART_SIZE, archive_path, part_size
+from wearit_storage.export import MANIFEST_NAME, PART_SIZE, PartSink, archive_path, part_size
 
 MiB = 1024**2
 
@@ -241,6 +241,38 @@ def test_a_file_deleted_after_the_listing_is_skipped(
     assert export.objects == len(files) - 1
 
 
+def test_a_403_for_a_file_deleted_after_the_listing_is_skipped_but_a_real_denial_fails(
+    repo: SyncStorageRepository, client: SyncS3Client, admin: Any, bucket: str
+) -> None:
+    files = _populate(admin, bucket, "u1")
+    gone, denied = "body/u1/b1/front.jpg", "tryon/u1/t1/result.jpg"
+    refused: set[str] = {gone}
+
+    def answer_like_the_api_role(params: dict[str, Any], **_: Any) -> None:
+        # What AWS answers the API role (no unconditional s3:ListBucket) for a missing key.
+        if params["Key"] in refused:
+            if params["Key"] == gone:
+                admin.delete_object(Bucket=bucket, Key=gone)
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "m"}}, "GetObject")
+
+    client.boto_client.meta.events.register(
+        "provide-client-params.s3.GetObject", answer_like_the_api_role
+    )
+
+    export = repo.export_user_files("u1")
+
+    assert gone not in _archive(admin, bucket, export).namelist()
+    assert export.objects == len(files) - 1
+
+    refused.add(denied)  # still listed: a real refusal, not a deletion
+
+    with pytest.raises(ExportFailed) as failure:
+        repo.export_user_files("u1")
+
+    assert failure.value.http_status == 403
+    assert [key for key, _, _ in all_versions(admin, bucket, "exports/")] == [export.key]
+
+
 def test_progress_counts_files_and_bytes(
     repo: SyncStorageRepository, admin: Any, bucket: str
 ) -> None:
@@ -301,3 +333,31 @@ async def test_the_async_twin_exports_on_the_pool(
         _archive(admin, bucket, export).read("avatars/u1/avatar.jpg")
         == (files["avatars/u1/avatar.jpg"])
     )
+
+
+class _RecordingParts:
+    """Stands in for boto3: records each part's size, and how full the sink's buffer is."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def upload_part(self, **params: Any) -> dict[str, str]:
+        self.sizes.append(len(params["Body"]))
+        return {"ETag": f'"{params["PartNumber"]}"'}
+
+
+@pytest.mark.parametrize("write_size", [4097, 1 * MiB + 3, 5 * MiB, 9 * MiB, 20 * MiB])
+def test_the_sink_holds_at_most_one_part_and_sends_full_parts(write_size: int) -> None:
+    parts = _RecordingParts()
+    sink = PartSink(parts, "b", "exports/u/e.zip", "upload", base=5 * MiB)  # type: ignore[arg-type]
+    total = 17 * MiB + 11
+    chunk = b"x" * write_size
+    written, peak = 0, 0
+    while written < total:
+        written += sink.write(chunk[: total - written])
+        peak = max(peak, len(sink._buffer))
+    assert sink.tell() == total
+    sink.finish()
+    assert parts.sizes == [5 * MiB, 5 * MiB, 5 * MiB, 2 * MiB + 11]
+    assert peak < 5 * MiB  # a full part leaves at once, in the buffer it was filled in
+    assert [part["PartNumber"] for part in sink.parts] == [1, 2, 3, 4]
