@@ -38,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 from wearit_storage.categories import USER_CATEGORIES
 from wearit_storage.client import BODY_ERRORS, SyncS3Client
 from wearit_storage.errors import ExportFailed, StorageError
+from wearit_storage.listings import list_uploads
 from wearit_storage.observability import logger
 from wearit_storage.paths import export_key, new_export_id, user_prefix, validate_id
 from wearit_storage.transport import CHECKSUM_ALGORITHM, error_code, translate_error
@@ -124,11 +125,20 @@ class PartSink:
         self._base = base
         self._buffer = bytearray()
         self._position = 0
+        self._abandoned = False
         self.parts: list[CompletedPartTypeDef] = []
+
+    def abandon(self) -> None:
+        """The export failed: zipfile still closes its entries and writes its central
+        directory on the way out, and none of that may reach S3 (or fail again there)."""
+        self._abandoned = True
+        self._buffer = bytearray()
 
     def write(self, data: bytes, /) -> int:
         view = memoryview(data).cast("B")
         written = len(view)
+        if self._abandoned:
+            return written
         while view:
             room = part_size(len(self.parts) + 1, self._base) - len(self._buffer)
             self._buffer += view[:room]
@@ -195,7 +205,7 @@ def export_user_files(
     key = export_key(user_id, export_id)
     boto, bucket = client.boto_client, client.bucket_name
     with client.operation("export", key) as record:
-        upload_id = _create_upload(client, user_id, key)
+        upload_id, retried = _create_upload(client, user_id, key)
         completing = False
         try:
             sink = PartSink(boto, bucket, key, upload_id, base=base_part_size)
@@ -210,6 +220,9 @@ def export_user_files(
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt & co.: cleaned up, not wrapped
             raise _failure(exc, user_id, key, bucket, cleaned=cleaned) from exc
+        if retried:
+            # A retried creation may have started an upload whose answer was lost.
+            _abort_uploads_of(boto, bucket, key)
         record.bytes = sink.tell()
     expires_in = client.settings.body_get_expiry_s
     return UserExport(
@@ -225,7 +238,9 @@ def export_user_files(
     )
 
 
-def _create_upload(client: SyncS3Client, user_id: str, key: str) -> str:
+def _create_upload(client: SyncS3Client, user_id: str, key: str) -> tuple[str, bool]:
+    """The new upload's id, and whether botocore had to retry the creation (then an
+    earlier attempt may have created an upload too, whose answer was lost)."""
     try:
         response = client.boto_client.create_multipart_upload(
             Bucket=client.bucket_name,
@@ -235,9 +250,12 @@ def _create_upload(client: SyncS3Client, user_id: str, key: str) -> str:
             ChecksumAlgorithm=CHECKSUM_ALGORITHM,
             Metadata={"wearit-export-of": user_id},
         )
-    except Exception as exc:  # nothing was created: nothing to clean up
-        raise _failure(exc, user_id, key, client.bucket_name, cleaned=True) from exc
-    return response["UploadId"]
+    except Exception as exc:
+        # Every attempt may have created an upload that we never heard of.
+        cleaned = _abort_uploads_of(client.boto_client, client.bucket_name, key)
+        raise _failure(exc, user_id, key, client.bucket_name, cleaned=cleaned) from exc
+    retried = response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+    return response["UploadId"], retried
 
 
 def _write_archive(
@@ -252,16 +270,20 @@ def _write_archive(
         tempfile.SpooledTemporaryFile(max_size=_MANIFEST_SPOOL_BYTES) as entries,
         zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf,
     ):
-        for listed in _current_objects(client, user_id):
-            exported = _export_object(client, zf, listed)
-            if exported is None:
-                continue  # deleted since it was listed: no longer the user's data
-            entries.write((json.dumps(exported.manifest_entry()) + ",\n").encode())
-            objects += 1
-            total += exported.size
-            if progress is not None:
-                progress(objects, total)
-        _write_manifest(zf, entries, user_id, export_id, objects, total)
+        try:
+            for listed in _current_objects(client, user_id):
+                exported = _export_object(client, zf, sink, listed)
+                if exported is None:
+                    continue  # deleted since it was listed: no longer the user's data
+                entries.write((json.dumps(exported.manifest_entry()) + ",\n").encode())
+                objects += 1
+                total += exported.size
+                if progress is not None:
+                    progress(objects, total)
+            _write_manifest(zf, entries, user_id, export_id, objects, total)
+        except BaseException:
+            sink.abandon()
+            raise
     return objects, total
 
 
@@ -290,7 +312,7 @@ def archive_path(key: str) -> str:
 
 
 def _export_object(
-    client: SyncS3Client, zf: zipfile.ZipFile, listed: dict[str, Any]
+    client: SyncS3Client, zf: zipfile.ZipFile, sink: PartSink, listed: dict[str, Any]
 ) -> ExportedFile | None:
     key: str = listed["Key"]
     try:
@@ -308,7 +330,11 @@ def _export_object(
     info.external_attr = 0o644 << 16  # readable after unzip, like a downloaded file
     digest = hashlib.sha256()
     with zf.open(info, mode="w") as member:
-        written = _stream_body(client, key, response, size, member, digest)
+        try:
+            written = _stream_body(client, key, response, size, member, digest)
+        except BaseException:
+            sink.abandon()  # before the entry's closing writes its data descriptor
+            raise
     if written != size:
         raise ExportFailed(
             f"{key!r} changed length while it was exported ({written} of {size} bytes): retry",
@@ -424,8 +450,8 @@ def _write_manifest(
         "checksum_algorithm": "SHA-256",
     }
     with zf.open(info, mode="w") as member:
-        # Written as a stream: the entries were spooled as JSON objects, one per line,
-        # each followed by a comma; the list is closed with the header's own last value.
+        # Streamed, not built in memory: the entries were spooled one JSON object per line,
+        # each followed by a comma; the last one's comma is dropped as the list closes.
         member.write(json.dumps(header)[:-1].encode() + b', "files": [\n')
         entries.seek(0)
         previous = b""
@@ -451,16 +477,10 @@ def _discard(
     """Leave nothing behind: abort the upload and, if its completion was sent (its answer
     may have been lost after S3 stored the archive), delete every version of the key,
     which this export alone ever wrote. True when both are confirmed."""
-    cleaned = True
-    try:
-        boto_client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchUpload":  # completed, or already aborted: fine
-            cleaned = False
-            logger.error("export: abort of %s failed: %s", key, exc)
-    except BotoCoreError as exc:
-        cleaned = False
-        logger.error("export: abort of %s failed: %s", key, exc)
+    cleaned = _abort(boto_client, bucket, key, upload_id)
+    # Uploads of this key from creation attempts whose answers were lost (rare: listed only
+    # on this failure path). The key is this export's own, so every upload of it is ours.
+    cleaned = _abort_uploads_of(boto_client, bucket, key) and cleaned
     if completed:
         try:
             listed = boto_client.list_object_versions(Bucket=bucket, Prefix=key)
@@ -473,6 +493,30 @@ def _discard(
             cleaned = False
             logger.error("export: removing %s after a failed completion failed: %s", key, exc)
     return cleaned
+
+
+def _abort(boto_client: BotoS3Client, bucket: str, key: str, upload_id: str) -> bool:
+    try:
+        boto_client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchUpload":  # completed, or already aborted: fine
+            logger.error("export: abort of %s failed: %s", key, exc)
+            return False
+    except BotoCoreError as exc:
+        logger.error("export: abort of %s failed: %s", key, exc)
+        return False
+    return True
+
+
+def _abort_uploads_of(boto_client: BotoS3Client, bucket: str, key: str) -> bool:
+    """Abort every unfinished upload of exactly ``key``; True when none is left."""
+    try:
+        uploads = list(list_uploads(boto_client, bucket, key))
+    except (BotoCoreError, ClientError) as exc:
+        logger.error("export: listing the uploads of %s failed: %s", key, exc)
+        return False
+    results = [_abort(boto_client, bucket, key, u["UploadId"]) for u in uploads if u["Key"] == key]
+    return all(results)
 
 
 def _failure(exc: Exception, user_id: str, key: str, bucket: str, *, cleaned: bool) -> ExportFailed:

@@ -103,3 +103,32 @@ def test_a_lost_completion_answer_ends_whole_or_empty(
         assert [key for key, _, _ in all_versions(admin, bucket, "exports/")] == [export.key]
         _archive_matches(admin, bucket, export.key, files)
     assert proxy.stats.faults[FaultKind.RESET_AFTER] == 1
+
+
+def test_a_lost_creation_answer_leaves_no_orphan_upload(
+    repo: SyncStorageRepository, proxy: FaultProxy, admin: Any, bucket: str
+) -> None:
+    files = _arrange(admin, bucket, "u1", [80_000])
+    # moto creates the upload, the answer is lost, botocore creates a second one.
+    proxy.script(Rule(FaultKind.RESET_AFTER, operation="CreateMultipartUpload", nth=1))
+
+    export = repo.export_user_files("u1")
+
+    assert proxy.stats.operations["CreateMultipartUpload"] == 2
+    assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    _archive_matches(admin, bucket, export.key, files)
+
+
+def test_creation_answers_lost_every_time_fail_and_leave_no_upload(
+    repo: SyncStorageRepository, proxy: FaultProxy, admin: Any, bucket: str
+) -> None:
+    _arrange(admin, bucket, "u1", [80_000])
+    proxy.script(Rule(FaultKind.RESET_AFTER, operation="CreateMultipartUpload"))
+
+    with pytest.raises(ExportFailed) as failure:
+        repo.export_user_files("u1")
+
+    assert failure.value.cleaned_up
+    assert failure.value.http_status == 503
+    assert proxy.stats.operations["CreateMultipartUpload"] == 2  # both stored by moto
+    _nothing_left(admin, bucket)

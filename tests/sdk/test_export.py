@@ -185,6 +185,7 @@ def test_a_failing_upload_part_aborts_and_leaves_nothing_then_a_retry_starts_cle
         repo.export_user_files("u1")
 
     assert failure.value.cleaned_up
+    assert calls == 2  # nothing more went up once the export had failed
     assert failure.value.http_status == 403  # the cause's status
     assert failure.value.code == "export_failed"
     assert failure.value.key is not None
