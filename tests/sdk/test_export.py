@@ -362,3 +362,26 @@ def test_the_sink_holds_at_most_one_part_and_sends_full_parts(write_size: int) -
     assert parts.sizes == [5 * MiB, 5 * MiB, 5 * MiB, 2 * MiB + 11]
     assert peak < 5 * MiB  # a full part leaves at once, in the buffer it was filled in
     assert [part["PartNumber"] for part in sink.parts] == [1, 2, 3, 4]
+
+
+def test_zip64_records_are_written_when_sizes_or_counts_need_them(
+    repo: SyncStorageRepository, admin: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limits are zipfile's module globals: lowered, 3 KB files and 6 entries need zip64
+    # exactly as 4 GiB files and 65,536 entries would.
+    files = {f"body/u1/b{i}/front.jpg": random.Random(i).randbytes(3000) for i in range(5)}
+    for key, body in files.items():
+        _put(admin, bucket, key, body)
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 2000)
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 3)
+
+    export = repo.export_user_files("u1")
+
+    monkeypatch.undo()
+    raw = admin.get_object(Bucket=bucket, Key=export.key)["Body"].read()
+    assert b"PK\x06\x06" in raw  # the zip64 end of central directory record
+    archive = zipfile.ZipFile(io.BytesIO(raw))
+    assert archive.testzip() is None
+    for key, body in files.items():
+        assert archive.read(key) == body
+    assert len(_manifest(archive)["files"]) == len(files)
