@@ -37,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 
 from wearit_storage.categories import USER_CATEGORIES
 from wearit_storage.client import BODY_ERRORS, SyncS3Client
-from wearit_storage.errors import ExportFailed, StorageError
+from wearit_storage.errors import ExportFailed, StorageError, StorageUnavailable
 from wearit_storage.listings import list_uploads
 from wearit_storage.observability import logger
 from wearit_storage.paths import export_key, new_export_id, user_prefix, validate_id
@@ -336,10 +336,8 @@ def _export_object(
             sink.abandon()  # before the entry's closing writes its data descriptor
             raise
     if written != size:
-        raise ExportFailed(
-            f"{key!r} changed length while it was exported ({written} of {size} bytes): retry",
-            key=key,
-        )
+        message = f"{key!r} changed length while it was exported ({written} of {size} bytes)"
+        raise ExportFailed(message, key=key, cause=StorageUnavailable(message, key=key))
     _verify_checksum(key, response, digest)
     return ExportedFile(
         key=key,
@@ -429,10 +427,8 @@ def _verify_checksum(key: str, response: Any, digest: Any) -> None:
     if not stored or "-" in stored or response.get("ChecksumType") == "COMPOSITE":
         return
     if base64.b64decode(stored) != digest.digest():
-        raise ExportFailed(
-            f"{key!r} did not match its stored SHA-256 while it was exported: retry the export",
-            key=key,
-        )
+        message = f"{key!r} did not match its stored SHA-256 while it was exported"
+        raise ExportFailed(message, key=key, cause=StorageUnavailable(message, key=key))
 
 
 def _write_manifest(
@@ -523,6 +519,12 @@ def _failure(exc: Exception, user_id: str, key: str, bucket: str, *, cleaned: bo
     if isinstance(exc, ExportFailed):
         cause: StorageError | None = exc.cause
         reason = str(exc)
+    elif isinstance(exc, BODY_ERRORS):
+        # urllib3's reset is no botocore error: without this it would read as a bug (500).
+        cause = StorageUnavailable(
+            f"a file was cut or corrupted in transit ({type(exc).__name__})", key=key
+        )
+        reason = str(cause)
     else:
         cause = translate_error(exc, operation="export", key=key, bucket=bucket)
         reason = str(cause)

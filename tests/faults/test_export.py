@@ -132,3 +132,18 @@ def test_creation_answers_lost_every_time_fail_and_leave_no_upload(
     assert failure.value.http_status == 503
     assert proxy.stats.operations["CreateMultipartUpload"] == 2  # both stored by moto
     _nothing_left(admin, bucket)
+
+
+def test_a_body_corrupted_in_transit_fails_the_export_as_unavailable(
+    repo: SyncStorageRepository, proxy: FaultProxy, admin: Any, bucket: str
+) -> None:
+    _arrange(admin, bucket, "u1", [300_000, 1000])
+    # Its bytes are in the archive by the time the checksum fails: not resumable.
+    proxy.script(Rule(FaultKind.CORRUPT_BODY, operation="GetObject", key="c0/"))
+
+    with pytest.raises(ExportFailed, match="corrupted in transit") as failure:
+        repo.export_user_files("u1")
+
+    assert failure.value.http_status == 503
+    assert proxy.stats.operations["UploadPart"] == 0  # the archive never went up
+    _nothing_left(admin, bucket)
