@@ -310,16 +310,6 @@ def export_key(user_id: str, export_id: str) -> str:
     return str(build_key(Category.EXPORTS, user_id, None, f"{export_id}.{EXPORT_EXTENSION}"))
 
 
-def require_export_key(key: str) -> str:
-    """``key`` if it names an export archive, else :class:`InvalidStorageKey`."""
-    if parse_key(key).category is not Category.EXPORTS:
-        raise InvalidStorageKey(
-            f"invalid key {_describe(key)}: exports live at exports/{{user_id}}/{{export_id}}.zip",
-            key=key,
-        )
-    return key
-
-
 def key_category(key: str) -> Category | None:
     """The category a key lies in (its first segment), ``None`` outside every category."""
     try:
