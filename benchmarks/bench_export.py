@@ -30,7 +30,7 @@ from typing import Any
 
 from wearit_local.clients import emulator_client
 from wearit_storage import StorageSettings, SyncS3Client, SyncStorageRepository
-from wearit_storage.export import PART_SIZE
+from wearit_storage.multipart_sink import PART_SIZE
 
 OBJECTS = 2000
 SURVIVOR_OBJECTS = 20

@@ -38,24 +38,17 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 from wearit_storage.categories import USER_CATEGORIES
 from wearit_storage.client import BODY_ERRORS, SyncS3Client
 from wearit_storage.errors import ExportFailed, StorageError, StorageUnavailable
-from wearit_storage.listings import list_uploads
+from wearit_storage.multipart_sink import PART_SIZE, PartSink, abort_upload, abort_uploads_of
 from wearit_storage.observability import logger
 from wearit_storage.paths import export_key, new_export_id, user_prefix, validate_id
 from wearit_storage.transport import CHECKSUM_ALGORITHM, error_code, translate_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 MiB: Final = 1024**2
 #: Read size of each object body: the unit of memory per object, whatever its size.
 CHUNK_SIZE: Final = 1 * MiB
-#: First part size (S3's minimum is 5 MiB). Sizes double every ``PARTS_PER_STEP`` parts up
-#: to ``MAX_PART_SIZE``, so the 10,000-part limit allows 220 GiB with at most 32 MiB held.
-PART_SIZE: Final = 8 * MiB
-MAX_PART_SIZE: Final = 32 * MiB
-PARTS_PER_STEP: Final = 2500
-MAX_PARTS: Final = 10_000
 MANIFEST_NAME: Final = "manifest.json"
 _MANIFEST_SPOOL_BYTES: Final = 1 * MiB
 _ZIP_EPOCH: Final = (1980, 1, 1, 0, 0, 0)  # the earliest date a ZIP entry can carry
@@ -100,93 +93,6 @@ class ExportedFile:
         }
 
 
-def part_size(part_number: int, base: int = PART_SIZE) -> int:
-    """Size of part ``part_number`` (1-based): ``base``, doubled every 2,500 parts."""
-    doubled: int = base * 2 ** ((part_number - 1) // PARTS_PER_STEP)
-    return min(doubled, max(base, MAX_PART_SIZE))
-
-
-class PartSink:
-    """A write-only, unseekable file for :class:`zipfile.ZipFile` that uploads itself.
-
-    Each full part goes up with ``UploadPart`` as soon as it fills; the buffer handed to
-    botocore is never copied (the next part starts in a new buffer). Without ``seek``,
-    zipfile writes sizes and CRCs in data descriptors after each entry instead of
-    rewinding to its header, which is what makes streaming possible.
-    """
-
-    def __init__(
-        self, boto_client: BotoS3Client, bucket: str, key: str, upload_id: str, *, base: int
-    ) -> None:
-        self._client = boto_client
-        self._bucket = bucket
-        self._key = key
-        self._upload_id = upload_id
-        self._base = base
-        self._buffer = bytearray()
-        self._position = 0
-        self._abandoned = False
-        self.parts: list[CompletedPartTypeDef] = []
-
-    def abandon(self) -> None:
-        """The export failed: zipfile still closes its entries and writes its central
-        directory on the way out, and none of that may reach S3 (or fail again there)."""
-        self._abandoned = True
-        self._buffer = bytearray()
-
-    def write(self, data: bytes, /) -> int:
-        view = memoryview(data).cast("B")
-        written = len(view)
-        if self._abandoned:
-            return written
-        while view:
-            room = part_size(len(self.parts) + 1, self._base) - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) == part_size(len(self.parts) + 1, self._base):
-                self._upload_buffer()
-        self._position += written
-        return written
-
-    def tell(self) -> int:
-        return self._position
-
-    def flush(self) -> None:
-        """Nothing to do: only the last part may be short, so parts go up only when full."""
-
-    def close(self) -> None:
-        """Nothing to do: :meth:`finish` sends the tail, once the archive is whole."""
-
-    def finish(self) -> list[CompletedPartTypeDef]:
-        """Upload what is left (the archive's tail) and return the parts to complete."""
-        if self._buffer or not self.parts:
-            self._upload_buffer()
-        return self.parts
-
-    def _upload_buffer(self) -> None:
-        number = len(self.parts) + 1
-        if number > MAX_PARTS:
-            raise ExportFailed(
-                f"export {self._key!r} needs more than {MAX_PARTS} parts "
-                f"({self._position} bytes so far): S3 cannot store a larger archive; "
-                "export the user's categories separately",
-                key=self._key,
-            )
-        part, self._buffer = self._buffer, bytearray()
-        response = self._client.upload_part(
-            Bucket=self._bucket,
-            Key=self._key,
-            UploadId=self._upload_id,
-            PartNumber=number,
-            Body=part,
-            ChecksumAlgorithm=CHECKSUM_ALGORITHM,
-        )
-        completed: CompletedPartTypeDef = {"PartNumber": number, "ETag": response["ETag"]}
-        if "ChecksumSHA256" in response:
-            completed["ChecksumSHA256"] = response["ChecksumSHA256"]
-        self.parts.append(completed)
-
-
 def export_user_files(
     client: SyncS3Client,
     user_id: str,
@@ -222,7 +128,7 @@ def export_user_files(
             raise _failure(exc, user_id, key, bucket, cleaned=cleaned) from exc
         if retried:
             # A retried creation may have started an upload whose answer was lost.
-            _abort_uploads_of(boto, bucket, key)
+            abort_uploads_of(boto, bucket, key)
         record.bytes = sink.tell()
     expires_in = client.settings.body_get_expiry_s
     return UserExport(
@@ -252,7 +158,7 @@ def _create_upload(client: SyncS3Client, user_id: str, key: str) -> tuple[str, b
         )
     except Exception as exc:
         # Every attempt may have created an upload that we never heard of.
-        cleaned = _abort_uploads_of(client.boto_client, client.bucket_name, key)
+        cleaned = abort_uploads_of(client.boto_client, client.bucket_name, key)
         raise _failure(exc, user_id, key, client.bucket_name, cleaned=cleaned) from exc
     retried = response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
     return response["UploadId"], retried
@@ -473,10 +379,10 @@ def _discard(
     """Leave nothing behind: abort the upload and, if its completion was sent (its answer
     may have been lost after S3 stored the archive), delete every version of the key,
     which this export alone ever wrote. True when both are confirmed."""
-    cleaned = _abort(boto_client, bucket, key, upload_id)
+    cleaned = abort_upload(boto_client, bucket, key, upload_id)
     # Uploads of this key from creation attempts whose answers were lost (rare: listed only
     # on this failure path). The key is this export's own, so every upload of it is ours.
-    cleaned = _abort_uploads_of(boto_client, bucket, key) and cleaned
+    cleaned = abort_uploads_of(boto_client, bucket, key) and cleaned
     if completed:
         try:
             listed = boto_client.list_object_versions(Bucket=bucket, Prefix=key)
@@ -489,30 +395,6 @@ def _discard(
             cleaned = False
             logger.error("export: removing %s after a failed completion failed: %s", key, exc)
     return cleaned
-
-
-def _abort(boto_client: BotoS3Client, bucket: str, key: str, upload_id: str) -> bool:
-    try:
-        boto_client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchUpload":  # completed, or already aborted: fine
-            logger.error("export: abort of %s failed: %s", key, exc)
-            return False
-    except BotoCoreError as exc:
-        logger.error("export: abort of %s failed: %s", key, exc)
-        return False
-    return True
-
-
-def _abort_uploads_of(boto_client: BotoS3Client, bucket: str, key: str) -> bool:
-    """Abort every unfinished upload of exactly ``key``; True when none is left."""
-    try:
-        uploads = list(list_uploads(boto_client, bucket, key))
-    except (BotoCoreError, ClientError) as exc:
-        logger.error("export: listing the uploads of %s failed: %s", key, exc)
-        return False
-    results = [_abort(boto_client, bucket, key, u["UploadId"]) for u in uploads if u["Key"] == key]
-    return all(results)
 
 
 def _failure(exc: Exception, user_id: str, key: str, bucket: str, *, cleaned: bool) -> ExportFailed:

@@ -22,7 +22,8 @@ from wearit_storage import (
     SyncStorageRepository,
     UserExport,
 )
-from wearit_storage.export import MANIFEST_NAME, PART_SIZE, PartSink, archive_path, part_size
+from wearit_storage.export import MANIFEST_NAME, archive_path
+from wearit_storage.multipart_sink import PART_SIZE, PartSink, part_size
 
 MiB = 1024**2
 
