@@ -248,12 +248,13 @@ async def _run_steps(
     replica_left = versions_left(
         s3_of(environment, environment.replica_region), environment.replica_bucket, USER
     )
-    report.note(
-        f"{erasure.versions_deleted} versions and {erasure.delete_markers_deleted} delete "
-        f"markers deleted; left: primary {primary_left}, replica {replica_left}"
-    )
-    check(primary_left == 0 and replica_left == 0, "versions remain after erasure")
     exports_left = versions_left(
         s3_of(environment, environment.region), environment.data_bucket, USER, ("exports",)
     )
+    report.note(
+        f"{erasure.versions_deleted} versions and {erasure.delete_markers_deleted} delete "
+        f"markers deleted; left: primary {primary_left}, replica {replica_left}, "
+        f"exports {exports_left}"
+    )
+    check(primary_left == 0 and replica_left == 0, "versions remain after erasure")
     check(exports_left == 0, f"{exports_left} export versions remain after erasure")

@@ -39,7 +39,7 @@ def test_demo_runs_the_whole_flow_against_templates_from_cdk_out(cdk_out: Path) 
     ):
         assert f"ok   {step}" in out, step
     assert "600x800 (rotated upright)" in out
-    assert "left: primary 0, replica 0" in out
+    assert "left: primary 0, replica 0, exports 0" in out
     assert "every file and its SHA-256 checked against the bucket" in out
     assert "demo passed: 14 steps" in out
 
