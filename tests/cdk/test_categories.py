@@ -19,6 +19,7 @@ from tests.cdk.helpers import (
     Templates,
     data_bucket,
     replication_rules,
+    role_named,
     role_statements,
 )
 from tests.synth import cdk_json_context
@@ -134,7 +135,29 @@ def test_only_the_api_role_reads_or_writes_exports(templates: Templates, env: st
         for name, role in _roles(templates[stack]).items():
             if name != f"wearit-storage-{env}-api":
                 assert Category.EXPORTS.prefix not in json.dumps(role["Properties"]), name
-    # Nothing else in the stacks names exports/ but the API role and the lifecycle rule.
+    # Nothing else in the stacks names exports/ but the API role, the lifecycle rule and the
+    # bucket policy keeping everyone else out.
     primary_text = json.dumps(templates[f"WearitStorage-{env}"])
-    assert primary_text.count(Category.EXPORTS.prefix) == 3  # object ARN, list prefix, rule
+    assert primary_text.count(Category.EXPORTS.prefix) == 4
     assert Category.EXPORTS.prefix not in json.dumps(templates[f"WearitStorageReplica-{env}"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_bucket_policy_denies_reading_and_writing_exports_to_all_but_the_api_role(
+    templates: Templates, env: str
+) -> None:
+    template = templates[f"WearitStorage-{env}"]
+    (policy,) = [
+        resource["Properties"]["PolicyDocument"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::S3::BucketPolicy"
+        and "exports/" in json.dumps(resource["Properties"])
+    ]
+    (guard,) = [s for s in policy["Statement"] if s.get("Sid") == "ExportsOnlyForTheApiRole"]
+    assert guard["Effect"] == "Deny"
+    assert guard["Principal"] == {"AWS": "*"}
+    assert sorted(guard["Action"]) == ["s3:GetObject*", "s3:PutObject*"]  # deleting stays open
+    assert guard["Resource"] == f"{bucket_arn(env)}/{Category.EXPORTS.prefix}*"
+    (arn,) = guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]["Fn::Join"][1][-1:]
+    role_name = role_named(template, f"wearit-storage-{env}-api")["Properties"]["RoleName"]
+    assert arn == f":role/{role_name}"  # the exact API role, not a pattern
