@@ -27,6 +27,11 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", re.ASCII)
 _LONGEST_DERIVED_SUFFIX = len("-replica-access-logs")
 
 
+#: Longest an export archive may be kept: it exists to be downloaded, and every day it stays
+#: is another full copy of a user's photos outside erasure's usual reach.
+MAX_EXPORT_DAYS = 30
+
+
 class ConfigError(ValueError):
     """A ``cdk.json`` value is missing or wrong. The message names the key and the fix."""
 
@@ -40,6 +45,9 @@ class RetentionSettings:
     temp_upload_days: int = 1
     access_log_days: int = 90
     replica_noncurrent_version_days: int = 30
+    #: GDPR export archives (exports/): a copy of everything a user owns, kept only long
+    #: enough to be downloaded.
+    export_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -272,6 +280,11 @@ def _retention(env: str, value: Any) -> RetentionSettings:
                 f"got {raw!r}"
             )
         days[field_name] = raw
+    if days["export_days"] > MAX_EXPORT_DAYS:
+        raise ConfigError(
+            f"{_key(env, 'retention.export_days')} is {days['export_days']}: an export is a "
+            f"full copy of a user's data, keep it at most {MAX_EXPORT_DAYS} days"
+        )
     unknown = sorted(set(value) - set(days))
     if unknown:
         raise ConfigError(

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from wearit_storage.categories import USER_CATEGORIES, Category
+from wearit_storage.categories import REPLICATED_CATEGORIES, Category
 
 CLOTHING: Final = Category.CLOTHING.prefix
 BODY: Final = Category.BODY.prefix
 TRYON: Final = Category.TRYON.prefix
 TEMP: Final = Category.TEMP.prefix
+EXPORTS: Final = Category.EXPORTS.prefix
 
 ALL_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in Category)
 # A user's data is replicated; temp/ holds uploads awaiting validation, expires in a day and
-# is never worth a replica.
-REPLICATED_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in USER_CATEGORIES)
+# is never worth a replica; exports/ holds copies of that data, short-lived and rebuildable.
+REPLICATED_PREFIXES: Final[tuple[str, ...]] = tuple(
+    category.prefix for category in REPLICATED_CATEGORIES
+)

@@ -7,8 +7,11 @@ checked, and the demo exits non-zero at the first step whose check fails.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
+import json
 import time
+import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
@@ -19,7 +22,7 @@ from wearit_local.clients import emulator_client
 from wearit_local.http_upload import get_url, post_presigned
 from wearit_local.provision import ProvisionedEnvironment
 from wearit_local.samples import natural_image, sample_photo
-from wearit_storage import StoragePathBuilder, StorageRepository, StorageSettings
+from wearit_storage import StoragePathBuilder, StorageRepository, StorageSettings, UserExport
 
 T = TypeVar("T")
 USER = "demo-user-42"
@@ -69,9 +72,14 @@ def jpeg(size: tuple[int, int], seed: int) -> bytes:
     return out.getvalue()
 
 
-def versions_left(boto: Any, bucket: str, user: str) -> int:
+USER_CATEGORIES = ("clothing", "body", "tryon", "avatars")
+
+
+def versions_left(
+    boto: Any, bucket: str, user: str, categories: tuple[str, ...] = USER_CATEGORIES
+) -> int:
     total = 0
-    for category in ("clothing", "body", "tryon", "avatars"):
+    for category in categories:
         pages = boto.get_paginator("list_object_versions").paginate(
             Bucket=bucket, Prefix=f"{category}/{user}/"
         )
@@ -105,6 +113,19 @@ def simulate_replication(environment: ProvisionedEnvironment, user: str) -> int:
                 )
                 copied += 1
     return copied
+
+
+async def check_export(repo: StorageRepository, export: UserExport, objects: int) -> None:
+    """Open the archive: every current file, byte for byte, and a manifest that says so."""
+    archive = zipfile.ZipFile(io.BytesIO(await asyncio.to_thread(get_url, export.url)))
+    manifest = json.loads(archive.read("manifest.json"))
+    check(export.objects == objects, f"{export.objects} files exported, usage says {objects}")
+    check(len(manifest["files"]) == objects, "the manifest does not list every file")
+    for entry in manifest["files"]:
+        stored = await repo.s3_client.download_file(entry["key"])
+        data = archive.read(entry["path"])
+        check(data == stored, f"{entry['key']} differs in the archive")
+        check(hashlib.sha256(data).hexdigest() == entry["sha256"], f"{entry['key']}: checksum")
 
 
 async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> None:
@@ -201,6 +222,16 @@ async def _run_steps(
     )
     check(await client.download_file(avatar_key) == original_avatar, "restore gave other bytes")
 
+    export = await report.step(
+        "export the user's files (GDPR): one streamed ZIP + manifest",
+        lambda: repo.export_user_files(USER),
+    )
+    await check_export(repo, export, (await repo.user_storage_usage(USER)).objects)
+    report.note(
+        f"{export.key}: {export.objects} files, {export.archive_bytes} bytes, every file and "
+        "its SHA-256 checked against the bucket"
+    )
+
     copied = await report.step(
         "copy to the replica as S3 replication would (moto cannot)",
         lambda: asyncio.to_thread(simulate_replication, environment, USER),
@@ -217,8 +248,13 @@ async def _run_steps(
     replica_left = versions_left(
         s3_of(environment, environment.replica_region), environment.replica_bucket, USER
     )
+    exports_left = versions_left(
+        s3_of(environment, environment.region), environment.data_bucket, USER, ("exports",)
+    )
     report.note(
         f"{erasure.versions_deleted} versions and {erasure.delete_markers_deleted} delete "
-        f"markers deleted; left: primary {primary_left}, replica {replica_left}"
+        f"markers deleted; left: primary {primary_left}, replica {replica_left}, "
+        f"exports {exports_left}"
     )
     check(primary_left == 0 and replica_left == 0, "versions remain after erasure")
+    check(exports_left == 0, f"{exports_left} export versions remain after erasure")

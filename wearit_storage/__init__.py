@@ -18,6 +18,7 @@ from wearit_storage.client import S3Client, StoredObject, SyncS3Client
 from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
 from wearit_storage.errors import (
     ErasureIncomplete,
+    ExportFailed,
     ImageRejected,
     InvalidStorageKey,
     InvalidStorageRequest,
@@ -29,6 +30,7 @@ from wearit_storage.errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
+from wearit_storage.export import UserExport
 from wearit_storage.image_store import StoredImage
 from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
 from wearit_storage.observability import MetricsHook, OperationMetric
@@ -58,6 +60,7 @@ __all__ = [
     "ErasureFailure",
     "ErasureIncomplete",
     "ErasureReport",
+    "ExportFailed",
     "ImageLimits",
     "ImageProcessor",
     "ImageRejected",
@@ -86,6 +89,7 @@ __all__ = [
     "SyncS3Client",
     "SyncStorageRepository",
     "UploadTooLarge",
+    "UserExport",
     "__version__",
     "new_upload_session_id",
     "parse_key",

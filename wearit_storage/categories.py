@@ -19,6 +19,7 @@ class Category(StrEnum):
     TRYON = "tryon"
     AVATARS = "avatars"
     TEMP = "temp"
+    EXPORTS = "exports"
 
     @property
     def prefix(self) -> str:
@@ -26,8 +27,15 @@ class Category(StrEnum):
         return f"{self.value}/"
 
 
-#: A user's data: what erasure and usage cover, what is replicated, what the API role reads
-#: and writes. ``temp/`` is left out: uploads awaiting validation, keyed by session.
+#: A user's data: what usage counts, what is replicated, exported and erased (see
+#: ``ERASED_CATEGORIES``). ``temp/`` is left out: uploads awaiting validation, keyed by
+#: session; so is ``exports/``: GDPR archives built from these categories (never exported
+#: into themselves, never replicated, expired by the lifecycle after a few days).
 USER_CATEGORIES: Final = (Category.CLOTHING, Category.BODY, Category.TRYON, Category.AVATARS)
+#: What S3 replicates to the replica bucket (and erasure deletes there too).
+REPLICATED_CATEGORIES: Final = USER_CATEGORIES
+#: Everything erasure removes for a user: their data plus the archives exported from it
+#: (``exports/{user}/``, a copy of that data, short-lived, never replicated).
+ERASED_CATEGORIES: Final = (*USER_CATEGORIES, Category.EXPORTS)
 #: Categories whose keys have an item folder between the owner id and the file name.
 ITEM_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.TRYON})

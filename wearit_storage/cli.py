@@ -27,6 +27,7 @@ from wearit_storage.errors import (
     ObjectNotFound,
     StorageError,
 )
+from wearit_storage.export import ExportProgress
 from wearit_storage.paths import parse_key, validate_id, validate_key
 from wearit_storage.presign import validate_expiry
 from wearit_storage.repository import SyncStorageRepository
@@ -143,6 +144,52 @@ def cmd_erase_user(args: argparse.Namespace) -> int:
         print(f"failed: {failure.bucket}/{failure.key} ({failure.code}): {failure.message}")
     print(f"user {args.user} NOT fully erased; remaining: {report.remaining}. Run it again.")
     return 1
+
+
+EXPORT_PROGRESS_FROM_OBJECTS = 1000
+EXPORT_PROGRESS_FROM_BYTES = 100 * 1024**2  # a few seconds of streaming, or much more
+
+
+def export_progress_bar(total_objects: int, total_bytes: int, out: TextIO) -> ExportProgress:
+    def show(objects: int, nbytes: int) -> None:
+        # Files uploaded while the export runs are included, so the counts may pass the total.
+        filled = min(PROGRESS_WIDTH, PROGRESS_WIDTH * nbytes // max(total_bytes, 1))
+        bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+        out.write(
+            f"\rexporting [{bar}] {objects}/{total_objects} files, "
+            f"{nbytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB"
+        )
+        out.flush()
+
+    return show
+
+
+def cmd_export_user(args: argparse.Namespace) -> int:
+    with repository() as repo:
+        usage = repo.user_storage_usage(args.user)
+        long_export = (
+            usage.objects >= EXPORT_PROGRESS_FROM_OBJECTS
+            or usage.bytes >= EXPORT_PROGRESS_FROM_BYTES
+        )
+        progress = (
+            export_progress_bar(usage.objects, usage.bytes, sys.stderr) if long_export else None
+        )
+        try:
+            export = repo.export_user_files(args.user, progress=progress)
+        finally:
+            if progress is not None:
+                sys.stderr.write("\n")
+        print(
+            f"exported user {args.user}: {export.objects} files, {export.bytes} bytes, "
+            f"archive {export.key} ({export.archive_bytes} bytes)"
+        )
+        if args.output is not None:
+            size = repo.s3_client.download_to_file(export.key, args.output)
+            print(f"downloaded {export.key} ({size} bytes) to {args.output}")
+        else:
+            print(f"download link (valid {export.expires_in} s):")
+            print(export.url)
+    return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
@@ -289,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     versions = command("versions", cmd_versions, "list a key's versions, newest first")
     versions.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
+
+    export = command(
+        "export-user", cmd_export_user, "write a ZIP of every file of a user (GDPR export)"
+    )
+    export.add_argument("user", type=user_argument, metavar="USER", help=USER_HELP)
+    export.add_argument("-o", "--output", help="also download the archive to this file")
 
     return parser
 

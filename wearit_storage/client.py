@@ -22,11 +22,13 @@ connections. Presigning is local CPU work and stays synchronous.
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from boto3.s3.transfer import TransferConfig
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
 
 #: Failures while a response body streams: botocore's retries end with the headers (and
 #: a reset mid-body reaches us as urllib3's ProtocolError, unwrapped).
-_BODY_ERRORS: Final = (
+BODY_ERRORS: Final = (
     ProtocolError,
     ResponseStreamingError,
     IncompleteReadError,
@@ -68,6 +70,7 @@ _BODY_ERRORS: Final = (
     FlexibleChecksumError,
 )
 _BODY_RETRY_BACKOFF_S: Final = 0.1
+_DOWNLOAD_CHUNK: Final = 1024**2
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +270,7 @@ class SyncS3Client(ClosedOnExit):
             while True:
                 try:
                     data = self._get_body(conn, s3_key, max_bytes)
-                except _BODY_ERRORS as exc:
+                except BODY_ERRORS as exc:
                     if attempt == attempts:
                         raise StorageUnavailable(
                             f"download of {s3_key!r} was cut or corrupted in transit "
@@ -299,6 +302,37 @@ class SyncS3Client(ClosedOnExit):
             return data
         finally:
             body.close()
+
+    def download_to_file(self, s3_key: str, path: str | os.PathLike[str]) -> int:
+        """Stream the object to ``path`` in 1 MiB chunks (for objects too large to hold, such
+        as export archives); returns its size. The bytes go to a ``.part`` file renamed into
+        place when complete, so a failed download leaves no truncated file behind.
+        """
+        validate_key(s3_key)
+        conn = self._conn
+        target = Path(path)
+        partial = target.with_name(target.name + ".part")
+        with self.operation("download", s3_key) as record:
+            response = conn.boto_client.get_object(
+                Bucket=conn.settings.bucket_name, Key=s3_key, ChecksumMode="ENABLED"
+            )
+            body = response["Body"]
+            try:
+                with partial.open("wb") as out:
+                    while chunk := body.read(_DOWNLOAD_CHUNK):
+                        out.write(chunk)
+                        record.bytes += len(chunk)
+                partial.replace(target)
+            except BODY_ERRORS as exc:
+                raise StorageUnavailable(
+                    f"download of {s3_key!r} was cut or corrupted in transit "
+                    f"({type(exc).__name__}); try again",
+                    key=s3_key,
+                ) from exc
+            finally:
+                body.close()
+                partial.unlink(missing_ok=True)
+            return record.bytes
 
     def delete_file(self, s3_key: str) -> bool:
         """Hide the current version (delete marker); False if S3 refused.
@@ -412,6 +446,7 @@ class S3Client(AsyncFace[SyncS3Client]):
     upload_file = offloaded(SyncS3Client.upload_file)
     put_object = offloaded(SyncS3Client.put_object)
     download_file = offloaded(SyncS3Client.download_file)
+    download_to_file = offloaded(SyncS3Client.download_to_file)
     delete_file = offloaded(SyncS3Client.delete_file)
     delete_version = offloaded(SyncS3Client.delete_version)
     generate_presigned_url = inline(SyncS3Client.generate_presigned_url)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wearit_storage.categories import Category
+from wearit_storage.categories import REPLICATED_CATEGORIES, Category
 from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ErasureIncomplete
 from wearit_storage.listings import list_uploads, list_versions
@@ -113,6 +113,9 @@ class ErasureTarget:
     # The replica only receives finished objects from S3 replication: no uploads to abort
     # there (and the API role may not list them).
     aborts_uploads: bool = True
+    # Categories this bucket holds (None: all). The replica holds only the replicated ones,
+    # and the API role may not even list the others there.
+    categories: frozenset[Category] | None = None
 
 
 #: Called after each ``DeleteObjects`` batch with the running count of deleted entries.
@@ -137,7 +140,11 @@ def erase_prefixes(
     deleted_so_far = 0
     for target in targets:
         pending: list[_Entry] = []
-        listed = list(prefixes.items())
+        listed = [
+            (category, prefix)
+            for category, prefix in prefixes.items()
+            if target.categories is None or category in target.categories
+        ]
         for index, (category, prefix) in enumerate(listed, start=1):
             # Each prefix is listed completely before anything under it is deleted: not
             # every S3-compatible store keeps pagination stable under concurrent deletes.
@@ -154,7 +161,7 @@ def erase_prefixes(
                 if progress is not None:
                     progress(deleted_so_far)
         report.remaining[target.bucket] = report.remaining.get(target.bucket, 0) + sum(
-            _count_remaining(target, prefix, report) for prefix in prefixes.values()
+            _count_remaining(target, prefix, report) for _, prefix in listed
         )
         logger.info(
             "erasure of %s in bucket=%s: %s remaining=%d failures=%d",
@@ -327,7 +334,12 @@ def erase(
     targets = [ErasureTarget(primary.boto_client, primary.bucket_name)]
     if replica is not None:
         targets.append(
-            ErasureTarget(replica.boto_client, replica.bucket_name, aborts_uploads=False)
+            ErasureTarget(
+                replica.boto_client,
+                replica.bucket_name,
+                aborts_uploads=False,
+                categories=frozenset(REPLICATED_CATEGORIES),
+            )
         )
     report = ErasureReport(subject)
     with primary.operation("erase", ",".join(prefixes.values())) as record:

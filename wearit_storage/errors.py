@@ -123,3 +123,31 @@ class StorageNotConnected(StorageConfigurationError):
     """The client was used before ``connect()`` or after ``close()``."""
 
     code = "not_connected"
+
+
+class ExportFailed(StorageError):
+    """A GDPR export did not complete; its multipart upload was aborted (``cleaned_up``
+    says whether that was confirmed), so no partial archive is left. Retrying starts a new
+    export under a new key.
+
+    ``http_status`` is the cause's (503 when S3 was unreachable, 403 when denied), 500
+    when the cause is not a storage error.
+    """
+
+    code = "export_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        cause: StorageError | None = None,
+        cleaned_up: bool = True,
+    ) -> None:
+        super().__init__(message, key=key)
+        self.cause = cause
+        self.cleaned_up = cleaned_up
+
+    @property
+    def http_status(self) -> int:
+        return self.cause.http_status if self.cause is not None else self._status

@@ -7,6 +7,7 @@ Layout (one folder per item, so deleting an item is deleting a prefix)::
     tryon/{user_id}/{tryon_id}/{filename}
     avatars/{user_id}/{filename}
     temp/{session_id}/{filename}
+    exports/{user_id}/{export_id}.zip
 
 Rendition names, one scheme whichever path writes them: the main rendition is
 ``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it. The ``upload_*`` methods
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 from wearit_storage.categories import ITEM_CATEGORIES, Category
@@ -31,6 +33,9 @@ from wearit_storage.errors import InvalidStorageKey
 IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "heic", "heif"})
 # temp/ also holds raw uploads awaiting validation, named ``{file_id}.tmp`` or ``.bin``.
 TEMP_EXTENSIONS: Final = IMAGE_EXTENSIONS | {"tmp", "bin"}
+# exports/ holds nothing but the ZIP archives of GDPR exports.
+EXPORT_EXTENSION: Final = "zip"
+EXPORT_EXTENSIONS: Final = frozenset({EXPORT_EXTENSION})
 
 THUMBNAIL_SUFFIX: Final = "_thumb"
 MAIN_RENDITION_NAME: Final = "image.jpg"
@@ -130,13 +135,13 @@ class StorageKey:
 _LAYOUTS: Final = (
     "clothing/{user_id}/{clothing_id}/{filename}, body/{user_id}/{body_id}/{filename}, "
     "tryon/{user_id}/{tryon_id}/{filename}, avatars/{user_id}/{filename}, "
-    "temp/{session_id}/{filename}"
+    "temp/{session_id}/{filename}, exports/{user_id}/{export_id}.zip"
 )
 
 
 def parse_key(key: str) -> StorageKey:
     """Parse a raw key into its parts; raise :class:`InvalidStorageKey` unless it matches
-    one of the five layouts with valid segments."""
+    one of the six layouts with valid segments."""
     if not isinstance(key, str):
         raise InvalidStorageKey(f"invalid key {_describe(key)}: expected a str")
     parts = key.split("/")
@@ -156,7 +161,7 @@ def parse_key(key: str) -> StorageKey:
             key=key,
         )
     owner_field = "session_id" if category is Category.TEMP else "user_id"
-    extensions = TEMP_EXTENSIONS if category is Category.TEMP else IMAGE_EXTENSIONS
+    extensions = _extensions(category)
     try:
         owner_id = validate_id(parts[1], field=owner_field)
         item_id = validate_id(parts[2], field="item_id") if expected_parts == 4 else None
@@ -164,6 +169,14 @@ def parse_key(key: str) -> StorageKey:
     except InvalidStorageKey as exc:
         raise InvalidStorageKey(f"invalid key {_describe(key)}: {exc}", key=key) from None
     return StorageKey(category, owner_id, item_id, filename)
+
+
+def _extensions(category: Category) -> frozenset[str]:
+    if category is Category.TEMP:
+        return TEMP_EXTENSIONS
+    if category is Category.EXPORTS:
+        return EXPORT_EXTENSIONS
+    return IMAGE_EXTENSIONS
 
 
 def validate_key(key: str) -> str:
@@ -174,7 +187,7 @@ def validate_key(key: str) -> str:
 
 def build_key(category: Category, owner_id: str, item_id: str | None, filename: str) -> StorageKey:
     """Build a key from parts, validating each one."""
-    extensions = TEMP_EXTENSIONS if category is Category.TEMP else IMAGE_EXTENSIONS
+    extensions = _extensions(category)
     owner_field = "session_id" if category is Category.TEMP else "user_id"
     validate_id(owner_id, field=owner_field)
     if category in ITEM_CATEGORIES:
@@ -281,6 +294,20 @@ def promotion_keys(
     else:
         main = str(build_key(category, user_id, item_id, MAIN_RENDITION_NAME))
     return main, (thumbnail_key(main) if with_thumbnail else None)
+
+
+def new_export_id(now: datetime | None = None) -> str:
+    """``20261201T070000Z-<12 hex>``: sorts by creation time in a listing, and 48 random
+    bits keep two exports of one user in the same second apart (a retry never reuses the
+    key of the export it retries)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
+
+
+def export_key(user_id: str, export_id: str) -> str:
+    """``exports/{user_id}/{export_id}.zip``, both ids validated."""
+    validate_id(export_id, field="export_id")
+    return str(build_key(Category.EXPORTS, user_id, None, f"{export_id}.{EXPORT_EXTENSION}"))
 
 
 def key_category(key: str) -> Category | None:

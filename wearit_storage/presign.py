@@ -3,7 +3,8 @@
 Signing is local CPU work (no request), so these functions are synchronous even on the
 async client. They never log the URL: its query string is a bearer credential.
 
-- GET: expiry validated to 1 s .. 7 days; ``body/`` keys default to a short expiry.
+- GET: expiry validated to 1 s .. 7 days; ``body/`` and ``exports/`` keys default to a short
+  expiry; ``temp/`` and ``exports/`` objects are served as downloads, never inline.
 - PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
 - POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
   requires a ``Content-Type`` starting with ``image/``.
@@ -22,6 +23,8 @@ from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
+
+_SHORT_LIVED_CATEGORIES = frozenset({Category.BODY, Category.EXPORTS})
 
 IMAGE_CONTENT_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
@@ -70,7 +73,9 @@ class Presigner:
         self._settings = settings
 
     def default_get_expiry(self, key: str) -> int:
-        if parse_key(key).category is Category.BODY:
+        # Body photos and export archives (a copy of everything a user owns) are the most
+        # sensitive objects: their links die quickly (WEARIT_BODY_GET_EXPIRY_SECONDS).
+        if parse_key(key).category in _SHORT_LIVED_CATEGORIES:
             return self._settings.body_get_expiry_s
         return self._settings.get_expiry_s
 
@@ -87,6 +92,14 @@ class Presigner:
             params |= {
                 "ResponseContentDisposition": "attachment",
                 "ResponseContentType": "application/octet-stream",
+            }
+        elif parsed.category is Category.EXPORTS:
+            # A browser saves the archive under a name the user recognises.
+            params |= {
+                "ResponseContentDisposition": (
+                    f'attachment; filename="wearit-export-{parsed.filename}"'
+                ),
+                "ResponseContentType": "application/zip",
             }
         url: str = self._client.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=expiry

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
 from wearit_storage.async_face import AsyncFace, inline, offloaded
-from wearit_storage.categories import USER_CATEGORIES, Category
+from wearit_storage.categories import ERASED_CATEGORIES, Category
 from wearit_storage.client import S3Client, SyncS3Client, executor_for
 from wearit_storage.closing import ClosedOnExit
 from wearit_storage.direct_uploads import DirectUploads
@@ -43,6 +43,7 @@ from wearit_storage.erasure import (
     erase,
 )
 from wearit_storage.errors import ImageRejected, InvalidStorageKey
+from wearit_storage.export import ExportProgress, UserExport, export_user_files
 from wearit_storage.health import HealthReport, check_health
 from wearit_storage.image_store import StoredImage, store_renditions
 from wearit_storage.imaging import (
@@ -261,7 +262,8 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
     def delete_user_files(
         self, user_id: str, *, progress: ErasureProgress | None = None
     ) -> ErasureReport:
-        """Erase every version of everything the user owns, in primary and replica.
+        """Erase every version of everything the user owns, in primary and replica, and
+        the archives exported for them (``exports/``, primary only: never replicated).
 
         Returns an :class:`ErasureReport`, truthy only when nothing of the user remains.
         Never raises for per-object failures: they are in the report
@@ -269,8 +271,22 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
         ``progress`` receives the running count of deleted entries after each batch, on
         the thread doing the work (from the async face: not the event loop's thread).
         """
-        prefixes = {category: user_prefix(category, user_id) for category in USER_CATEGORIES}
+        prefixes = {category: user_prefix(category, user_id) for category in ERASED_CATEGORIES}
         return self._erase(f"user {user_id}", prefixes, progress)
+
+    def export_user_files(
+        self, user_id: str, *, progress: ExportProgress | None = None
+    ) -> UserExport:
+        """Write one ZIP of every current object the user owns (with ``manifest.json``) to
+        ``exports/{user_id}/{export_id}.zip``, streamed as a multipart upload in bounded
+        memory; return it with a short-lived download URL.
+
+        Raises :class:`~wearit_storage.errors.ExportFailed` after aborting the upload: no
+        partial archive is left, and calling again starts a new export. ``progress``
+        receives the running counts of files and bytes after each file, on the thread
+        doing the work.
+        """
+        return export_user_files(self.s3_client, user_id, progress=progress)
 
     def delete_clothing_item(self, user_id: str, clothing_id: str) -> ErasureReport:
         """Erase every version of every file of one clothing item (primary and replica)."""
@@ -378,6 +394,7 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)
     delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
+    export_user_files = offloaded(SyncStorageRepository.export_user_files)
     restore_previous_version = offloaded(SyncStorageRepository.restore_previous_version)
     user_storage_usage = offloaded(SyncStorageRepository.user_storage_usage)
     presign_upload = inline(SyncStorageRepository.presign_upload)

@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk.compliance import acknowledge_prefix_wildcards, wildcard_resources
-from cdk.prefixes import ALL_PREFIXES, BODY, CLOTHING, REPLICATED_PREFIXES, TRYON
+from cdk.prefixes import ALL_PREFIXES, BODY, CLOTHING, EXPORTS, REPLICATED_PREFIXES, TRYON
 
 # S3 needs these to serve SSE-KMS objects: GenerateDataKey to write, Decrypt to read and to
 # complete multipart uploads.
@@ -113,6 +113,25 @@ def tryon_worker_policy(access: BucketAccess) -> iam.PolicyDocument:
             ),
             *kms_statement("UseBucketKey", access),
         ]
+    )
+
+
+def exports_only_for(api_role_arn: str, bucket_arn: str) -> iam.PolicyStatement:
+    """Bucket-policy statement: nobody but the API role reads or writes ``exports/``.
+
+    An export is a copy of everything a user owns; identity policies alone would let any
+    principal of the account with a broad S3 grant (an admin, a CI role) read it. Deleting
+    stays open to them: removing an archive can only reduce what is exposed. The role is
+    matched by ``aws:PrincipalArn``, which is the role's ARN for its sessions, and so for
+    the URLs they presign.
+    """
+    return iam.PolicyStatement(
+        sid="ExportsOnlyForTheApiRole",
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["s3:GetObject*", "s3:PutObject*"],
+        resources=[f"{bucket_arn}/{EXPORTS}*"],
+        conditions={"ArnNotEquals": {"aws:PrincipalArn": api_role_arn}},
     )
 
 

@@ -8,7 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 
 from cdk.config import RetentionSettings
-from cdk.prefixes import TEMP
+from cdk.prefixes import EXPORTS, TEMP
 
 CORS_MAX_AGE_SECONDS = 3000
 # The mobile app reads through presigned GETs and uploads through presigned PUT/POST.
@@ -47,6 +47,14 @@ def data_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]
             expiration=Duration.days(retention.temp_upload_days),
             # Expiration in a versioned bucket only adds a delete marker; drop the bytes too.
             noncurrent_version_expiration=Duration.days(retention.temp_upload_days),
+        ),
+        s3.LifecycleRule(
+            id="ExpireExports",
+            prefix=EXPORTS,
+            expiration=Duration.days(retention.export_days),
+            # Once expired (or deleted), an archive's bytes go the next day, not after the
+            # 30 days other noncurrent versions are kept: it is a copy, nothing to undo.
+            noncurrent_version_expiration=Duration.days(1),
         ),
     ]
 

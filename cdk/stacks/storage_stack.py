@@ -13,6 +13,7 @@ from cdk.constructs.access_roles import (
     ApplicationRole,
     BucketAccess,
     api_policy,
+    exports_only_for,
     tryon_worker_policy,
 )
 from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
@@ -85,14 +86,23 @@ class StorageStack(Stack):
             if config.trusted_principal_arn
             else iam.AccountRootPrincipal()
         )
+        api_role_name = f"{config.bucket_name}-api"
         self.api_role = ApplicationRole(
             self,
             "ApiRole",
-            role_name=f"{config.bucket_name}-api",
-            description="WearIT API: objects under the five data prefixes, replica erasure",
+            role_name=api_role_name,
+            description="WearIT API: objects under the six data prefixes, replica erasure",
             trusted_principal=trusted,
             policy=api_policy(access),
         ).role
+        # The role's ARN built from its stable name, not a reference to the role: the bucket
+        # policy then needs nothing from the role resource.
+        api_role_arn = self.format_arn(
+            service="iam", region="", resource="role", resource_name=api_role_name
+        )
+        self.bucket.add_to_resource_policy(
+            exports_only_for(api_role_arn, self.replication.source_bucket_arn)
+        )
         self.tryon_worker_role = ApplicationRole(
             self,
             "TryOnWorkerRole",

@@ -183,6 +183,13 @@ def test_data_bucket_lifecycle(templates: Templates, env: str) -> None:
             "ExpirationInDays": 1,
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
         },
+        "ExpireExports": {
+            "Id": "ExpireExports",
+            "Status": "Enabled",
+            "Prefix": "exports/",
+            "ExpirationInDays": 3,  # retention.export_days in cdk.json
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        },
     }
 
 

@@ -8,17 +8,21 @@ snapshot tests fail too until the new templates are reviewed and recorded).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from cdk.config import load_environments
 from tests.cdk.helpers import (
     ENVIRONMENTS,
     Templates,
     data_bucket,
     replication_rules,
+    role_named,
     role_statements,
 )
+from tests.synth import cdk_json_context
 from wearit_storage.categories import USER_CATEGORIES, Category
 
 # Categories that are not a user's data (temp/: uploads awaiting validation).
@@ -47,8 +51,9 @@ def listed_prefixes(statement: dict[str, Any]) -> list[str]:
     return prefixes
 
 
-def test_temp_is_transient_so_its_test_below_runs() -> None:
+def test_temp_and_exports_are_transient_so_their_tests_below_run() -> None:
     assert Category.TEMP in TRANSIENT_CATEGORIES
+    assert Category.EXPORTS in TRANSIENT_CATEGORIES
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -89,3 +94,70 @@ def test_transient_category_expires_and_is_not_replicated(
     assert prefix not in str(role_statements(templates, env, "replication"))
     api = role_statements(templates, env, "api")
     assert f"{prefix}*" not in listed_prefixes(api["ListReplicaPrefixes"])
+
+
+def lifecycle_rule_for(templates: Templates, env: str, prefix: str) -> dict[str, Any]:
+    rules = data_bucket(templates, env)["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [rule for rule in rules if rule.get("Prefix") == prefix]
+    found: dict[str, Any] = rule
+    return found
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_exports_expire_with_their_noncurrent_versions_after_the_configured_days(
+    templates: Templates, env: str
+) -> None:
+    (config,) = load_environments(cdk_json_context(), env)
+    rule = lifecycle_rule_for(templates, env, Category.EXPORTS.prefix)
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == config.retention.export_days
+    # Expiring a current version in a versioned bucket only hides it: the bytes must go too.
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= config.retention.export_days
+
+
+def _roles(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        resource["Properties"]["RoleName"]: resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_api_role_reads_or_writes_exports(templates: Templates, env: str) -> None:
+    exports = f"{bucket_arn(env)}/{Category.EXPORTS.prefix}*"
+    api = role_statements(templates, env, "api")
+    assert exports in api["ObjectsReadWriteDelete"]["Resource"]
+    assert {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"} <= set(
+        api["ObjectsReadWriteDelete"]["Action"]
+    )
+    for stack in (f"WearitStorage-{env}", f"WearitStorageReplica-{env}"):
+        for name, role in _roles(templates[stack]).items():
+            if name != f"wearit-storage-{env}-api":
+                assert Category.EXPORTS.prefix not in json.dumps(role["Properties"]), name
+    # Nothing else in the stacks names exports/ but the API role, the lifecycle rule and the
+    # bucket policy keeping everyone else out.
+    primary_text = json.dumps(templates[f"WearitStorage-{env}"])
+    assert primary_text.count(Category.EXPORTS.prefix) == 4
+    assert Category.EXPORTS.prefix not in json.dumps(templates[f"WearitStorageReplica-{env}"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_bucket_policy_denies_reading_and_writing_exports_to_all_but_the_api_role(
+    templates: Templates, env: str
+) -> None:
+    template = templates[f"WearitStorage-{env}"]
+    (policy,) = [
+        resource["Properties"]["PolicyDocument"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::S3::BucketPolicy"
+        and "exports/" in json.dumps(resource["Properties"])
+    ]
+    (guard,) = [s for s in policy["Statement"] if s.get("Sid") == "ExportsOnlyForTheApiRole"]
+    assert guard["Effect"] == "Deny"
+    assert guard["Principal"] == {"AWS": "*"}
+    assert sorted(guard["Action"]) == ["s3:GetObject*", "s3:PutObject*"]  # deleting stays open
+    assert guard["Resource"] == f"{bucket_arn(env)}/{Category.EXPORTS.prefix}*"
+    (arn,) = guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]["Fn::Join"][1][-1:]
+    role_name = role_named(template, f"wearit-storage-{env}-api")["Properties"]["RoleName"]
+    assert arn == f":role/{role_name}"  # the exact API role, not a pattern

@@ -35,6 +35,8 @@ def load(context: dict[str, Any], selected: str | None = None) -> None:
         ("dev", {"region": "mars-1"}, "must be an AWS region"),
         ("dev", {"cors_origins": ["https://app.wearit.com/"]}, "is not an origin"),
         ("dev", {"retention": {"temp_upload_days": 0}}, "retention.temp_upload_days"),
+        ("dev", {"retention": {"export_days": 0}}, "retention.export_days' must be a whole"),
+        ("prod", {"retention": {"export_days": 31}}, "keep it at most 30 days"),
         ("dev", {"use_kms": "yes"}, "use_kms' must be true or false"),
         ("dev", {"buckt_name": "x"}, "'wearit:environments.dev.buckt_name' is not a known"),
         ("dev", {"trusted_principal_arn": "*"}, "must be an IAM role, user or account-root ARN"),
@@ -64,6 +66,7 @@ def test_defaults_apply_when_keys_are_absent() -> None:
     (dev,) = load_environments(context, "dev")
     assert (dev.region, dev.replica_region) == ("us-east-1", "us-west-2")
     assert dev.retention.noncurrent_version_days == 30
+    assert dev.retention.export_days == 3
 
 
 def test_account_defaults_to_cdk_default_account(monkeypatch: pytest.MonkeyPatch) -> None:

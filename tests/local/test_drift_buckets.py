@@ -207,6 +207,8 @@ def test_lifecycle_anchored_to_cdk_json(provisioned: ProvisionedEnvironment) -> 
     rules = api.get_bucket_lifecycle_configuration(Bucket=config.bucket_name)["Rules"]
     (temp,) = [r for r in rules if r["Filter"].get("Prefix") == "temp/"]
     assert temp["Expiration"]["Days"] == config.retention.temp_upload_days
+    (exports,) = [r for r in rules if r["Filter"].get("Prefix") == "exports/"]
+    assert exports["Expiration"]["Days"] == config.retention.export_days
     logs = api.get_bucket_lifecycle_configuration(Bucket=config.access_log_bucket_name)["Rules"]
     assert [r["Expiration"]["Days"] for r in logs if "Days" in r.get("Expiration", {})] == [
         config.retention.access_log_days

@@ -61,17 +61,31 @@ from wearit_local.intrinsics import intrinsics_used
 # ``other-bucket`` is a bucket outside the template; ``replica`` is the replica bucket; the
 # key prefix in both is clothing/.
 MATRIX = """
-role             action          clothing/  body/   tryon/  avatars/  temp/   other-bucket  replica
-ApiRole          get             allow      allow   allow   allow     allow   deny          deny
-ApiRole          put             allow      allow   allow   allow     allow   deny          deny
-ApiRole          delete          allow      allow   allow   allow     allow   deny          allow
-ApiRole          delete-version  allow      allow   allow   allow     allow   deny          allow
-ApiRole          list            allow*     allow*  allow*  allow*    allow*  deny          allow*
-TryOnWorkerRole  get             allow      allow   deny    deny      deny    deny          deny
-TryOnWorkerRole  put             deny       deny    allow   deny      deny    deny          deny
-TryOnWorkerRole  delete          deny       deny    deny    deny      deny    deny          deny
-TryOnWorkerRole  delete-version  deny       deny    deny    deny      deny    deny          deny
-TryOnWorkerRole  list            deny       deny    deny    deny      deny    deny          deny
+role             action          clothing/  body/   tryon/  avatars/
+ApiRole          get             allow      allow   allow   allow
+ApiRole          put             allow      allow   allow   allow
+ApiRole          delete          allow      allow   allow   allow
+ApiRole          delete-version  allow      allow   allow   allow
+ApiRole          list            allow*     allow*  allow*  allow*
+TryOnWorkerRole  get             allow      allow   deny    deny
+TryOnWorkerRole  put             deny       deny    allow   deny
+TryOnWorkerRole  delete          deny       deny    deny    deny
+TryOnWorkerRole  delete-version  deny       deny    deny    deny
+TryOnWorkerRole  list            deny       deny    deny    deny
+"""
+# The same rows, more columns (two tables keep the lines short).
+MATRIX_ELSEWHERE = """
+role             action          temp/   exports/  other-bucket  replica
+ApiRole          get             allow   allow     deny          deny
+ApiRole          put             allow   allow     deny          deny
+ApiRole          delete          allow   allow     deny          allow
+ApiRole          delete-version  allow   allow     deny          allow
+ApiRole          list            allow*  allow*    deny          allow*
+TryOnWorkerRole  get             deny    deny      deny          deny
+TryOnWorkerRole  put             deny    deny      deny          deny
+TryOnWorkerRole  delete          deny    deny      deny          deny
+TryOnWorkerRole  delete-version  deny    deny      deny          deny
+TryOnWorkerRole  list            deny    deny      deny          deny
 """
 
 OTHER_BUCKET = "wearit-unrelated-bucket"
@@ -113,7 +127,7 @@ def parse_matrix(text: str) -> list[Cell]:
     return cells
 
 
-CELLS = parse_matrix(MATRIX)
+CELLS = parse_matrix(MATRIX) + parse_matrix(MATRIX_ELSEWHERE)
 ENFORCED = [c for c in CELLS if not c.document_checked]
 PLACES = sorted({c.place for c in CELLS})
 

@@ -75,7 +75,12 @@ def test_provisioning_again_restores_the_template(
     rule_ids = {
         r["ID"] for r in api.get_bucket_lifecycle_configuration(Bucket=dev.data_bucket)["Rules"]
     }
-    assert rule_ids == {"DeleteOldVersions", "DeleteIncompleteMultipart", "ExpireTempUploads"}
+    assert rule_ids == {
+        "DeleteOldVersions",
+        "DeleteIncompleteMultipart",
+        "ExpireTempUploads",
+        "ExpireExports",
+    }
     assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == ["StorageAccess"]
     kms = emulator_client("kms", dev.endpoint_url, dev.region)
     tagged = [

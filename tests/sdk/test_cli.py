@@ -6,6 +6,7 @@ import argparse
 import io
 import subprocess
 import sys
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,45 @@ def test_usage_then_erase_user_with_progress(
     assert "1100 deleted" in captured.err
     remaining = [key for key, _version, _is_marker in all_versions(admin, bucket)]
     assert remaining == ["clothing/u90/c1/image.jpg"]
+
+
+def test_export_user_downloads_the_archive_with_progress(
+    cli_env: StorageSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    admin: Any,
+) -> None:
+    bucket = cli_env.bucket_name
+    files = {f"clothing/u9/c{i}/image.jpg": f"photo {i}".encode() for i in range(3)}
+    for key, body in files.items():
+        admin.put_object(Bucket=bucket, Key=key, Body=body)
+    admin.put_object(Bucket=bucket, Key="clothing/u90/c1/image.jpg", Body=b"other user")
+    monkeypatch.setattr("wearit_storage.cli.EXPORT_PROGRESS_FROM_OBJECTS", 2)
+    target = tmp_path / "export.zip"
+
+    assert main(["export-user", "u9", "-o", str(target)]) == 0
+
+    captured = capsys.readouterr()
+    assert "exported user u9: 3 files, 21 bytes" in captured.out
+    assert f"to {target}" in captured.out
+    assert "exporting [" in captured.err
+    assert "3/3 files" in captured.err
+    with zipfile.ZipFile(target) as archive:
+        assert sorted(archive.namelist()) == sorted([*files, "manifest.json"])
+        for key, body in files.items():
+            assert archive.read(key) == body
+    assert not (tmp_path / "export.zip.part").exists()
+
+
+def test_export_user_without_a_file_prints_the_download_link(
+    cli_env: StorageSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export-user", "nobody"]) == 0
+    out = capsys.readouterr().out
+    assert "exported user nobody: 0 files" in out
+    assert "response-content-disposition=attachment" in out
+    assert "exporting [" not in out
 
 
 def test_restore_undoes_an_overwrite(

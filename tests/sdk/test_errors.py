@@ -9,6 +9,7 @@ import pytest
 
 from wearit_storage import (
     ErasureIncomplete,
+    ExportFailed,
     ImageRejected,
     InvalidStorageKey,
     InvalidStorageRequest,
@@ -36,6 +37,9 @@ from wearit_storage import (
         (StorageConfigurationError("m"), "configuration_error", 500),
         (StorageNotConnected("m"), "not_connected", 500),
         (ErasureIncomplete("m"), "erasure_incomplete", 500),
+        (ExportFailed("m"), "export_failed", 500),
+        (ExportFailed("m", cause=StorageUnavailable("m")), "export_failed", 503),
+        (ExportFailed("m", cause=StorageAccessDenied("m")), "export_failed", 403),
         (ImageRejected("m", reason="too_large"), "image_rejected", 413),
         (ImageRejected("m", reason="unsupported_format"), "image_rejected", 415),
         (ImageRejected("m", reason="corrupt"), "image_rejected", 422),

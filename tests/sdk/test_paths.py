@@ -1,6 +1,8 @@
-"""Keys are safe by construction: validated ids, single-segment file names, five layouts."""
+"""Keys are safe by construction: validated ids, single-segment file names, six layouts."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -10,7 +12,9 @@ from wearit_storage import InvalidStorageKey, StoragePathBuilder, new_upload_ses
 from wearit_storage.categories import Category
 from wearit_storage.paths import (
     build_key,
+    export_key,
     item_prefix,
+    new_export_id,
     thumbnail_name,
     user_prefix,
     validate_key,
@@ -100,9 +104,10 @@ def test_longest_valid_segments() -> None:
         ("tryon/u1/t1/a.webp", Category.TRYON, "u1", "t1", "a.webp"),
         ("avatars/u1/avatar.jpg", Category.AVATARS, "u1", None, "avatar.jpg"),
         ("temp/s1/f.tmp", Category.TEMP, "s1", None, "f.tmp"),
+        ("exports/u1/e-1.zip", Category.EXPORTS, "u1", None, "e-1.zip"),
     ],
 )
-def test_parse_key_accepts_the_five_layouts(
+def test_parse_key_accepts_the_six_layouts(
     key: str, category: Category, owner: str, item: str | None, filename: str
 ) -> None:
     parsed = parse_key(key)
@@ -129,6 +134,9 @@ def test_parse_key_accepts_the_five_layouts(
         "clothing/u1/c1/a.jpg/",
         "temp/s1/a.exe",
         "clothing/u1/c1/a.tmp",
+        "exports/u1/e1.jpg",  # exports/ holds archives only
+        "exports/u1/x/e1.zip",
+        "clothing/u1/c1/a.zip",
     ],
 )
 def test_parse_key_rejects_everything_else(key: str) -> None:
@@ -230,3 +238,18 @@ def test_upload_session_ids_are_valid_unguessable_and_unique() -> None:
     for session_id in ids:
         assert len(session_id) == 32
         assert StoragePathBuilder.temp_path(session_id, "up.jpg") == f"temp/{session_id}/up.jpg"
+
+
+def test_export_keys_are_built_from_validated_ids_and_never_repeat() -> None:
+    first, second = new_export_id(), new_export_id()
+    assert first != second
+    earlier = new_export_id(datetime(2026, 1, 1, 23, 59, 59, tzinfo=UTC))
+    assert earlier.startswith("20260101T235959Z-")
+    assert earlier < new_export_id(datetime(2026, 1, 2, tzinfo=UTC))  # sorted by time
+    key = export_key("u1", first)
+    assert key == f"exports/u1/{first}.zip"
+    assert parse_key(key).category is Category.EXPORTS
+    with pytest.raises(InvalidStorageKey, match="user_id"):
+        export_key("../u1", first)
+    with pytest.raises(InvalidStorageKey, match="export_id"):
+        export_key("u1", "a/b")
