@@ -9,9 +9,11 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from PIL import Image
 
+T = TypeVar("T")
 Size = tuple[int, int]
 Box = tuple[float, float, float, float]
 
@@ -115,10 +117,7 @@ def resample(
         )
         for top, bottom in itertools.pairwise(cuts)
     ]
-    # The caller computes the first band itself: when many uploads are processed at once
-    # and the pool is busy, each still progresses instead of waiting on shared helpers.
-    helpers = [_pool().submit(_lanczos, image, *job) for job in jobs[1:]]
-    parts = [_lanczos(image, *jobs[0]), *(future.result() for future in helpers)]
+    parts = spread([functools.partial(_lanczos, image, *job) for job in jobs])
     output = Image.new(image.mode, size, None)  # every pixel is pasted: skip the fill
     for top, part in zip(cuts, parts, strict=False):
         output.paste(part, (0, top))
@@ -176,14 +175,27 @@ def resample_converted(
     # bounded by the thread count, not by the image. The caller runs the first group.
     jobs = list(itertools.pairwise(cuts))
     groups = [jobs[n::RESAMPLE_THREADS] for n in range(min(RESAMPLE_THREADS, len(jobs)))]
-    helpers = [_pool().submit(bands, group) for group in groups[1:]]
-    parts = bands(groups[0])
-    for future in helpers:
-        parts += future.result()
+    parts = [
+        part for done in spread([functools.partial(bands, g) for g in groups]) for part in done
+    ]
     output = Image.new(parts[0][1].mode, size, None)
     for top, part in parts:
         output.paste(part, (0, top))
     return output
+
+
+def spread(calls: list[Callable[[], T]]) -> list[T]:
+    """Run ``calls`` on the shared pool and the caller's thread; results in order.
+
+    The caller runs the first call, then takes back every call the pool has not started
+    yet: when many uploads render at once and the pool is busy with another upload's
+    bands, each caller keeps working instead of waiting in the pool's queue.
+    """
+    futures = [_pool().submit(call) for call in calls[1:]]
+    results = [calls[0]()]
+    for call, future in zip(calls[1:], futures, strict=True):
+        results.append(call() if future.cancel() else future.result())
+    return results
 
 
 def _aligned(position: float, factor: int) -> int:
