@@ -33,7 +33,9 @@ def build_environment(app: App, config: EnvironmentConfig) -> tuple[ReplicaStack
     primary = StorageStack(app, config=config)
     # The replication destination must exist before the source's configuration is created.
     primary.add_stack_dependency(replica, "replication destination must exist first")
+    # Resource tags in the templates too: with @aws-cdk/core:explicitStackTags, Tags.of()
+    # no longer tags the stacks themselves (their props above do).
     for stack in (replica, primary):
-        Tags.of(stack).add("Project", "wearit")
-        Tags.of(stack).add("Environment", config.name)
+        for key, value in config.tags.items():
+            Tags.of(stack).add(key, value)
     return replica, primary

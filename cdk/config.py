@@ -67,6 +67,11 @@ class EnvironmentConfig:
     retention: RetentionSettings
 
     @property
+    def tags(self) -> dict[str, str]:
+        """Tags of the environment's stacks and of every resource in them."""
+        return {"Project": "wearit", "Environment": self.name}
+
+    @property
     def is_production(self) -> bool:
         """Production has termination protection, https-only CORS origins, and KMS and
         replication time control unless ``cdk.json`` turns them off."""

@@ -24,6 +24,9 @@ class ReplicaStack(Stack):
             env=Environment(account=config.account, region=config.replica_region),
             description=f"WearIT storage ({config.name}): cross-region replica bucket",
             termination_protection=config.is_production,
+            # Stack-level tags (CloudFormation applies them at deploy time; the cloud
+            # assembly's manifest lists them, which is how wearit_local finds a stack).
+            tags=config.tags,
         )
         key: kms.Key | None = None
         if config.use_kms:

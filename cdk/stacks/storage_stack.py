@@ -32,6 +32,9 @@ class StorageStack(Stack):
             env=Environment(account=config.account, region=config.region),
             description=f"WearIT storage ({config.name}): data bucket, roles and monitoring",
             termination_protection=config.is_production,
+            # Stack-level tags (CloudFormation applies them at deploy time; the cloud
+            # assembly's manifest lists them, which is how wearit_local finds a stack).
+            tags=config.tags,
         )
         self.key: kms.Key | None = None
         if config.use_kms:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +93,21 @@ def test_app_exits_with_one_line_on_stderr_for_bad_config() -> None:
         "'wearit:environments.prod.cors_origins' contains '*': production must list its exact "
         "https:// origins"
     ]
+
+
+def test_every_stack_carries_its_environment_tags_in_the_manifest(
+    cloud_assembly_dir: Path,
+) -> None:
+    # With @aws-cdk/core:explicitStackTags (recommended), Tags.of() no longer tags stacks;
+    # the stacks' own props do. wearit_local finds an environment's stacks by these tags.
+    manifest = json.loads((cloud_assembly_dir / "manifest.json").read_text())
+    tags = {
+        name: artifact["properties"].get("tags")
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert tags == {
+        f"{stack}-{env}": {"Project": "wearit", "Environment": env}
+        for stack in ("WearitStorage", "WearitStorageReplica")
+        for env in ("dev", "prod")
+    }
