@@ -9,7 +9,9 @@ local S3 and prints the lines to export.
 from __future__ import annotations
 
 import argparse
+import logging
 import mimetypes
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from wearit_storage.paths import parse_key
 from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.settings import StorageSettings
 from wearit_storage.usage import StorageUsage
+from wearit_storage.worker import UploadQueue, UploadWorker
 
 PROGRAM = "wearit-storage"
 
@@ -129,6 +132,29 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = StorageSettings.from_env()
+    queue = UploadQueue.from_settings(settings)
+    try:
+        with SyncStorageRepository.from_settings(settings) as repo:
+            worker = UploadWorker(repo, queue, concurrency=args.concurrency)
+            # SIGTERM (ECS, Kubernetes) and Ctrl-C drain: in-flight uploads finish.
+            for stop_signal in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(stop_signal, lambda *_: worker.stop())
+            stats = worker.run(once=args.once)
+    finally:
+        queue.close()
+    print(
+        f"worker stopped: {stats.received} received, {stats.done} done, {stats.rejected} "
+        f"rejected, {stats.retried} left to retry, {stats.settled_before} already settled, "
+        f"{stats.ignored} ignored"
+    )
+    return 0
+
+
 class UsageError(Exception):
     """Bad arguments: reported like argparse's own errors, exit 2."""
 
@@ -172,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="undo the last overwrite or delete of a key")
     restore.add_argument("key")
     restore.set_defaults(handler=cmd_restore)
+
+    worker = commands.add_parser(
+        "worker", help="promote direct uploads announced on WEARIT_UPLOAD_QUEUE_URL"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="uploads rendered at once (default 1)"
+    )
+    worker.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
+    worker.set_defaults(handler=cmd_worker)
 
     return parser
 
