@@ -67,6 +67,7 @@ def provision(cdk_out: Path, env: str, endpoint: str) -> ProvisionedEnvironment:
 def describe(environment: ProvisionedEnvironment) -> list[str]:
     lines = [f"buckets: {', '.join(f'{b.name} ({b.region})' for b in environment.buckets)}"]
     lines.append(f"roles:   {', '.join(role.name for role in environment.roles)}")
+    lines.append(f"queues:  {', '.join(queue.name for queue in environment.queues)}")
     for skipped in environment.skipped:
         lines.append(f"not held by moto: {skipped.bucket} {skipped.property} ({skipped.reason})")
     return lines
