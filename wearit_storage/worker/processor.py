@@ -88,10 +88,8 @@ class UploadProcessor:
             stored = read_status(client, session) if status_key(session) in present else None
             if stored is not None and stored.record.settled:
                 return RecordResult(Outcome.SETTLED, event.key, reason=stored.record.state)
-            logger.warning(
-                "upload worker: %s is gone with no recorded outcome (expired or erased)",
-                event.key,
-            )
+            # Promoted by the API itself (no destination pinned), expired or erased.
+            logger.info("upload worker: %s is gone with no recorded outcome", event.key)
             return RecordResult(Outcome.GONE, event.key)
         destination = UploadDestination.from_metadata(
             client.head_object(event.key).metadata, key=event.key
