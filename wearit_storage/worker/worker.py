@@ -105,6 +105,8 @@ class UploadWorker:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="wearit-upload") as pool:
             while not self._stopping.is_set():
                 free = self._wait_for_free_slots()
+                if self._stopping.is_set():
+                    break  # stopped while every slot was busy: receive nothing more
                 messages = self.queue.receive(min(MAX_BATCH, free), self.wait_s)
                 for message in messages:
                     if self._stopping.is_set():
@@ -154,7 +156,11 @@ class UploadWorker:
         except MalformedUploadEvent as exc:
             self.stats.add("retried")
             self._instrumentation.event(
-                RETRIED, message.message_id, error=type(exc).__name__, message=str(exc)
+                RETRIED,
+                message.message_id,
+                error=type(exc).__name__,
+                message=f"{exc} (delivery {message.receive_count}; left for the DLQ)",
+                level=logging.WARNING,
             )
             return  # left on the queue: the DLQ collects it after maxReceiveCount
         retry_in = 0
