@@ -7,6 +7,7 @@ the messages here are the ones moto's S3 sends; redeliveries are the same bodies
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,11 +71,17 @@ def upload(repo: SyncStorageRepository, data: bytes, session: str = SESSION) -> 
 
 def receive_upload_message(queue: UploadQueue) -> QueueMessage:
     """The next message announcing an upload (the worker's status writes announce too)."""
+    found: QueueMessage | None = None
     for _ in range(5):
         for message in queue.receive(10, wait_s=1):
-            if any(not e.key.endswith("status.json") for e in parse_message(message.body)):
-                return message
-            queue.delete(message)
+            if found is None and any(
+                not e.key.endswith("status.json") for e in parse_message(message.body)
+            ):
+                found = message
+            elif all(e.key.endswith("status.json") for e in parse_message(message.body)):
+                queue.delete(message)
+        if found is not None:
+            return found
     raise AssertionError("no upload message arrived")
 
 
@@ -279,3 +286,39 @@ def test_a_temp_object_gone_without_an_outcome_is_acknowledged(
 async def test_upload_status_has_an_async_twin(async_repo: Any, jpeg: bytes) -> None:
     status = await async_repo.upload_status("sess-none")
     assert status.state == "pending"
+
+
+def test_a_message_for_an_upload_another_worker_holds_is_deferred_not_deleted(
+    moto_endpoint: str,
+    queues: tuple[str, str],
+    repo: SyncStorageRepository,
+    queue: UploadQueue,
+    worker: UploadWorker,
+    jpeg: bytes,
+) -> None:
+    upload(repo, jpeg)
+    claim(repo.s3_client, SESSION, "photo.jpg", worker="other", lease=timedelta(minutes=5))
+    worker.handle(receive_upload_message(queue))
+    assert worker.stats.done == 0
+    assert repo.upload_status(SESSION).state == "pending"
+    sqs = emulator_client("sqs", moto_endpoint, region="eu-west-3")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queues[0], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # hidden, not gone
+    assert queue.receive(10, wait_s=2) == []  # for the rest of the lease, not 1 s
+
+
+def test_concurrency_renders_several_uploads_from_one_receive(
+    repo: SyncStorageRepository, queue: UploadQueue, jpeg: bytes
+) -> None:
+    for index in range(3):
+        upload(repo, jpeg, session=f"sess-c{index}")
+    time.sleep(0.5)
+    worker = UploadWorker(repo, queue, concurrency=3, wait_s=1, worker_id="w-pool")
+    for _ in range(5):
+        worker.run(once=True)
+        if worker.stats.done == 3:
+            break
+    assert worker.stats.done == 3
+    assert {repo.upload_status(f"sess-c{i}").state for i in range(3)} == {"done"}
