@@ -142,6 +142,7 @@ class DirectUploads:
                 record = StatusRecord(
                     "rejected",
                     filename,
+                    upload_etag=head.etag,
                     reason=outcome.reason,
                     message=str(outcome),
                     completed_at=now,
@@ -150,6 +151,7 @@ class DirectUploads:
                 record = StatusRecord(
                     "done",
                     filename,
+                    upload_etag=head.etag,
                     main_key=outcome.main.key,
                     thumbnail_key=outcome.thumbnail.key if outcome.thumbnail else None,
                     completed_at=now,

@@ -67,6 +67,9 @@ class StatusRecord:
 
     state: RecordState
     filename: str
+    #: ETag of the uploaded object this record is about: a new upload into the same
+    #: session (an app retrying after a rejection) has another, and is processed anew.
+    upload_etag: str = ""
     worker: str = ""
     lease_until: datetime | None = None  # processing only
     main_key: str | None = None
@@ -86,7 +89,7 @@ class StatusRecord:
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {"state": self.state, "filename": self.filename}
-        for name in ("worker", "main_key", "thumbnail_key", "reason", "message"):
+        for name in ("upload_etag", "worker", "main_key", "thumbnail_key", "reason", "message"):
             value = getattr(self, name)
             if value:
                 document[name] = value
@@ -109,6 +112,7 @@ class StatusRecord:
             return cls(
                 state=state,
                 filename=str(document["filename"]),
+                upload_etag=str(document.get("upload_etag", "")),
                 worker=str(document.get("worker", "")),
                 lease_until=_moment(document.get("lease_until")),
                 main_key=document.get("main_key"),
@@ -214,19 +218,34 @@ class Claim:
 
 
 def claim(
-    client: SyncS3Client, session_id: str, filename: str, *, worker: str, lease: timedelta
+    client: SyncS3Client,
+    session_id: str,
+    filename: str,
+    *,
+    upload_etag: str,
+    worker: str,
+    lease: timedelta,
 ) -> Claim:
-    """Take the upload for ``lease``: create the status object only if there is none, or
-    take over an expired lease only if nobody else changed it meanwhile (``If-Match``).
-    Two workers racing for one upload: exactly one wins, the other is told it is busy."""
+    """Take the upload (the object whose ETag is ``upload_etag``) for ``lease``: create the
+    status object only if there is none, or replace an expired lease or the outcome of an
+    earlier upload only if nobody else changed it meanwhile (``If-Match``). Two workers
+    racing for one upload: exactly one wins, the other is told it is busy."""
     for _ in range(3):  # a lost race re-reads what the winner wrote
         now = datetime.now(UTC)
-        mine = StatusRecord("processing", filename, worker=worker, lease_until=now + lease)
+        mine = StatusRecord(
+            "processing",
+            filename,
+            upload_etag=upload_etag,
+            worker=worker,
+            lease_until=now + lease,
+        )
         current = read_status(client, session_id)
         if current is None:
             version = write_status(client, session_id, mine, if_none_match=True)
-        elif current.record.settled:
+        elif current.record.settled and current.record.upload_etag == upload_etag:
             return Claim(settled=current.record)
+        elif current.record.settled:  # a new upload into a settled session
+            version = write_status(client, session_id, mine, if_match=current.etag)
         elif current.record.lease_left(now):
             return Claim(busy_for=current.record.lease_left(now))
         else:  # a worker died holding it

@@ -19,7 +19,7 @@ from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import OperationMetric, StorageUnavailable, SyncStorageRepository
 from wearit_storage.destination import UploadDestination
-from wearit_storage.upload_status import StatusRecord, claim, read_status, write_status
+from wearit_storage.upload_status import Claim, StatusRecord, claim, read_status, write_status
 from wearit_storage.worker import (
     Outcome,
     QueueMessage,
@@ -67,6 +67,12 @@ def upload(repo: SyncStorageRepository, data: bytes, session: str = SESSION) -> 
     post = repo.presign_upload(session, "photo.jpg", destination=destination)
     assert post_presigned(post, data, "image/jpeg") in (200, 201, 204)
     return post.key
+
+
+def claim_as(repo: SyncStorageRepository, worker: str, lease: timedelta) -> Claim:
+    """Claim the session's upload as ``worker`` would (its ETag read with HeadObject)."""
+    etag = repo.s3_client.head_object(f"temp/{SESSION}/photo.jpg").etag
+    return claim(repo.s3_client, SESSION, "photo.jpg", upload_etag=etag, worker=worker, lease=lease)
 
 
 def receive_upload_message(queue: UploadQueue) -> QueueMessage:
@@ -155,7 +161,7 @@ def test_a_second_worker_backs_off_while_the_first_holds_the_upload_then_takes_o
             )
         )
     ]
-    first = claim(repo.s3_client, SESSION, "photo.jpg", worker="w1", lease=timedelta(minutes=5))
+    first = claim_as(repo, "w1", timedelta(minutes=5))
     assert first.version_id is not None
     second = UploadProcessor(repo, worker_id="w2").process(event)
     assert second.outcome is Outcome.BUSY
@@ -177,10 +183,10 @@ def test_an_expired_lease_is_taken_over_once(
     repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
     upload(repo, jpeg)
-    dead = claim(repo.s3_client, SESSION, "photo.jpg", worker="dead", lease=timedelta(0))
+    dead = claim_as(repo, "dead", timedelta(0))
     assert dead.version_id is not None
-    winner = claim(repo.s3_client, SESSION, "photo.jpg", worker="w2", lease=timedelta(minutes=5))
-    loser = claim(repo.s3_client, SESSION, "photo.jpg", worker="w3", lease=timedelta(minutes=5))
+    winner = claim_as(repo, "w2", timedelta(minutes=5))
+    loser = claim_as(repo, "w3", timedelta(minutes=5))
     assert winner.version_id is not None
     assert loser.version_id is None
     assert loser.busy_for is not None
@@ -297,7 +303,7 @@ def test_a_message_for_an_upload_another_worker_holds_is_deferred_not_deleted(
     jpeg: bytes,
 ) -> None:
     upload(repo, jpeg)
-    claim(repo.s3_client, SESSION, "photo.jpg", worker="other", lease=timedelta(minutes=5))
+    claim_as(repo, "other", timedelta(minutes=5))
     worker.handle(receive_upload_message(queue))
     assert worker.stats.done == 0
     assert repo.upload_status(SESSION).state == "pending"
@@ -322,3 +328,16 @@ def test_concurrency_renders_several_uploads_from_one_receive(
             break
     assert worker.stats.done == 3
     assert {repo.upload_status(f"sess-c{i}").state for i in range(3)} == {"done"}
+
+
+def test_a_new_upload_into_a_rejected_session_is_processed_anew(
+    repo: SyncStorageRepository, worker: UploadWorker, queue: UploadQueue, jpeg: bytes
+) -> None:
+    upload(repo, b"\xff\xd8 not a photo" * 30)
+    worker.handle(receive_upload_message(queue))
+    assert repo.upload_status(SESSION).state == "rejected"
+    upload(repo, jpeg)  # the app tries again with the same session
+    worker.handle(receive_upload_message(queue))
+    assert repo.upload_status(SESSION).state == "done"
+    assert worker.stats.rejected == 1
+    assert worker.stats.done == 1

@@ -91,13 +91,19 @@ class UploadProcessor:
             # Promoted by the API itself (no destination pinned), expired or erased.
             logger.info("upload worker: %s is gone with no recorded outcome", event.key)
             return RecordResult(Outcome.GONE, event.key)
-        destination = UploadDestination.from_metadata(
-            client.head_object(event.key).metadata, key=event.key
-        )
+        head = client.head_object(event.key)
+        destination = UploadDestination.from_metadata(head.metadata, key=event.key)
         if destination is None:
             return RecordResult(Outcome.IGNORED, event.key, reason="no pinned destination")
 
-        taken = claim(client, session, filename, worker=self.worker_id, lease=self.lease)
+        taken = claim(
+            client,
+            session,
+            filename,
+            upload_etag=head.etag,
+            worker=self.worker_id,
+            lease=self.lease,
+        )
         if taken.settled is not None:
             # Settled, yet the temp object is still here: its worker stopped between the
             # two steps. Finish the clean-up it left.
