@@ -138,14 +138,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = StorageSettings.from_env()
     queue = UploadQueue.from_settings(settings)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with SyncStorageRepository.from_settings(settings) as repo:
             worker = UploadWorker(repo, queue, concurrency=args.concurrency)
             # SIGTERM (ECS, Kubernetes) and Ctrl-C drain: in-flight uploads finish.
-            for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            for stop_signal in previous:
                 signal.signal(stop_signal, lambda *_: worker.stop())
             stats = worker.run(once=args.once)
     finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
         queue.close()
     print(
         f"worker stopped: {stats.received} received, {stats.done} done, {stats.rejected} "
