@@ -35,11 +35,15 @@ def test_demo_runs_the_whole_flow_against_templates_from_cdk_out(cdk_out: Path) 
         "direct upload to temp/ through a presigned POST",
         "restore the previous avatar version",
         "erase the user (every version, both buckets)",
+        "presigned POST with a pinned destination (x-amz-meta-* in the policy)",
+        "upload worker: S3 event on SQS -> validate + render -> ack",
+        "upload_status(session) -> done",
     ):
         assert f"ok   {step}" in out, step
     assert "600x800 (rotated upright)" in out
     assert "left: primary 0, replica 0" in out
-    assert "demo passed: 13 steps" in out
+    assert "done: clothing/demo-user-42-async/dress-3/image.jpg" in out
+    assert "demo passed: 16 steps" in out
 
 
 def test_demo_without_synthesized_templates_says_what_to_run(tmp_path: Path) -> None:
