@@ -19,11 +19,12 @@ from benchmarks import (
     bench_image_memory,
     bench_images,
     bench_synth,
+    bench_worker,
 )
 from wearit_local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("images", "image_memory", "event_loop", "erasure", "export", "synth")
+SECTIONS = ("images", "image_memory", "event_loop", "erasure", "export", "worker", "synth")
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:
@@ -111,7 +112,7 @@ def main() -> None:
         workdir.mkdir(exist_ok=True)
         results["image_memory"] = bench_image_memory.run(workdir)
         results["targets"]["image_memory"] = bench_image_memory.targets(results["image_memory"])
-    if selected & {"event_loop", "erasure", "export"}:
+    if selected & {"event_loop", "erasure", "export", "worker"}:
         with MotoServerProcess() as server:  # its own process: no shared GIL with us
             endpoint = server.endpoint_url
             if "event_loop" in selected:
@@ -126,6 +127,9 @@ def main() -> None:
                 bucket = versioned_bucket(endpoint, "bench-export")
                 results["export"] = bench_export.run(endpoint, bucket)
                 results["targets"]["export"] = bench_export.targets(results["export"])
+            if "worker" in selected:
+                results["worker"] = bench_worker.run(endpoint)
+                results["targets"]["worker"] = bench_worker.targets(results["worker"])
     if "synth" in selected:
         results["synth"] = bench_synth.run()
         results["targets"]["synth"] = [

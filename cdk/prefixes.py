@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from wearit_storage.categories import REPLICATED_CATEGORIES, Category
+from wearit_storage.paths import PROMOTABLE_CATEGORIES, STATUS_FILENAME
 
 CLOTHING: Final = Category.CLOTHING.prefix
 BODY: Final = Category.BODY.prefix
@@ -24,3 +25,10 @@ ALL_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in Cat
 REPLICATED_PREFIXES: Final[tuple[str, ...]] = tuple(
     category.prefix for category in REPLICATED_CATEGORIES
 )
+# Where the upload worker may write renditions: the categories a temp upload is promoted
+# into (wearit_storage.paths), in the enum's order.
+PROMOTED_PREFIXES: Final[tuple[str, ...]] = tuple(
+    category.prefix for category in Category if category in PROMOTABLE_CATEGORIES
+)
+# The one kind of object the upload worker writes under temp/: each session's outcome.
+STATUS_OBJECTS: Final = f"{TEMP}*/{STATUS_FILENAME}"

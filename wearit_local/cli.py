@@ -89,6 +89,7 @@ NOT_ENFORCED = (
 def describe(environment: ProvisionedEnvironment) -> list[str]:
     lines = [f"buckets: {', '.join(f'{b.name} ({b.region})' for b in environment.buckets)}"]
     lines.append(f"roles:   {', '.join(role.name for role in environment.roles)}")
+    lines.append(f"queues:  {', '.join(queue.name for queue in environment.queues)}")
     skipped: dict[str, list[str]] = {}
     for entry in environment.skipped:
         skipped.setdefault(entry.property, []).append(entry.bucket)

@@ -22,7 +22,15 @@ from wearit_local.clients import emulator_client
 from wearit_local.http_upload import get_url, post_presigned
 from wearit_local.provision import ProvisionedEnvironment
 from wearit_local.samples import natural_image, sample_photo
-from wearit_storage import StoragePathBuilder, StorageRepository, StorageSettings, UserExport
+from wearit_storage import (
+    StoragePathBuilder,
+    StorageRepository,
+    StorageSettings,
+    SyncStorageRepository,
+    UserExport,
+)
+from wearit_storage.destination import UploadDestination
+from wearit_storage.worker import UploadQueue, UploadWorker, WorkerStats
 
 T = TypeVar("T")
 USER = "demo-user-42"
@@ -128,6 +136,23 @@ async def check_export(repo: StorageRepository, export: UserExport, objects: int
         check(hashlib.sha256(data).hexdigest() == entry["sha256"], f"{entry['key']}: checksum")
 
 
+def work_until_settled(
+    repository: SyncStorageRepository, settings: StorageSettings, session_id: str
+) -> WorkerStats:
+    """One upload worker, as ``wearit-storage worker`` runs it, polling until the session
+    is settled (the queue also holds the s3:TestEvent and the unpinned upload's event)."""
+    queue = UploadQueue.from_settings(settings)
+    try:
+        worker = UploadWorker(repository, queue, wait_s=1, worker_id="demo-worker")
+        for _ in range(10):
+            worker.run(once=True)
+            if repository.upload_status(session_id).state != "pending":
+                break
+        return worker.stats
+    finally:
+        queue.close()
+
+
 async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> None:
     """The SDK configured as an application would be: from the environment's variables."""
     settings = StorageSettings.from_env(environment.environment_variables())
@@ -144,8 +169,42 @@ async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> N
     )
     try:
         await _run_steps(repo, environment, report, paths, photo)
+        await _run_pipeline(repo, settings, report)
     finally:
         await repo.close()
+
+
+async def _run_pipeline(
+    repo: StorageRepository, settings: StorageSettings, report: DemoReport
+) -> None:
+    """The asynchronous path: the API only presigns; S3 -> SQS -> worker renders."""
+    session = "session-2"
+    destination = UploadDestination("clothing", f"{USER}-async", "dress-3")
+
+    async def pinned_upload() -> int:
+        post = repo.presign_upload(session, "upload.jpg", "image/jpeg", destination=destination)
+        return await asyncio.to_thread(post_presigned, post, jpeg((1600, 1200), 12), "image/jpeg")
+
+    status = await report.step(
+        "presigned POST with a pinned destination (x-amz-meta-* in the policy)", pinned_upload
+    )
+    check(status in (200, 201, 204), f"presigned POST answered {status}")
+    pending = await repo.upload_status(session)
+    check(pending.state == "pending", f"status before the worker ran: {pending.state}")
+    stats = await report.step(
+        "upload worker: S3 event on SQS -> validate + render -> ack",
+        lambda: asyncio.to_thread(work_until_settled, repo.sync_repository, settings, session),
+    )
+    report.note(
+        f"worker: {stats.received} received, {stats.done} done, {stats.ignored} not for it "
+        "(the upload the API promoted itself, status writes)"
+    )
+    done = await report.step("upload_status(session) -> done", lambda: repo.upload_status(session))
+    check(done.state == "done", f"upload_status says {done.state} ({done.message})")
+    check(done.url is not None, "done without a URL")
+    report.note(f"done: {done.main_key} + {done.thumbnail_key}")
+    erased = await repo.delete_user_files(f"{USER}-async")
+    check(bool(erased), "could not erase the asynchronous upload's user")
 
 
 async def _run_steps(

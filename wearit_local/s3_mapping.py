@@ -324,3 +324,37 @@ def tagging(tags: Iterable[Mapping[str, str]]) -> dict[str, list[dict[str, str]]
 def bucket_policy(document: Mapping[str, Any]) -> str:
     """``AWS::S3::BucketPolicy.PolicyDocument`` → ``put_bucket_policy(Policy=...)``."""
     return json.dumps(document, separators=(",", ":"))
+
+
+def notification_configuration(prop: Mapping[str, Any]) -> dict[str, Any]:
+    """``NotificationConfiguration`` → ``put_bucket_notification_configuration(...)``.
+
+    Queue configurations only (the stacks declare nothing else): CloudFormation names
+    one ``Event`` and ``Filter.S3Key.Rules``, the API a list of ``Events`` and
+    ``Filter.Key.FilterRules``.
+    """
+    _check_keys(prop, {"QueueConfigurations"}, "NotificationConfiguration")
+    return {
+        "QueueConfigurations": [
+            _queue_configuration(entry) for entry in prop.get("QueueConfigurations", [])
+        ]
+    }
+
+
+def _queue_configuration(entry: Mapping[str, Any]) -> dict[str, Any]:
+    _check_keys(
+        entry, {"Event", "Filter", "Queue"}, "NotificationConfiguration.QueueConfigurations"
+    )
+    configuration: dict[str, Any] = {"QueueArn": entry["Queue"], "Events": [entry["Event"]]}
+    if "Filter" in entry:
+        _check_keys(entry["Filter"], {"S3Key"}, "QueueConfigurations.Filter")
+        _check_keys(entry["Filter"]["S3Key"], {"Rules"}, "QueueConfigurations.Filter.S3Key")
+        configuration["Filter"] = {
+            "Key": {
+                "FilterRules": [
+                    {"Name": rule["Name"], "Value": rule["Value"]}
+                    for rule in entry["Filter"]["S3Key"]["Rules"]
+                ]
+            }
+        }
+    return configuration

@@ -15,6 +15,7 @@ from __future__ import annotations
 from wearit_storage._version import installed_version
 from wearit_storage.categories import Category
 from wearit_storage.client import S3Client, StoredObject, SyncS3Client
+from wearit_storage.destination import UploadDestination
 from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
 from wearit_storage.errors import (
     ErasureIncomplete,
@@ -46,6 +47,7 @@ from wearit_storage.presign import PresignedPost
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 from wearit_storage.repository import RepositoryOptions, StorageRepository, SyncStorageRepository
 from wearit_storage.settings import StorageSettings
+from wearit_storage.upload_status import UploadStatus
 from wearit_storage.usage import CategoryUsage, StorageUsage
 
 __version__ = installed_version()
@@ -88,6 +90,8 @@ __all__ = [
     "StoredObject",
     "SyncS3Client",
     "SyncStorageRepository",
+    "UploadDestination",
+    "UploadStatus",
     "UploadTooLarge",
     "UserExport",
     "__version__",

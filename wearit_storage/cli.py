@@ -13,6 +13,7 @@ import argparse
 import logging
 import mimetypes
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
 from wearit_storage.usage import StorageUsage
 from wearit_storage.versioning import KeyVersion, list_key_versions
+from wearit_storage.worker import UploadQueue, UploadWorker
 
 PROGRAM = "wearit-storage"
 
@@ -227,6 +229,30 @@ def _state(version: KeyVersion) -> str:
     return ", ".join(states)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = StorageSettings.from_env()
+    queue = UploadQueue.from_settings(settings)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with SyncStorageRepository.from_settings(settings) as repo:
+            worker = UploadWorker(repo, queue, concurrency=args.concurrency)
+            # SIGTERM (ECS, Kubernetes) and Ctrl-C drain: in-flight uploads finish.
+            for stop_signal in previous:
+                signal.signal(stop_signal, lambda *_: worker.stop())
+            stats = worker.run(once=args.once)
+    finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
+        queue.close()
+    print(
+        f"worker stopped: {stats.received} received, {stats.done} done, {stats.rejected} "
+        f"rejected, {stats.retried} left to retry, {stats.settled_before} already settled, "
+        f"{stats.ignored} ignored"
+    )
+    return 0
+
+
 class UsageError(Exception):
     """Bad arguments found by a command: reported like argparse's own errors, exit 2."""
 
@@ -246,6 +272,12 @@ def user_argument(value: str) -> str:
         return validate_id(value, field="user id")
     except InvalidStorageKey as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def concurrency_argument(value: str) -> int:
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def expiry_argument(value: str) -> int:
@@ -342,6 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("user", type=user_argument, metavar="USER", help=USER_HELP)
     export.add_argument("-o", "--output", help="also download the archive to this file")
+
+    worker = command(
+        "worker", cmd_worker, "promote direct uploads announced on WEARIT_UPLOAD_QUEUE_URL"
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=concurrency_argument,
+        default=1,
+        help="uploads rendered at once (default 1)",
+    )
+    worker.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
 
     return parser
 

@@ -43,6 +43,7 @@ from urllib3.exceptions import ProtocolError
 
 from wearit_storage.async_face import AsyncFace, BoundedExecutor, inline, offloaded
 from wearit_storage.closing import ClosedOnExit
+from wearit_storage.destination import UploadDestination
 from wearit_storage.errors import (
     StorageConfigurationError,
     StorageError,
@@ -78,6 +79,17 @@ class StoredObject:
     key: str
     version_id: str | None  # None on unversioned buckets
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHead:
+    """What ``HeadObject`` says about an object: no body is read."""
+
+    key: str
+    size: int
+    metadata: Mapping[str, str]
+    version_id: str | None
+    etag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +346,21 @@ class SyncS3Client(ClosedOnExit):
                 partial.unlink(missing_ok=True)
             return record.bytes
 
+    def head_object(self, s3_key: str) -> ObjectHead:
+        """Size, version and ``x-amz-meta-*`` metadata of an object (``ObjectNotFound``)."""
+        validate_key(s3_key)
+        conn = self._conn
+        with self.operation("head", s3_key) as record:
+            response = conn.boto_client.head_object(Bucket=conn.settings.bucket_name, Key=s3_key)
+            record.bytes = int(response.get("ContentLength", 0))
+        return ObjectHead(
+            key=s3_key,
+            size=record.bytes,
+            metadata=dict(response.get("Metadata", {})),
+            version_id=response.get("VersionId"),
+            etag=str(response.get("ETag", "")),
+        )
+
     def delete_file(self, s3_key: str) -> bool:
         """Hide the current version (delete marker); False if S3 refused.
 
@@ -383,9 +410,14 @@ class SyncS3Client(ClosedOnExit):
         content_type: str | None = None,
         max_bytes: int | None = None,
         expires_in: int | None = None,
+        destination: UploadDestination | None = None,
     ) -> PresignedPost:
         return self._conn.presigner.post(
-            s3_key, content_type=content_type, max_bytes=max_bytes, expires_in=expires_in
+            s3_key,
+            content_type=content_type,
+            max_bytes=max_bytes,
+            expires_in=expires_in,
+            destination=destination,
         )
 
 
@@ -447,6 +479,7 @@ class S3Client(AsyncFace[SyncS3Client]):
     put_object = offloaded(SyncS3Client.put_object)
     download_file = offloaded(SyncS3Client.download_file)
     download_to_file = offloaded(SyncS3Client.download_to_file)
+    head_object = offloaded(SyncS3Client.head_object)
     delete_file = offloaded(SyncS3Client.delete_file)
     delete_version = offloaded(SyncS3Client.delete_version)
     generate_presigned_url = inline(SyncS3Client.generate_presigned_url)

@@ -7,18 +7,24 @@ that upload into their own account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Final
 
 from wearit_storage.categories import Category
 from wearit_storage.client import StoredObject, SyncS3Client
-from wearit_storage.errors import ImageRejected, UploadTooLarge
+from wearit_storage.destination import UploadDestination
+from wearit_storage.errors import ImageRejected, InvalidStorageRequest, UploadTooLarge
 from wearit_storage.image_store import StoredImage, store_renditions
 from wearit_storage.imaging import Renditions
-from wearit_storage.paths import StoragePathBuilder, promotable_category, promotion_keys
+from wearit_storage.paths import StoragePathBuilder, promotion_keys
 from wearit_storage.presign import PresignedPost, validate_image_content_type
 from wearit_storage.renditions import RenditionPolicy
+from wearit_storage.upload_status import StatusRecord, UploadStatus, status_for_api, write_status
 from wearit_storage.versioning import purge_key
+
+#: Called with the outcome of a promotion before the temp object is deleted.
+Settle = Callable[[StoredImage | ImageRejected], None]
 
 #: ``upload_temp`` also takes raw bytes whose type the app does not know yet.
 TEMP_CONTENT_TYPES: Final = frozenset({"application/octet-stream"})
@@ -62,14 +68,21 @@ class DirectUploads:
         *,
         max_bytes: int | None = None,
         expires_in: int | None = None,
+        destination: UploadDestination | None = None,
     ) -> PresignedPost:
-        """Presigned POST into ``temp/{session_id}/{filename}`` for the mobile app."""
+        """Presigned POST into ``temp/{session_id}/{filename}`` for the mobile app.
+
+        With ``destination``, the upload worker promotes the upload into it by itself (the
+        fields are pinned in the signed policy); poll ``upload_status(session_id)``.
+        Without, the API promotes it with ``promote_temp_upload`` as before.
+        """
         key = StoragePathBuilder.temp_path(session_id, filename)
         return self.s3_client.generate_presigned_post(
             key,
             content_type=content_type,
             max_bytes=self.s3_client.settings.max_upload_bytes if max_bytes is None else max_bytes,
             expires_in=expires_in,
+            destination=destination,
         )
 
     def presign_upload_put(
@@ -106,9 +119,61 @@ class DirectUploads:
         Names: :func:`~wearit_storage.paths.promotion_keys`.
         """
         temp_key = StoragePathBuilder.temp_path(session_id, filename)
-        target = promotable_category(category)
+        return self._promote(temp_key, UploadDestination(category, user_id, item_id))
+
+    def promote_pinned_upload(self, session_id: str, filename: str) -> StoredImage:
+        """Promote ``temp/{session_id}/{filename}`` into the destination pinned when its
+        POST was presigned (read back with ``HeadObject``), and record the outcome for
+        ``upload_status`` before the temp object is deleted. What the upload worker runs;
+        ``InvalidStorageRequest`` if the upload carries no destination."""
+        temp_key = StoragePathBuilder.temp_path(session_id, filename)
+        head = self.s3_client.head_object(temp_key)
+        destination = UploadDestination.from_metadata(head.metadata, key=temp_key)
+        if destination is None:
+            raise InvalidStorageRequest(
+                f"{temp_key!r} was uploaded without a pinned destination: promote it with "
+                "promote_temp_upload, or presign with destination=UploadDestination(...)",
+                key=temp_key,
+            )
+
+        def settle(outcome: StoredImage | ImageRejected) -> None:
+            now = datetime.now(UTC)
+            if isinstance(outcome, ImageRejected):
+                record = StatusRecord(
+                    "rejected",
+                    filename,
+                    upload_etag=head.etag,
+                    reason=outcome.reason,
+                    message=str(outcome),
+                    completed_at=now,
+                )
+            else:
+                record = StatusRecord(
+                    "done",
+                    filename,
+                    upload_etag=head.etag,
+                    main_key=outcome.main.key,
+                    thumbnail_key=outcome.thumbnail.key if outcome.thumbnail else None,
+                    completed_at=now,
+                )
+            write_status(self.s3_client, session_id, record)
+
+        return self._promote(temp_key, destination, settle)
+
+    def upload_status(self, session_id: str) -> UploadStatus:
+        """``pending``, ``done`` (keys and fresh GET URLs) or ``rejected`` (reason) for a
+        session presigned with a destination; one ``ListObjectsV2`` while pending."""
+        return status_for_api(self.s3_client, session_id)
+
+    def _promote(
+        self, temp_key: str, destination: UploadDestination, settle: Settle | None = None
+    ) -> StoredImage:
+        target = destination.category
         main_key, thumbnail_key = promotion_keys(
-            target, user_id, item_id, with_thumbnail=self.policies[target].has_thumbnail
+            target,
+            destination.user_id,
+            destination.item_id,
+            with_thumbnail=self.policies[target].has_thumbnail,
         )
         try:
             data = self.s3_client.download_file(
@@ -116,11 +181,22 @@ class DirectUploads:
             )
             renditions = self.render(data, target)
         except (ImageRejected, UploadTooLarge) as exc:
+            # A presigned PUT cannot bound the size: refused before reading the body.
+            rejected = (
+                exc
+                if isinstance(exc, ImageRejected)
+                else ImageRejected(str(exc), key=temp_key, reason="too_large")
+            )
+            if settle is not None:
+                settle(rejected)
             purge_key(self.s3_client, temp_key)
-            if isinstance(exc, ImageRejected):
+            if rejected is exc:
                 raise
-            # A presigned PUT cannot bound the size: refuse before reading the body.
-            raise ImageRejected(str(exc), key=temp_key, reason="too_large") from exc
+            raise rejected from exc
         stored = store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
+        # The outcome is recorded before the temp object goes: a missing temp object with
+        # no recorded outcome then always means expired or erased, never "in progress".
+        if settle is not None:
+            settle(stored)
         purge_key(self.s3_client, temp_key)
         return stored

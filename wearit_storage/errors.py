@@ -112,6 +112,16 @@ class InvalidStorageRequest(StorageError, ValueError):
     _status = 422
 
 
+class MalformedUploadEvent(InvalidStorageRequest):
+    """A queue message is not an S3 event notification the upload worker understands.
+
+    The worker leaves such a message on the queue: after ``maxReceiveCount`` receives SQS
+    moves it to the dead-letter queue, where it can be read and the sender fixed.
+    """
+
+    code = "malformed_event"
+
+
 class UploadTooLarge(InvalidStorageRequest):
     """An upload (or a stored object to be processed) is over the configured size limit."""
 

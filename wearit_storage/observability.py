@@ -66,6 +66,23 @@ class Instrumentation:
         finally:
             self._report(name, key, record, time.perf_counter() - start)
 
+    def event(
+        self,
+        name: str,
+        key: str,
+        duration_s: float = 0.0,
+        *,
+        error: str | None = None,
+        message: str = "",
+        level: int = logging.INFO,
+    ) -> None:
+        """Report something that happened rather than an operation timed here (the upload
+        worker's received / done / rejected / retried, with the upload-to-done latency)."""
+        record = OperationRecord()
+        if error is not None:
+            record.fail(error, message, level=level)
+        self._report(name, key, record, duration_s)
+
     def _report(self, name: str, key: str, record: OperationRecord, duration: float) -> None:
         if record.error is None:
             logger.info(

@@ -42,6 +42,10 @@ MAIN_RENDITION_NAME: Final = "image.jpg"
 THUMBNAIL_RENDITION_NAME: Final = f"image{THUMBNAIL_SUFFIX}.jpg"
 AVATAR_RENDITION_NAME: Final = "avatar.jpg"
 RENDITION_EXTENSION: Final = "jpg"
+#: The outcome of a direct upload, written by the upload worker beside the upload
+#: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.upload_status`). ``json``
+#: is no upload extension, so no presigned upload can ever target this name.
+STATUS_FILENAME: Final = "status.json"
 
 # re.ASCII matters: without it \w and friends would accept unicode letters and digits.
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
@@ -165,7 +169,10 @@ def parse_key(key: str) -> StorageKey:
     try:
         owner_id = validate_id(parts[1], field=owner_field)
         item_id = validate_id(parts[2], field="item_id") if expected_parts == 4 else None
-        filename = validate_filename(parts[-1], allowed_extensions=extensions)
+        if category is Category.TEMP and parts[-1] == STATUS_FILENAME:
+            filename = STATUS_FILENAME
+        else:
+            filename = validate_filename(parts[-1], allowed_extensions=extensions)
     except InvalidStorageKey as exc:
         raise InvalidStorageKey(f"invalid key {_describe(key)}: {exc}", key=key) from None
     return StorageKey(category, owner_id, item_id, filename)
@@ -222,6 +229,16 @@ class StoragePathBuilder:
     @staticmethod
     def temp_path(session_id: str, filename: str) -> str:
         return str(build_key(Category.TEMP, session_id, None, filename))
+
+
+def session_prefix(session_id: str) -> str:
+    """``temp/{session_id}/``: the upload and its status object."""
+    return f"{Category.TEMP.prefix}{validate_id(session_id, field='session_id')}/"
+
+
+def status_key(session_id: str) -> str:
+    """``temp/{session_id}/status.json``: where the outcome of that upload is recorded."""
+    return f"{session_prefix(session_id)}{STATUS_FILENAME}"
 
 
 def _build_named(

@@ -7,7 +7,8 @@ async client. They never log the URL: its query string is a bearer credential.
   expiry; ``temp/`` and ``exports/`` objects are served as downloads, never inline.
 - PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
 - POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
-  requires a ``Content-Type`` starting with ``image/``.
+  requires a ``Content-Type`` starting with ``image/``; with a destination, its
+  ``x-amz-meta-wearit-*`` fields are pinned by exact-match conditions.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wearit_storage.categories import Category
+from wearit_storage.destination import UploadDestination
 from wearit_storage.errors import InvalidStorageKey, InvalidStorageRequest
 from wearit_storage.observability import logger
 from wearit_storage.paths import parse_key
@@ -129,12 +131,14 @@ class Presigner:
         content_type: str | None = None,
         max_bytes: int | None = None,
         expires_in: int | None = None,
+        destination: UploadDestination | None = None,
     ) -> PresignedPost:
         """Presigned POST policy for an upload into ``temp/``.
 
         ``content_type`` (optional) is prefilled as a form field; the policy accepts any
         ``image/*`` type because the server-side validation in ``promote_temp_upload``
-        decides what the bytes really are.
+        decides what the bytes really are. ``destination`` adds its metadata fields, each
+        pinned by an exact-match condition: a client that edits one gets a 403 from S3.
         """
         if parse_key(key).category is not Category.TEMP:
             raise InvalidStorageKey(
@@ -154,6 +158,10 @@ class Presigner:
             ["content-length-range", 1, limit],
             ["starts-with", "$Content-Type", "image/"],
         ]
+        if destination is not None:
+            pinned = destination.form_fields()
+            fields |= pinned
+            conditions += [{name: value} for name, value in pinned.items()]
         # botocore adds {"bucket": ...} and the exact {"key": key} condition itself.
         response = self._client.generate_presigned_post(
             Bucket=self._bucket,
@@ -162,7 +170,13 @@ class Presigner:
             Conditions=conditions,
             ExpiresIn=expiry,
         )
-        logger.info("presigned POST key=%s max_bytes=%d expires_in=%d", key, limit, expiry)
+        logger.info(
+            "presigned POST key=%s max_bytes=%d expires_in=%d pinned=%s",
+            key,
+            limit,
+            expiry,
+            destination is not None,
+        )
         return PresignedPost(
             url=response["url"],
             fields={str(k): str(v) for k, v in response["fields"].items()},

@@ -392,6 +392,8 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     store_image = offloaded(SyncStorageRepository.store_image)
     upload_temp = offloaded(SyncStorageRepository.upload_temp)
     promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)
+    promote_pinned_upload = offloaded(SyncStorageRepository.promote_pinned_upload)
+    upload_status = offloaded(SyncStorageRepository.upload_status)
     delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
     export_user_files = offloaded(SyncStorageRepository.export_user_files)

@@ -92,6 +92,17 @@ def check_endpoint(variable: str, value: str) -> str:
     return value
 
 
+def check_queue_url(variable: str, value: str) -> str:
+    parsed = urlsplit(value)
+    path = [segment for segment in parsed.path.split("/") if segment]
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or len(path) != 2:
+        raise StorageConfigurationError(
+            f"{variable}={value!r} is not an SQS queue URL: use e.g. "
+            "https://sqs.eu-west-3.amazonaws.com/123456789012/wearit-storage-prod-uploads"
+        )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One row of the settings table: where a field comes from and what it may hold."""
@@ -153,6 +164,8 @@ class StorageSettings:
     endpoint_url: str | None = None
     replica_bucket_name: str | None = _text("WEARIT_REPLICA_BUCKET_NAME")
     replica_region: str | None = _text("WEARIT_REPLICA_REGION_NAME")
+    #: The queue S3 announces direct uploads on; only ``wearit-storage worker`` needs it.
+    upload_queue_url: str | None = _setting("WEARIT_UPLOAD_QUEUE_URL", parse=check_queue_url)
     #: Worker threads of the async faces = the boto3 connection pool size.
     max_concurrency: int = _int("WEARIT_MAX_CONCURRENCY", 10, 1, 256)
     get_expiry_s: int = _int("WEARIT_GET_EXPIRY_SECONDS", 3600, 1, MAX_PRESIGN_EXPIRY_S)
@@ -186,6 +199,8 @@ class StorageSettings:
             check_region("WEARIT_REPLICA_REGION_NAME", self.replica_region)
         if self.replica_bucket_name is not None:
             check_bucket_name("WEARIT_REPLICA_BUCKET_NAME", self.replica_bucket_name)
+        if self.upload_queue_url is not None:
+            check_queue_url("WEARIT_UPLOAD_QUEUE_URL", self.upload_queue_url)
         if self.session_token is not None and self.access_key is None:
             raise StorageConfigurationError(
                 "AWS_SESSION_TOKEN is set without AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: set "

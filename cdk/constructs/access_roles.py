@@ -16,7 +16,17 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk.compliance import acknowledge_prefix_wildcards, wildcard_resources
-from cdk.prefixes import ALL_PREFIXES, BODY, CLOTHING, EXPORTS, REPLICATED_PREFIXES, TRYON
+from cdk.prefixes import (
+    ALL_PREFIXES,
+    BODY,
+    CLOTHING,
+    EXPORTS,
+    PROMOTED_PREFIXES,
+    REPLICATED_PREFIXES,
+    STATUS_OBJECTS,
+    TEMP,
+    TRYON,
+)
 
 # S3 needs these to serve SSE-KMS objects: GenerateDataKey to write, Decrypt to read and to
 # complete multipart uploads.
@@ -133,6 +143,62 @@ def exports_only_for(api_role_arn: str, bucket_arn: str) -> iam.PolicyStatement:
         resources=[f"{bucket_arn}/{EXPORTS}*"],
         conditions={"ArnNotEquals": {"aws:PrincipalArn": api_role_arn}},
     )
+
+
+def upload_worker_policy(access: BucketAccess, queue_arn: str) -> iam.PolicyDocument:
+    """The upload workers: consume the upload queue, read and delete ``temp/`` uploads,
+    record each session's outcome, write renditions into the categories they promote to."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="ConsumeUploadQueue",
+                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+                resources=[queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadAndDeleteUploads",
+                # Versions: a promoted or rejected upload is purged, every version of it.
+                actions=["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=object_arns(access.bucket_arn, (TEMP,)),
+            ),
+            iam.PolicyStatement(
+                sid="RecordUploadStatus",
+                actions=["s3:PutObject"],
+                resources=[f"{access.bucket_arn}/{STATUS_OBJECTS}"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteRenditions",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
+            ),
+            iam.PolicyStatement(
+                sid="RollBackOwnRenditions",
+                # A half-written pair is rolled back by deleting the versions this upload
+                # wrote (found by their upload id in the metadata): all-or-nothing needs it.
+                actions=["s3:GetObjectVersion", "s3:DeleteObjectVersion"],
+                resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
+            ),
+            list_statement(
+                "ListUploadsAndRenditions", access.bucket_arn, (TEMP, *PROMOTED_PREFIXES)
+            ),
+            *kms_statement("UseBucketKey", access),
+            *queue_kms_statement(access),
+        ]
+    )
+
+
+def queue_kms_statement(access: BucketAccess) -> list[iam.PolicyStatement]:
+    """Reading a KMS-encrypted queue decrypts its messages with the queue's key, via SQS."""
+    if access.kms_key_arn is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="DecryptUploadEvents",
+            actions=["kms:Decrypt"],
+            resources=[access.kms_key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sqs.{access.region}.amazonaws.com"}},
+        )
+    ]
 
 
 class ApplicationRole(Construct):

@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk.compliance import acknowledge_status_objects
 from cdk.config import EnvironmentConfig
 from cdk.constructs.access_roles import (
     ApplicationRole,
@@ -15,12 +16,14 @@ from cdk.constructs.access_roles import (
     api_policy,
     exports_only_for,
     tryon_worker_policy,
+    upload_worker_policy,
 )
 from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
 from cdk.constructs.monitoring import REQUEST_METRICS_FILTER_ID, StorageMonitoring
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
 from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
-from cdk.prefixes import REPLICATED_PREFIXES
+from cdk.constructs.upload_pipeline import UploadPipeline
+from cdk.prefixes import REPLICATED_PREFIXES, STATUS_OBJECTS
 
 
 class StorageStack(Stack):
@@ -130,6 +133,27 @@ class StorageStack(Stack):
             ),
         )
 
+        self.uploads = UploadPipeline(
+            self,
+            "Uploads",
+            bucket=self.bucket,
+            bucket_arn=self.replication.source_bucket_arn,
+            queue_name=f"{config.bucket_name}-uploads",
+            key=self.key,
+            alarm_topic=self.monitoring.topic,
+        )
+        self.upload_worker_role = ApplicationRole(
+            self,
+            "UploadWorkerRole",
+            role_name=f"{config.bucket_name}-upload-worker",
+            description="WearIT upload workers: the upload queue, temp/, renditions they promote",
+            trusted_principal=trusted,
+            policy=upload_worker_policy(access, self.uploads.queue.queue_arn),
+        ).role
+        acknowledge_status_objects(
+            self.upload_worker_role, f"{self.replication.source_bucket_arn}/{STATUS_OBJECTS}"
+        )
+
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "ReplicaBucketName", value=config.replica_bucket_name)
         CfnOutput(self, "AccessLogBucketName", value=self.access_logs.bucket_name)
@@ -137,3 +161,6 @@ class StorageStack(Stack):
         CfnOutput(self, "TryOnWorkerRoleArn", value=self.tryon_worker_role.role_arn)
         CfnOutput(self, "ReplicationRoleArn", value=self.replication.role.role_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "UploadQueueUrl", value=self.uploads.queue.queue_url)
+        CfnOutput(self, "UploadDeadLetterQueueUrl", value=self.uploads.dead_letter_queue.queue_url)
+        CfnOutput(self, "UploadWorkerRoleArn", value=self.upload_worker_role.role_arn)

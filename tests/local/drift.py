@@ -86,6 +86,9 @@ class Expect:
             return f"arn:aws:s3:::{props['BucketName']}"
         if resource["Type"] == "AWS::IAM::Role":
             return f"arn:aws:iam::{self.env.account_id}:role/{props['RoleName']}"
+        if resource["Type"] == "AWS::SQS::Queue":
+            region = self.env.region
+            return f"arn:aws:sqs:{region}:{self.env.account_id}:{props['QueueName']}"
         assert resource["Type"] == "AWS::KMS::Key"
         (key,) = [k for k in self.env.keys if k.logical_id == logical_id]
         return key.arn

@@ -22,7 +22,26 @@ def role_resource(cdk_out: Path, role: str) -> dict[str, Any]:
 
 
 def role_policies(cdk_out: Path, role: str) -> list[dict[str, Any]]:
-    return [p["PolicyDocument"] for p in role_resource(cdk_out, role)["Properties"]["Policies"]]
+    """The role's inline policies, queue ARNs (``Fn::GetAtt``) written out: the S3
+    matrix only needs to know they are not S3 resources."""
+    template = raw_template(cdk_out, config_of("dev").primary_stack_name)
+    documents = [
+        p["PolicyDocument"] for p in role_resource(cdk_out, role)["Properties"]["Policies"]
+    ]
+    return [_queue_arns(document, template["Resources"]) for document in documents]
+
+
+def _queue_arns(value: Any, resources: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_queue_arns(item, resources) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Fn::GetAtt"}:
+        logical_id, attribute = value["Fn::GetAtt"]
+        resource = resources[logical_id]
+        assert (resource["Type"], attribute) == ("AWS::SQS::Queue", "Arn"), value
+        return f"arn:aws:sqs:::{resource['Properties']['QueueName']}"
+    return {key: _queue_arns(item, resources) for key, item in value.items()}
 
 
 def matching_statements(

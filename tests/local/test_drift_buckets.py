@@ -156,6 +156,20 @@ def check_replication(declared: Any, actual: Any, expect: Expect, where: str) ->
         assert got["Destination"]["Bucket"] == f"arn:aws:s3:::{env.replica_bucket}", where
 
 
+def check_notification(declared: Any, actual: Any, expect: Expect, where: str) -> None:
+    """Queue configurations: CloudFormation's one Event and S3Key.Rules, the API's lists."""
+    assert [
+        {"QueueArn": c["QueueArn"], "Events": c["Events"], "Filter": c["Filter"]} for c in actual
+    ] == [
+        {
+            "QueueArn": expect(entry["Queue"]),
+            "Events": [entry["Event"]],
+            "Filter": {"Key": {"FilterRules": entry["Filter"]["S3Key"]["Rules"]}},
+        }
+        for entry in declared["QueueConfigurations"]
+    ], where
+
+
 CHECKS: dict[str, Check] = {
     "OwnershipControls": check_ownership_controls,
     "PublicAccessBlockConfiguration": check_public_access_block,
@@ -166,6 +180,7 @@ CHECKS: dict[str, Check] = {
     "Tags": check_tags,
     "LoggingConfiguration": check_logging,
     "ReplicationConfiguration": check_replication,
+    "NotificationConfiguration": check_notification,
 }
 
 

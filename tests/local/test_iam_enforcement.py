@@ -28,6 +28,7 @@ What moto 5.2 can and cannot prove, and how each cell of the matrix is checked:
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ from tests.local.iam_policy import (
     role_policies,
     role_resource,
 )
+from tests.sdk.helpers import make_jpeg
 from wearit_local import (
     LocalCredentials,
     MotoServerError,
@@ -55,6 +57,9 @@ from wearit_local import (
     provision_environment,
 )
 from wearit_local.intrinsics import intrinsics_used
+from wearit_storage import StorageSettings, SyncStorageRepository
+from wearit_storage.destination import UploadDestination
+from wearit_storage.worker import Outcome, UploadProcessor, parse_message
 
 # Rows: role and action. Columns: where. ``allow``/``deny``: enforced by moto.
 # ``allow*``/``deny*``: checked on the policy document (moto cannot evaluate the condition).
@@ -72,6 +77,11 @@ TryOnWorkerRole  put             deny       deny    allow   deny
 TryOnWorkerRole  delete          deny       deny    deny    deny
 TryOnWorkerRole  delete-version  deny       deny    deny    deny
 TryOnWorkerRole  list            deny       deny    deny    deny
+UploadWorkerRole get             deny       deny    deny    deny
+UploadWorkerRole put             allow      allow   deny    allow
+UploadWorkerRole delete          deny       deny    deny    deny
+UploadWorkerRole delete-version  allow      allow   deny    allow
+UploadWorkerRole list            allow*     allow*  deny*   allow*
 """
 # The same rows, more columns (two tables keep the lines short).
 MATRIX_ELSEWHERE = """
@@ -86,6 +96,11 @@ TryOnWorkerRole  put             deny    deny      deny          deny
 TryOnWorkerRole  delete          deny    deny      deny          deny
 TryOnWorkerRole  delete-version  deny    deny      deny          deny
 TryOnWorkerRole  list            deny    deny      deny          deny
+UploadWorkerRole get             allow   deny      deny          deny
+UploadWorkerRole put             deny    deny      deny          deny
+UploadWorkerRole delete          allow   deny      deny          deny
+UploadWorkerRole delete-version  allow   deny      deny          deny
+UploadWorkerRole list            allow*  deny*     deny          deny
 """
 
 OTHER_BUCKET = "wearit-unrelated-bucket"
@@ -134,7 +149,7 @@ PLACES = sorted({c.place for c in CELLS})
 
 def test_matrix_is_complete() -> None:
     roles = {c.role for c in CELLS}
-    assert roles == {"ApiRole", "TryOnWorkerRole"}
+    assert roles == {"ApiRole", "TryOnWorkerRole", "UploadWorkerRole"}
     assert {c.action for c in CELLS} == set(ACTIONS)
     assert (
         len(CELLS)
@@ -200,7 +215,11 @@ def matrix(cdk_out: Path) -> Iterator[Matrix]:
         setup_s3.put_bucket_versioning(
             Bucket=OTHER_BUCKET, VersioningConfiguration={"Status": "Enabled"}
         )
-        role_arns = {"ApiRole": env.api_role_arn, "TryOnWorkerRole": env.tryon_worker_role_arn}
+        role_arns = {
+            "ApiRole": env.api_role_arn,
+            "TryOnWorkerRole": env.tryon_worker_role_arn,
+            "UploadWorkerRole": env.upload_worker_role_arn,
+        }
         versions: dict[tuple[str, str], str] = {}
         for place in PLACES:
             bucket, region, prefix = location(env, place)
@@ -321,6 +340,16 @@ def test_markers_follow_the_policy(cdk_out: Path, matrix: Matrix, cell: Cell) ->
     assert cell.document_checked is unevaluable, cell.id
 
 
+def test_the_upload_worker_writes_only_status_objects_under_temp(matrix: Matrix) -> None:
+    """Enforced: under temp/ the worker may record outcomes, never plant an upload."""
+    s3 = matrix.s3("UploadWorkerRole", matrix.env.region)
+    bucket = matrix.env.data_bucket
+    s3.put_object(Bucket=bucket, Key="temp/matrix-session/status.json", Body=b"{}")
+    with pytest.raises(ClientError) as raised:
+        s3.put_object(Bucket=bucket, Key="temp/matrix-session/photo.jpg", Body=b"x")
+    assert raised.value.response["Error"]["Code"] == "AccessDenied"
+
+
 def test_trust_policy(cdk_out: Path, matrix: Matrix) -> None:
     """Checked on the document: moto cannot match an account-root principal (see above)."""
     for role in matrix.role_arns:
@@ -345,3 +374,46 @@ def test_a_server_on_a_taken_port_fails_fast_naming_the_cause() -> None:
             server.start(timeout_s=30)
         assert time.monotonic() - started < 15
         assert server.pid is not None
+
+
+def test_the_upload_worker_role_is_enough_to_promote_a_pinned_upload(matrix: Matrix) -> None:
+    """Enforced end to end: with only its role's permissions, the worker claims, renders,
+    stores, records the outcome and purges the upload (every S3 call it makes)."""
+    env = matrix.env
+    temp_key = "temp/matrix-pinned/photo.jpg"
+    destination = UploadDestination("clothing", "matrix-user", "item-1")
+    api = matrix.s3("ApiRole", env.region)  # enforcement is on: the upload, as the API role
+    api.put_object(
+        Bucket=env.data_bucket, Key=temp_key, Body=make_jpeg(), Metadata=destination.metadata()
+    )
+    credentials = matrix.sessions["UploadWorkerRole"]
+    settings = StorageSettings(
+        region=env.region,
+        bucket_name=env.data_bucket,
+        endpoint_url=matrix.endpoint,
+        access_key=credentials.access_key_id,
+        secret_key=credentials.secret_access_key,
+        session_token=credentials.session_token,
+        max_attempts=1,
+        botocore_config=_CONFIG,
+    )
+    event = json.dumps(
+        {
+            "Records": [
+                {
+                    "eventName": "ObjectCreated:Post",
+                    "eventTime": "2026-12-01T00:00:00Z",
+                    "s3": {"bucket": {"name": env.data_bucket}, "object": {"key": temp_key}},
+                }
+            ]
+        }
+    )
+    with SyncStorageRepository.from_settings(settings) as worker_repo:
+        (record,) = parse_message(event)
+        result = UploadProcessor(worker_repo, worker_id="matrix").process(record)
+        assert result.outcome is Outcome.DONE
+        assert worker_repo.upload_status("matrix-pinned").state == "done"
+    assert "Contents" in api.list_objects_v2(
+        Bucket=env.data_bucket, Prefix="clothing/matrix-user/item-1/image"
+    )
+    assert "Versions" not in api.list_object_versions(Bucket=env.data_bucket, Prefix=temp_key)

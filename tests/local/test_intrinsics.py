@@ -156,12 +156,22 @@ def test_every_provisioned_resource_resolves_completely(cdk_out: Path, env: str)
             r.register(
                 logical_id, PhysicalResource("id", {"Arn": f"arn:aws:kms:::key/{logical_id}"})
             )
+        for logical_id in stack.resources_of_type("AWS::SQS::Queue"):
+            r.register(
+                logical_id,
+                PhysicalResource(
+                    f"http://sqs/{logical_id}",
+                    {"Arn": f"arn:aws:sqs:::{logical_id}", "QueueName": logical_id},
+                ),
+            )
         for cfn_type in (
             "AWS::S3::Bucket",
             "AWS::S3::BucketPolicy",
             "AWS::IAM::Role",
             "AWS::KMS::Key",
             "AWS::KMS::Alias",
+            "AWS::SQS::Queue",
+            "AWS::SQS::QueuePolicy",
         ):
             for logical_id in stack.resources_of_type(cfn_type):
                 resolved = r.resolve(dict(stack.properties(logical_id)), resource=logical_id)

@@ -153,3 +153,25 @@ def test_canary_moto_accepts_acls_on_a_bucket_owner_enforced_bucket(
     api.put_object(
         Bucket=dev.data_bucket, Key="clothing/canary/acl.txt", Body=b"x", ACL="public-read"
     )
+
+
+def test_canary_moto_ignores_the_queue_policy(dev: ProvisionedEnvironment) -> None:
+    """The TLS-only upload queue policy is held, yet plain-HTTP sends and receives by any
+    caller work, and moto's S3 delivers whatever the SourceArn. The policy is asserted on
+    the template (tests/cdk/test_upload_pipeline.py) and read back as declared
+    (tests/local/test_upload_pipeline.py); when this fails, moto evaluates queue policies."""
+    sqs = emulator_client("sqs", dev.endpoint_url, dev.region)
+    assert dev.endpoint_url.startswith("http://")
+    sqs.send_message(QueueUrl=dev.upload_queue_url, MessageBody="canary")
+    bodies: list[str] = []
+    for _ in range(10):
+        for message in sqs.receive_message(
+            QueueUrl=dev.upload_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(
+                QueueUrl=dev.upload_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        if "canary" in bodies:
+            break
+    assert "canary" in bodies

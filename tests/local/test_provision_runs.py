@@ -18,12 +18,17 @@ def test_every_resource_is_provisioned_or_reported(
         {(b.stack, b.logical_id) for b in provisioned.buckets}
         | {(r.stack, r.logical_id) for r in provisioned.roles}
         | {(k.stack, k.logical_id) for k in provisioned.keys}
+        | {(q.stack, q.logical_id) for q in provisioned.queues}
         | {(n.stack, n.logical_id) for n in provisioned.not_provisioned}
     )
     for stack in (config.replica_stack_name, config.primary_stack_name):
         for logical_id, resource in raw_template(cdk_out, stack)["Resources"].items():
-            if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::KMS::Alias"):
-                continue  # attached to a bucket / key, asserted by the drift tests
+            if resource["Type"] in (
+                "AWS::S3::BucketPolicy",
+                "AWS::KMS::Alias",
+                "AWS::SQS::QueuePolicy",
+            ):
+                continue  # attached to a bucket / key / queue, asserted by the drift tests
             assert (stack, logical_id) in provisioned_ids, logical_id
     assert {n.cfn_type for n in provisioned.not_provisioned} <= {
         "AWS::SNS::Topic",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 from typing import Any
 
 from PIL import Image
@@ -32,3 +33,38 @@ def all_versions(admin: Any, bucket: str, prefix: str = "") -> list[tuple[str, s
         found += [(v["Key"], v["VersionId"], False) for v in page.get("Versions", [])]
         found += [(m["Key"], m["VersionId"], True) for m in page.get("DeleteMarkers", [])]
     return found
+
+
+def upload_queue(endpoint: str, name: str, *, max_receive_count: int = 5) -> tuple[str, str]:
+    """A fresh upload queue with its dead-letter queue, as the stack declares them; returns
+    (queue URL, DLQ URL). A 1 s visibility timeout lets failed messages come back quickly."""
+    sqs = emulator_client("sqs", endpoint, region=PRIMARY_REGION)
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+    url = sqs.create_queue(
+        QueueName=name, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": redrive}
+    )["QueueUrl"]
+    return str(url), str(dlq_url)
+
+
+def notify_queue(endpoint: str, bucket: str, queue_url: str) -> None:
+    """The stack's notification: every object created under temp/ goes to the queue."""
+    sqs = emulator_client("sqs", endpoint, region=PRIMARY_REGION)
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    raw_client(endpoint, PRIMARY_REGION).put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "temp/"}]}},
+                }
+            ]
+        },
+    )

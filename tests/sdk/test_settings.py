@@ -147,6 +147,8 @@ def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() ->
             raw = "700"
         if name == "replica_region":
             raw = "eu-central-1"
+        if name == "upload_queue_url":
+            raw = "https://sqs.eu-west-3.amazonaws.com/123456789012/value-7"
         environment = dict(BASE)
         if name in {"access_key", "secret_key", "session_token"}:
             environment |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
@@ -209,6 +211,8 @@ def test_connect_with_the_design_document_arguments_validates_once() -> None:
         ("AWS_ENDPOINT_URL", "not a url", "not an endpoint URL"),
         ("AWS_ENDPOINT_URL_S3", "ftp://host", "not an endpoint URL"),
         ("WEARIT_REPLICA_REGION_NAME", "Mars-1", "not an AWS region name"),
+        ("WEARIT_UPLOAD_QUEUE_URL", "wearit-uploads", "not an SQS queue URL"),
+        ("WEARIT_UPLOAD_QUEUE_URL", "https://sqs.eu-west-3.amazonaws.com/q", "not an SQS"),
         ("WEARIT_MAX_CONCURRENCY", "\u0661\u0660", "not an integer"),  # Arabic-Indic 10
         ("WEARIT_MAX_CONCURRENCY", "1_0", "not an integer"),
         ("WEARIT_READ_TIMEOUT_SECONDS", "1_0", "not a number"),

@@ -3,7 +3,10 @@
 The templates in ``cdk.out`` are the single source of truth: every bucket is created in
 its stack's region and every property the template declares is applied through the S3
 API (moto's own CloudFormation support ignores most bucket properties). KMS keys and
-aliases, IAM roles (trust policy + inline policies) and bucket policies are created too.
+aliases, IAM roles (trust policy + inline policies), bucket policies, and the upload
+pipeline's SQS queues (attributes, redrive policy, queue policy) are created too; the data
+bucket's ``NotificationConfiguration`` then makes moto's S3 announce uploads under
+``temp/`` on the upload queue.
 
 What is not in the emulator is reported, never silently dropped: declared properties moto
 cannot hold (request metrics; bucket policies by default, see ``provision_environment``)
@@ -15,7 +18,8 @@ Idempotent: provisioning again re-applies the template, including removing bucke
 configuration and inline role policies the template no longer declares.
 
 Modules: ``results`` (what was provisioned or left out), ``buckets`` (the bucket settings
-table), ``keys`` (KMS), ``roles`` (IAM) and ``orchestration`` (``provision_environment``).
+table), ``keys`` (KMS), ``roles`` (IAM), ``queues`` (SQS) and ``orchestration``
+(``provision_environment``).
 """
 
 from __future__ import annotations

@@ -173,6 +173,19 @@ BUCKET_SETTINGS: tuple[BucketSetting, ...] = (
         Removal.DELETE,
         "delete_bucket_replication",
     ),
+    # After all resources: S3 checks that the queue exists (moto, like S3, then sends it
+    # an s3:TestEvent).
+    BucketSetting(
+        "NotificationConfiguration",
+        Stage.AFTER_ALL_RESOURCES,
+        "put_bucket_notification_configuration",
+        "NotificationConfiguration",
+        s3_mapping.notification_configuration,
+        "get_bucket_notification_configuration",
+        "QueueConfigurations",
+        None,
+        Removal.PUT_EMPTY,
+    ),
 )
 
 # Declared bucket properties moto 5.2 has no API for: it answers the request with 200 and

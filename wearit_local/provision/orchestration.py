@@ -28,6 +28,15 @@ from wearit_local.provision.keys import (
     provision_alias,
     provision_key,
 )
+from wearit_local.provision.queues import (
+    QUEUE,
+    QUEUE_POLICY,
+    QUEUE_POLICY_PROPERTIES,
+    QUEUE_PROPERTIES,
+    dead_letter_queues_first,
+    provision_queue,
+    put_queue_policy,
+)
 from wearit_local.provision.results import (
     NotProvisioned,
     ProvisionedEnvironment,
@@ -37,9 +46,17 @@ from wearit_local.provision.results import (
 from wearit_local.provision.roles import ROLE, ROLE_PROPERTIES, provision_role
 from wearit_local.template import StackTemplate, load_environment
 
-PROVISIONED_TYPES = frozenset({BUCKET, BUCKET_POLICY, ROLE, KMS_KEY, KMS_ALIAS})
+PROVISIONED_TYPES = frozenset(
+    {BUCKET, BUCKET_POLICY, ROLE, KMS_KEY, KMS_ALIAS, QUEUE, QUEUE_POLICY}
+)
 # The properties each provisioned type may declare; anything else fails before any request.
-KNOWN_PROPERTIES = {BUCKET: BUCKET_PROPERTIES, ROLE: ROLE_PROPERTIES, KMS_KEY: KEY_PROPERTIES}
+KNOWN_PROPERTIES = {
+    BUCKET: BUCKET_PROPERTIES,
+    ROLE: ROLE_PROPERTIES,
+    KMS_KEY: KEY_PROPERTIES,
+    QUEUE: QUEUE_PROPERTIES,
+    QUEUE_POLICY: QUEUE_POLICY_PROPERTIES,
+}
 
 # Outputs of the primary stack (cdk/stacks/storage_stack.py) that name what the SDK uses.
 OUTPUT_BUCKET = "BucketName"
@@ -48,6 +65,9 @@ OUTPUT_ACCESS_LOG_BUCKET = "AccessLogBucketName"
 OUTPUT_API_ROLE = "ApiRoleArn"
 OUTPUT_TRYON_WORKER_ROLE = "TryOnWorkerRoleArn"
 OUTPUT_REPLICATION_ROLE = "ReplicationRoleArn"
+OUTPUT_UPLOAD_QUEUE = "UploadQueueUrl"
+OUTPUT_UPLOAD_DEAD_LETTER_QUEUE = "UploadDeadLetterQueueUrl"
+OUTPUT_UPLOAD_WORKER_ROLE = "UploadWorkerRoleArn"
 
 _RETRIES = Config(retries={"max_attempts": 3, "mode": "standard"})
 
@@ -122,10 +142,11 @@ def _provision_stack(
     stack: StackTemplate, clients: _Clients, account_id: str, hold_policies: bool
 ) -> ProvisionedStack:
     _check_properties(stack)
-    s3, iam, kms = (
+    s3, iam, kms, sqs = (
         clients("s3", stack.region),
         clients("iam", stack.region),
         clients("kms", stack.region),
+        clients("sqs", stack.region),
     )
     resolver = IntrinsicResolver(
         stack.resources,
@@ -152,6 +173,16 @@ def _provision_stack(
         )
         for key in created_keys
     ]
+    # Queues before roles (their policies name queue ARNs) and buckets (notifications).
+    queues = []
+    for lid in dead_letter_queues_first(stack.resources_of_type(QUEUE)):
+        queue = provision_queue(sqs, stack.name, stack.region, lid, resolved(lid))
+        resolver.register(
+            lid, PhysicalResource(queue.url, {"Arn": queue.arn, "QueueName": queue.name})
+        )
+        queues.append(queue)
+    for lid in stack.resources_of_type(QUEUE_POLICY):
+        put_queue_policy(sqs, resolved(lid))
     roles = []
     for lid in stack.resources_of_type(ROLE):
         role = provision_role(iam, stack.name, lid, resolved(lid))
@@ -181,6 +212,7 @@ def _provision_stack(
         buckets=tuple(buckets),
         roles=tuple(roles),
         keys=tuple(keys),
+        queues=tuple(queues),
         outputs=_outputs(stack, resolver),
         skipped=tuple(skipped),
         not_provisioned=tuple(
@@ -242,6 +274,9 @@ def _describe(
         api_role_arn=output(OUTPUT_API_ROLE),
         tryon_worker_role_arn=output(OUTPUT_TRYON_WORKER_ROLE),
         replication_role_arn=output(OUTPUT_REPLICATION_ROLE),
+        upload_queue_url=output(OUTPUT_UPLOAD_QUEUE),
+        upload_dead_letter_queue_url=output(OUTPUT_UPLOAD_DEAD_LETTER_QUEUE),
+        upload_worker_role_arn=output(OUTPUT_UPLOAD_WORKER_ROLE),
         stacks=stacks,
         credentials=credentials,
     )

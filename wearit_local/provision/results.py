@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from wearit_local.clients import LocalCredentials
+from wearit_local.provision.queues import ProvisionedQueue
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ProvisionedStack:
     buckets: tuple[ProvisionedBucket, ...]
     roles: tuple[ProvisionedRole, ...]
     keys: tuple[ProvisionedKey, ...]
+    queues: tuple[ProvisionedQueue, ...]
     outputs: Mapping[str, str]
     not_provisioned: tuple[NotProvisioned, ...]
     skipped: tuple[SkippedProperty, ...]
@@ -80,6 +82,9 @@ class ProvisionedEnvironment:
     api_role_arn: str
     tryon_worker_role_arn: str
     replication_role_arn: str
+    upload_queue_url: str
+    upload_dead_letter_queue_url: str
+    upload_worker_role_arn: str
     stacks: tuple[ProvisionedStack, ...]
     credentials: LocalCredentials = field(default_factory=LocalCredentials)
 
@@ -94,6 +99,10 @@ class ProvisionedEnvironment:
     @property
     def keys(self) -> tuple[ProvisionedKey, ...]:
         return tuple(key for stack in self.stacks for key in stack.keys)
+
+    @property
+    def queues(self) -> tuple[ProvisionedQueue, ...]:
+        return tuple(queue for stack in self.stacks for queue in stack.queues)
 
     @property
     def not_provisioned(self) -> tuple[NotProvisioned, ...]:
@@ -120,6 +129,7 @@ class ProvisionedEnvironment:
             "AWS_BUCKET_NAME": self.data_bucket,
             "WEARIT_REPLICA_BUCKET_NAME": self.replica_bucket,
             "WEARIT_REPLICA_REGION_NAME": self.replica_region,
+            "WEARIT_UPLOAD_QUEUE_URL": self.upload_queue_url,
             "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
         }

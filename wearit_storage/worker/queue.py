@@ -1,0 +1,133 @@
+"""The upload queue: long-polling receive, delete, and visibility changes, typed.
+
+The SQS endpoint is the queue URL's own origin (``https://sqs.<region>.amazonaws.com``, or
+the local server's), so one setting, ``WEARIT_UPLOAD_QUEUE_URL``, says everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from wearit_storage.errors import (
+    StorageAccessDenied,
+    StorageConfigurationError,
+    StorageUnavailable,
+)
+from wearit_storage.settings import StorageSettings
+from wearit_storage.transport import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+#: SQS's longest long poll: an empty queue costs one request per 20 s per poller.
+LONG_POLL_S: Final = 20
+#: SQS delivers at most 10 messages per receive.
+MAX_BATCH: Final = 10
+_DENIED: Final = frozenset({"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException"})
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int  # 1 on the first delivery
+
+
+def create_sqs_client(settings: StorageSettings) -> SQSClient:
+    if settings.upload_queue_url is None:
+        raise StorageConfigurationError(
+            "WEARIT_UPLOAD_QUEUE_URL is not set: set it to the upload queue's URL (the "
+            "UploadQueueUrl output of the WearitStorage-<env> stack)"
+        )
+    parsed = urlsplit(settings.upload_queue_url)
+    session = boto3.session.Session(
+        aws_access_key_id=settings.access_key,
+        aws_secret_access_key=settings.secret_key,
+        aws_session_token=settings.session_token,
+        region_name=settings.region,
+    )
+    client: SQSClient = session.client(
+        "sqs",
+        endpoint_url=f"{parsed.scheme}://{parsed.netloc}",
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout_s,
+            # A long poll holds the connection for up to 20 s before answering.
+            read_timeout=LONG_POLL_S + settings.read_timeout_s,
+            max_pool_connections=settings.max_concurrency + 1,
+        ),
+    )
+    return client
+
+
+class UploadQueue:
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self.url = queue_url
+
+    @classmethod
+    def from_settings(cls, settings: StorageSettings) -> UploadQueue:
+        client = create_sqs_client(settings)
+        assert settings.upload_queue_url is not None  # checked by create_sqs_client
+        return cls(client, settings.upload_queue_url)
+
+    def close(self) -> None:
+        self._client.close()
+
+    @contextmanager
+    def _call(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in _DENIED:
+                raise StorageAccessDenied(
+                    f"{action} on {self.url} was denied ({code}): check the worker role's "
+                    "sqs:* permissions and, in prod, kms:Decrypt on the queue's key"
+                ) from exc
+            raise StorageUnavailable(f"{action} on {self.url} failed ({code}): {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(
+                f"{action} on {self.url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def receive(self, max_messages: int, wait_s: int = LONG_POLL_S) -> list[QueueMessage]:
+        """Up to ``max_messages`` (1..10), waiting up to ``wait_s`` for the first one."""
+        with self._call("ReceiveMessage"):
+            response = self._client.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=max(1, min(MAX_BATCH, max_messages)),
+                WaitTimeSeconds=wait_s,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
+        return [
+            QueueMessage(
+                message_id=message.get("MessageId", ""),
+                receipt_handle=message.get("ReceiptHandle", ""),
+                body=message.get("Body", ""),
+                receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+            )
+            for message in response.get("Messages", [])
+        ]
+
+    def delete(self, message: QueueMessage) -> None:
+        with self._call("DeleteMessage"):
+            self._client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+
+    def come_back_in(self, message: QueueMessage, seconds: int) -> None:
+        """Hide the message for ``seconds`` more (0: visible to any worker right away)."""
+        with self._call("ChangeMessageVisibility"):
+            self._client.change_message_visibility(
+                QueueUrl=self.url,
+                ReceiptHandle=message.receipt_handle,
+                VisibilityTimeout=max(0, min(43200, seconds)),
+            )
