@@ -29,7 +29,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from wearit_local.clients import emulator_client
+from benchmarks.bench_erasure import CATEGORIES, REGION, key_for, raw_client
 from wearit_storage import StorageSettings, SyncS3Client, SyncStorageRepository
 from wearit_storage.multipart_sink import PART_SIZE
 
@@ -37,23 +37,10 @@ OBJECTS = 2000
 SURVIVOR_OBJECTS = 20
 # Per-category sizes cycle through these: a main image, its thumbnail, a try-on result...
 SIZES = (92_000, 10_000, 120_000, 10_000, 60_000)
-CATEGORIES = ("clothing", "body", "tryon", "avatars")
 USER = "export-user"
-REGION = "us-east-1"
 MEMORY_BOUND_MIB = 64
 ROUNDS = 3
 MIB = 2**20
-
-
-def raw_client(endpoint: str) -> Any:
-    return emulator_client("s3", endpoint, region=REGION)
-
-
-def key_for(user: str, index: int) -> str:
-    category = CATEGORIES[index % len(CATEGORIES)]
-    if category == "avatars":
-        return f"avatars/{user}/avatar{index}.jpg"
-    return f"{category}/{user}/item{index}/image.jpg"
 
 
 def body_for(user: str, index: int) -> bytes:
