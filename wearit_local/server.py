@@ -27,6 +27,8 @@ from types import ModuleType, TracebackType
 from wearit_local.errors import LocalSetupError, MotoServerError
 
 LOCALHOST = "127.0.0.1"
+# The child imports wearit_local from this checkout (it is not part of the installed wheel).
+_CHECKOUT = Path(__file__).resolve().parents[1]
 # Answered by every moto server without credentials; a 200 means it serves requests.
 _HEALTH_PATH = "/moto-api/data.json"
 _RESET_AUTH_PATH = "/moto-api/reset-auth"
@@ -68,6 +70,10 @@ def running_moto_server(host: str = LOCALHOST, *, quiet: bool = True) -> Iterato
     """
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_server_module()  # a LocalSetupError naming what to install, before the patch imports moto
+    from wearit_local import moto_patches
+
+    moto_patches.apply()
     server = moto_server_module().ThreadedMotoServer(ip_address=host, port=0, verbose=False)
     server.start()
     try:
@@ -147,7 +153,10 @@ class MotoServerProcess:
         """Start the server, wait until it answers, and return its endpoint URL."""
         moto_server_module()  # or the child exits at once and looks like a port in use
         env = {**os.environ, **(self._environment or {})}
-        argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_CHECKOUT), env.get("PYTHONPATH")]))
+        # moto.server's command line, after wearit_local.moto_patches.apply()
+        argv = [sys.executable, "-m", "wearit_local.moto_child"]
+        argv += ["-H", self.host, "-p", str(self.port)]
         with ExitStack() as stack:
             log = (
                 stack.enter_context(self._log_file.open("ab"))

@@ -137,15 +137,19 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
             process.wait()
 
 
+_SERVER_MODULES = frozenset({b"moto.server", b"wearit_local.moto_child"})
+
+
 def _moto_servers_on(port: int) -> list[int]:
-    """Pids of the ``python -m moto.server ... -p PORT`` processes still running."""
+    """Pids of the moto servers on PORT still running (``python -m wearit_local.moto_child``,
+    which runs ``moto.server`` with wearit_local's patches)."""
     pids = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:  # the process ended while we looked
             continue
-        if b"moto.server" in argv and str(port).encode() in argv:
+        if _SERVER_MODULES.intersection(argv) and str(port).encode() in argv:
             pids.append(int(cmdline.parent.name))
     return pids
 
