@@ -235,27 +235,25 @@ class StorageSettings:
         """
         source = os.environ if environ is None else environ
         env = {k: v.strip() for k, v in source.items() if v.strip()}
-        region_variable = next((v for v in REGION_VARIABLES if v in env), None)
-        missing = []
-        if region_variable is None:
-            missing.append(
-                "AWS_REGION_NAME is not set: set it to the bucket's region, e.g. eu-west-3 "
-                "(AWS_REGION or AWS_DEFAULT_REGION are read when it is absent)"
-            )
-        if not _has_bucket(env):
-            missing.append(_MISSING_BUCKET)
-        if missing:  # every missing variable at once, not one per attempt
-            raise StorageConfigurationError("; ".join(missing))
-        assert region_variable is not None  # else ``missing`` named it
-        region = env[region_variable]
+        # Both required values are read before either error is raised, so an empty
+        # environment names every missing variable at once, not one per attempt.
+        found: dict[str, str] = {}
+        problems: list[str] = []
+        for name, read in (("region", _region_from), ("bucket_name", _select_bucket)):
+            try:
+                found[name] = read(env)
+            except StorageConfigurationError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise StorageConfigurationError("; ".join(problems))
         values = {
             name: setting.parse(setting.variable, env[setting.variable])
             for name, setting in _TABLE.items()
             if setting.variable in env
         }
         return cls(
-            region=check_region(region_variable, region),
-            bucket_name=_select_bucket(env),
+            region=found["region"],
+            bucket_name=found["bucket_name"],
             endpoint_url=endpoint_from(env),
             **values,
         )
@@ -320,14 +318,14 @@ def endpoint_from(env: Mapping[str, str]) -> str | None:
     return None
 
 
-_MISSING_BUCKET: Final = (
-    "AWS_BUCKET_NAME is not set: set it, or set WEARIT_ENV=dev|prod together "
-    "with AWS_BUCKET_NAME_DEV / AWS_BUCKET_NAME_PROD"
-)
-
-
-def _has_bucket(env: Mapping[str, str]) -> bool:
-    return "AWS_BUCKET_NAME" in env or "WEARIT_ENV" in env
+def _region_from(env: Mapping[str, str]) -> str:
+    variable = next((v for v in REGION_VARIABLES if v in env), None)
+    if variable is None:
+        raise StorageConfigurationError(
+            "AWS_REGION_NAME is not set: set it to the bucket's region, e.g. eu-west-3 "
+            "(AWS_REGION or AWS_DEFAULT_REGION are read when it is absent)"
+        )
+    return check_region(variable, env[variable])
 
 
 def _select_bucket(env: Mapping[str, str]) -> str:
@@ -335,7 +333,10 @@ def _select_bucket(env: Mapping[str, str]) -> str:
     wearit_env = env.get("WEARIT_ENV")
     if wearit_env is None:
         if plain is None:
-            raise StorageConfigurationError(_MISSING_BUCKET)
+            raise StorageConfigurationError(
+                "AWS_BUCKET_NAME is not set: set it, or set WEARIT_ENV=dev|prod together "
+                "with AWS_BUCKET_NAME_DEV / AWS_BUCKET_NAME_PROD"
+            )
         return check_bucket_name("AWS_BUCKET_NAME", plain)
     if wearit_env not in _ENVIRONMENTS:
         raise StorageConfigurationError(
