@@ -202,7 +202,10 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
     def render(self, file_data: bytes, category: Category | str = Category.CLOTHING) -> Renditions:
         """The renditions of an upload under ``category``'s policy and this repository's
         limits, admitted against the process's image memory budget."""
-        return self.policies[Category(category)].render(
+        return self._render_with(self.policies[Category(category)], file_data)
+
+    def _render_with(self, policy: RenditionPolicy, file_data: bytes) -> Renditions:
+        return policy.render(
             file_data,
             limits=self.image_limits,
             budget=budget_for(self.s3_client.settings.image_memory_mb),
@@ -228,11 +231,7 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
         policy = self.policies.get(category or Category.CLOTHING, self.policies[Category.CLOTHING])
         if thumbnail_key is not None and policy.thumbnail_size is None:
             policy = dataclasses.replace(policy, thumbnail_size=THUMBNAIL_SIZE)
-        renditions = policy.render(
-            file_data,
-            limits=self.image_limits,
-            budget=budget_for(self.s3_client.settings.image_memory_mb),
-        )
+        renditions = self._render_with(policy, file_data)
         return store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
 
     def store_at_key(self, key: str, file_data: bytes) -> StoredImage:

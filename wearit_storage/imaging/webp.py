@@ -2,8 +2,10 @@
 
 Pillow decodes WebP only through libwebp's animation decoder, which keeps two full RGBA
 canvases and hands Pillow a third copy: 12 bytes per pixel while decoding, 16 once Pillow
-has copied the frame into its image (a 49 MP WebP: ~750 MB). libwebp's simple API decodes
-into memory we provide, so the image costs its 4 bytes per pixel and nothing more.
+has copied the frame into its image (a 49 MP WebP: ~750 MB). libwebp's own API decodes
+into memory we provide, rescaling while it decodes when asked (the advanced API, see
+:mod:`.webp_abi`): the output costs 4 bytes per pixel of the rescaled size, plus, for a
+lossless file, libwebp's internal copy of the full-size image (:func:`webp_decode_bytes`).
 
 The library called is the libwebp Pillow itself loaded (found in the process's memory
 map), so this adds no dependency. Where it cannot be found (a Pillow built with libwebp

@@ -154,14 +154,7 @@ class UploadWorker:
         try:
             events = parse_message(message.body)
         except MalformedUploadEvent as exc:
-            self.stats.add("retried")
-            self._instrumentation.event(
-                RETRIED,
-                message.message_id,
-                error=type(exc).__name__,
-                message=f"{exc} (delivery {message.receive_count}; left for the DLQ)",
-                level=logging.WARNING,
-            )
+            self._retried(message.message_id, exc, message, "left for the DLQ")
             return  # left on the queue: the DLQ collects it after maxReceiveCount
         retry_in = 0
         for event in events:
@@ -170,14 +163,7 @@ class UploadWorker:
             try:
                 result = self.processor.process(event)
             except StorageError as exc:
-                self.stats.add("retried")
-                self._instrumentation.event(
-                    RETRIED,
-                    event.key,
-                    error=type(exc).__name__,
-                    message=f"{exc} (delivery {message.receive_count}; it will come back)",
-                    level=logging.WARNING,
-                )
+                self._retried(event.key, exc, message, "it will come back")
                 return
             self._report(result, event.event_time)
             if result.outcome is Outcome.BUSY and result.retry_in is not None:
@@ -186,6 +172,17 @@ class UploadWorker:
             self.queue.come_back_in(message, retry_in)
         else:
             self.queue.delete(message)
+
+    def _retried(self, subject: str, exc: Exception, message: QueueMessage, fate: str) -> None:
+        """Count and report a message left on the queue for another delivery."""
+        self.stats.add("retried")
+        self._instrumentation.event(
+            RETRIED,
+            subject,
+            error=type(exc).__name__,
+            message=f"{exc} (delivery {message.receive_count}; {fate})",
+            level=logging.WARNING,
+        )
 
     def _report(self, result: RecordResult, uploaded_at: datetime) -> None:
         if result.outcome is Outcome.DONE:
