@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,9 +94,13 @@ def test_without_moto_one_line_says_what_to_install(command: str, tmp_path: Path
     ]
 
 
-def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> None:
+@contextmanager
+def _local_up(cdk_out: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``python -m wearit_local up`` until it prints its ready line (``# Ctrl-C ...``);
+    yields the process and the lines printed before. A process the test left running is
+    killed on the way out."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "wearit_local", "up", "--cdk-out", str(cdk_out)],
+        [sys.executable, "-m", "wearit_local", "up", "--cdk-out", str(cdk_out), *options],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -102,16 +108,26 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
     )
     try:
         assert process.stdout is not None
-        exports: dict[str, str] = {}
-        preamble: list[str] = []
+        printed: list[str] = []
         for line in process.stdout:
-            if line.startswith("# ") and not line.startswith("# Ctrl-C"):
-                preamble.append(line)
+            if line.startswith("# Ctrl-C"):
+                break
+            printed.append(line)
+        yield process, printed
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> None:
+    with _local_up(cdk_out) as (process, printed):
+        preamble = [line for line in printed if line.startswith("# ")]
+        exports: dict[str, str] = {}
+        for line in printed:
             if line.startswith("export "):
                 name, _, value = line.removeprefix("export ").strip().partition("=")
                 exports[name] = shlex.split(value)[0]
-            if line.startswith("# Ctrl-C"):
-                break
         # What moto does not enforce: said once, briefly (not a line per bucket).
         not_enforced = [line for line in preamble if "not enforced here" in line]
         assert len(not_enforced) == 1
@@ -131,10 +147,6 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
         host, port = endpoint.removeprefix("http://").split(":")
         with socket.socket() as probe:
             assert probe.connect_ex((host, int(port))) != 0, "the server outlived `up`"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 _SERVER_MODULES = frozenset({b"moto.server", b"wearit_local.moto_child"})
@@ -160,35 +172,21 @@ def test_local_up_stops_its_server_on_a_stop_signal(
     cdk_out: Path, stop_signal: signal.Signals
 ) -> None:
     port = free_port()
-    up = ["up", "--cdk-out", str(cdk_out), "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wearit_local", *up],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("# Ctrl-C"):
-                break
-        assert _moto_servers_on(port), "the moto child is not running before the signal"
-        process.send_signal(stop_signal)
-        assert process.wait(timeout=30) == 0
-        assert process.stderr is not None
-        assert process.stderr.read().strip() == f"stopped ({stop_signal.name})"
-        # The child is reaped before `up` exits; give /proc a moment to agree.
-        deadline = time.monotonic() + 5
-        while _moto_servers_on(port) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _moto_servers_on(port), "the moto server outlived `up`"
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", port)) != 0, "the port is still served"
+        with _local_up(cdk_out, "--port", str(port)) as (process, _):
+            assert _moto_servers_on(port), "the moto child is not running before the signal"
+            process.send_signal(stop_signal)
+            assert process.wait(timeout=30) == 0
+            assert process.stderr is not None
+            assert process.stderr.read().strip() == f"stopped ({stop_signal.name})"
+            # The child is reaped before `up` exits; give /proc a moment to agree.
+            deadline = time.monotonic() + 5
+            while _moto_servers_on(port) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _moto_servers_on(port), "the moto server outlived `up`"
+            with socket.socket() as probe:
+                assert probe.connect_ex(("127.0.0.1", port)) != 0, "the port is still served"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         for pid in _moto_servers_on(port):  # never leave a leaked server to the next test
             os.kill(pid, signal.SIGKILL)
 
@@ -196,19 +194,7 @@ def test_local_up_stops_its_server_on_a_stop_signal(
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the moto child through /proc")
 def test_local_up_fails_when_its_server_dies(cdk_out: Path) -> None:
     port = free_port()
-    up = ["up", "--cdk-out", str(cdk_out), "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wearit_local", *up],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("# Ctrl-C"):
-                break
+    with _local_up(cdk_out, "--port", str(port)) as (process, _):
         (server,) = _moto_servers_on(port)
         os.kill(server, signal.SIGKILL)
         assert process.wait(timeout=30) == 1
@@ -217,10 +203,6 @@ def test_local_up_fails_when_its_server_dies(cdk_out: Path) -> None:
             f"python -m wearit_local: error: the moto server on http://127.0.0.1:{port} exited "
             "on its own (status -9)"
         )
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_up_on_a_taken_port_fails_with_one_line(cdk_out: Path) -> None:
