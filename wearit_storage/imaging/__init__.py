@@ -4,9 +4,13 @@
 ``create_thumbnail``) and adds ``render``, which decodes once and returns both renditions.
 
 Modules, one job each: ``limits`` (what an upload may be), ``decode`` (allow-listed,
-header-first opening and JPEG DCT scaling), ``normalize`` (modes, transparency, EXIF
-orientation, ICC to sRGB), ``render`` (geometry, resampling, JPEG encoding) and
-``processor`` (the public pipeline).
+header-first opening and JPEG DCT scaling), ``jpeg_scan`` (JPEGs whose data is too short
+for their header), ``webp`` and ``webp_abi`` (still WebPs rescaled while decoding),
+``incremental`` (JPEGs decoded in steps that report finished rows), ``budget`` (what the
+decoded pixels of concurrent renders may weigh), ``normalize`` (modes, transparency, EXIF
+orientation, ICC to sRGB), ``render`` (geometry, banded resampling, JPEG encoding),
+``pipelined`` (renditions cut while their JPEG decodes), ``release`` (freed pages back to
+the OS) and ``processor`` (the public pipeline).
 
 What every output guarantees, whatever the upload:
 

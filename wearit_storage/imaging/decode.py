@@ -9,12 +9,14 @@ from __future__ import annotations
 import functools
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
 from wearit_storage.errors import ImageRejected
 
+from .incremental import DecoderStateError, load_incrementally
 from .jpeg_scan import find_shortfall
 from .limits import MEGABYTE, SUPPORTED_FORMATS, ImageLimits
 from .normalize import orientation, orientation_of_exif
@@ -175,18 +177,25 @@ class Source:
             per_pixel = 8  # libheif's planes, then Pillow's copy
         return per_pixel * width * height
 
-    def decode(self) -> Image.Image:
-        """Decode the pixels (``ImageRejected`` if the data is truncated or corrupt)."""
+    def decode(self, on_rows: Callable[[int], None] | None = None) -> Image.Image:
+        """Decode the pixels (``ImageRejected`` if the data is truncated or corrupt).
+
+        ``on_rows(n)``, if given, is called whenever the first ``n`` rows are final (JPEGs
+        report as they decode, other formats once, at the end).
+        """
         if self.webp_header is None:
             assert self.image is not None  # one of the two is always set
-            return load_pixels(self.image)
+            return load_pixels(self.image, on_rows)
         try:
-            return decode_webp(self.webp_header, self.data, self.webp_size)
+            image = decode_webp(self.webp_header, self.data, self.webp_size)
         except OSError as exc:
             raise ImageRejected(
                 f"the image data is truncated or corrupt ({exc}): upload the original file again",
                 reason="corrupt",
             ) from exc
+        if on_rows is not None:
+            on_rows(image.height)
+        return image
 
 
 def open_source(data: bytes, limits: ImageLimits) -> Source:
@@ -292,12 +301,18 @@ def draft_for(image: Image.Image, min_size: tuple[float, float]) -> Box:
     return result[1]
 
 
-def load_pixels(image: Image.Image) -> Image.Image:
-    """Decode the pixels, turning any decoder failure into a rejection."""
+def load_pixels(
+    image: ImageFile.ImageFile, on_rows: Callable[[int], None] | None = None
+) -> Image.Image:
+    """Decode the pixels, turning any decoder failure into a rejection; ``on_rows`` as in
+    :meth:`Source.decode`."""
     declared = image.size
     try:
-        image.load()
-    except MemoryError:
+        if on_rows is None:
+            image.load()
+        else:
+            load_incrementally(image, on_rows)
+    except (MemoryError, DecoderStateError):
         raise
     except Exception as exc:  # truncated streams, bad CRCs, codec errors, ...
         raise ImageRejected(

@@ -22,7 +22,7 @@ from typing import Final
 #: lossless). Arithmetic coding (SOF9-SOF15) can spend less than a bit per block.
 _HUFFMAN_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC3})
 _ARITHMETIC_FRAMES = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_SOS, _EOI = 0xDA, 0xD9
+_SOS, _EOI, _PROGRESSIVE = 0xDA, 0xD9, 0xC2
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RST0-7: no length field
 
 
@@ -46,6 +46,8 @@ def _walk(data: bytes) -> ScanShortfall | None:
     if data[:2] != b"\xff\xd8":
         return None
     blocks_of: dict[int, int] = {}
+    sequential = False
+    unjudged: set[int] = set()  # components whose scan is not judged yet
     position = 2
     while position + 4 <= len(data):
         if data[position] != 0xFF:
@@ -68,12 +70,19 @@ def _walk(data: bytes) -> ScanShortfall | None:
             blocks_of = _component_blocks(segment)
             if not blocks_of:
                 return None
+            # A sequential frame codes each component in exactly one scan; a progressive
+            # one spreads it over several.
+            sequential, unjudged = marker != _PROGRESSIVE, set(blocks_of)
         elif marker == _SOS:
-            end = _entropy_end(data, position)
-            shortfall = _check_scan(segment, blocks_of, 8 * (end - position))
-            if shortfall is not None:
-                return shortfall
-            position = end
+            blocks = _dc_blocks(segment, blocks_of)
+            if blocks is not None:
+                shortfall = _check_scan(data, position, blocks)
+                if shortfall is not None:
+                    return shortfall
+                unjudged -= _scan_components(segment)
+                if sequential and not unjudged:
+                    return None  # every component's only scan is long enough
+            position = _entropy_end(data, position)
     return None
 
 
@@ -93,12 +102,26 @@ def _component_blocks(frame: bytes) -> dict[int, int]:
     }
 
 
-def _check_scan(header: bytes, blocks_of: dict[int, int], bits: int) -> ScanShortfall | None:
-    count = header[0]
-    spectral_start = header[1 + 2 * count]
+def _scan_components(header: bytes) -> set[int]:
+    return {header[1 + 2 * n] for n in range(header[0])}
+
+
+def _dc_blocks(header: bytes, blocks_of: dict[int, int]) -> int | None:
+    """Blocks a scan codes at least one bit for: ``None`` for AC-only progressive scans,
+    which may skip blocks with end-of-band runs."""
+    spectral_start = header[1 + 2 * header[0]]
     if spectral_start != 0 or not blocks_of:
-        return None  # an AC-only progressive scan may skip blocks with end-of-band runs
-    blocks = sum(blocks_of.get(header[1 + 2 * n], 0) for n in range(count))
+        return None
+    return sum(blocks_of.get(ident, 0) for ident in _scan_components(header))
+
+
+def _check_scan(data: bytes, position: int, blocks: int) -> ScanShortfall | None:
+    """Whether the scan starting at ``position`` ends before one bit per block; only the
+    bytes those bits need are searched for the scan's end."""
+    needed = position + math.ceil(blocks / 8)
+    found = _SEGMENT_MARKER.search(data, position, needed + 1)
+    end = found.start() if found is not None else min(len(data), needed)
+    bits = 8 * (end - position)
     return ScanShortfall(blocks, bits) if bits < blocks else None
 
 

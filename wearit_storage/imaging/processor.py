@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from . import decode, normalize, render
+from . import decode, incremental, normalize, render
 from .budget import DEFAULT_BUDGET, MemoryBudget
 from .limits import DEFAULT_LIMITS, ImageLimits
+from .pipelined import resample_while_decoding
 from .release import release_after
 from .render import HEADROOM, Box, Size
 
@@ -134,6 +135,7 @@ def _render_images(
 ) -> _Output:
     source = decode.open_source(image_data, limits)
     frame: Box = (0.0, 0.0, float(source.size[0]), float(source.size[1]))
+    early = None
     if source.image is not None and source.can_draft:
         # A JPEG's EXIF is in its header, so the orientation is known before decoding.
         early = plan(source.size, source.orientation(), main_box, thumb_size)
@@ -143,18 +145,27 @@ def _render_images(
         # scaling), so it keeps the full HEADROOM that Lanczos wants after a box reduction.
         early = plan(source.size, source.orientation(), main_box, thumb_size)
         frame = source.shrink_on_load(early.min_size(HEADROOM))
+    pipelining = None if early is None else _pipelining(source, frame, early)
     # Admitted against the budget before decoding: the pool bounds how many uploads run at
     # once, this bounds what their pixels weigh together.
     reserved = source.decode_bytes() + _WORKING_BYTES
     with budget.reserve(reserved):
-        image = source.decode()
-        # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late eXIf
-        # chunk), and decoding errors must surface from decode(), not be swallowed here.
-        orientation = normalize.orientation(image)
-        geometry = plan(source.size, orientation, main_box, thumb_size)
+        if pipelining is not None:
+            # Cut while the JPEG decodes: its orientation, hence the geometry, is known.
+            image, geometry, requests = pipelining
+            orientation, convert = source.orientation(), None
+            cut = resample_while_decoding(source, requests.values())
+            done = dict(zip(requests, cut, strict=True))
+        else:
+            image = source.decode()
+            # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late
+            # eXIf chunk), and decoding errors must surface from decode(), not be swallowed.
+            orientation = normalize.orientation(image)
+            geometry = plan(source.size, orientation, main_box, thumb_size)
+            convert = None if normalize.in_working_mode(image) else normalize.to_working_mode
+            done = {}
+        main, thumbnail = _resample(image, frame, geometry, convert, done)
         icc_profile = image.info.get("icc_profile")
-        convert = None if normalize.in_working_mode(image) else normalize.to_working_mode
-        main, thumbnail = _resample(image, frame, geometry, convert)
         # Release the decoded pixels before colour conversion and encoding allocate more.
         image.close()
         del image
@@ -168,20 +179,48 @@ def _render_images(
     )
 
 
+def _pipelining(
+    source: decode.Source, frame: Box, geometry: Plan
+) -> tuple[Image.Image, Plan, dict[str, tuple[Size, Box]]] | None:
+    """The image, geometry and renditions (``main``, ``thumbnail``) to cut while a JPEG in
+    a working mode decodes, as resample requests on the decoded image: those that need no
+    block-averaging first (DCT scaling has done it). The others are cut once it is decoded.
+    ``None`` when nothing can be cut while decoding."""
+    image = source.image
+    if image is None or not incremental.can_load_incrementally(image):
+        return None
+    if not normalize.in_working_mode(image):
+        return None
+    requests: dict[str, tuple[Size, Box]] = {}
+    if geometry.main_size is not None:
+        requests["main"] = (geometry.main_size, frame)
+    if geometry.thumbnail_size is not None and geometry.thumbnail_crop is not None:
+        box = render.map_box(geometry.thumbnail_crop, geometry.source, frame)
+        requests["thumbnail"] = (geometry.thumbnail_size, box)
+    ready = {
+        name: request
+        for name, request in requests.items()
+        if render.reduction_factors(*request) == (1, 1)
+    }
+    return (image, geometry, ready) if ready else None
+
+
 def _resample(
     decoded: Image.Image,
     frame: Box,
     geometry: Plan,
     convert: Callable[[Image.Image], Image.Image] | None,
+    done: dict[str, Image.Image],
 ) -> tuple[Image.Image | None, Image.Image | None]:
-    """Resample each requested rendition from the decoded image (``frame`` = the source),
-    converting it to a working mode band by band when it is not in one."""
-    main = None
-    if geometry.main_size is not None:
+    """Each requested rendition: from ``done`` (cut while decoding) or resampled now from
+    the decoded image (``frame`` = the source), converting it to a working mode band by
+    band when it is not in one."""
+    main = done.get("main")
+    if main is None and geometry.main_size is not None:
         main = render.resample(decoded, geometry.main_size, frame, convert)
-    thumbnail = None
+    thumbnail = done.get("thumbnail")
     thumb, crop = geometry.thumbnail_size, geometry.thumbnail_crop
-    if thumb is not None and crop is not None:
+    if thumbnail is None and thumb is not None and crop is not None:
         base, box = _pick_thumbnail_base(decoded, frame, main, geometry.source, crop, thumb)
         thumbnail = render.resample(base, thumb, box, None if base is main else convert)
     return main, thumbnail

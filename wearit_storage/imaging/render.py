@@ -7,8 +7,9 @@ import io
 import itertools
 import math
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from PIL import Image
@@ -98,28 +99,60 @@ def resample(
 
     Far larger sources are first block-averaged down to ``HEADROOM`` times the target
     (what Pillow's ``reducing_gap`` does). Large outputs are then computed as horizontal
-    bands on several threads; each band passes its source rows as ``box`` and Pillow's
-    filter reads the rows around it, so bands join seamlessly and the result equals a
-    single call except for float rounding of band offsets (a few pixels, one level).
+    bands (:func:`split_rows`) on several threads.
     """
     if convert is not None:
         return resample_converted(image, size, box, convert)
     image, box = reduce_for(image, size, box)
-    bands = band_count(size)
-    if bands == 1:
+    bands = split_rows(size, box, band_count(size))
+    if len(bands) == 1:
         return _lanczos(image, size, box)
-    cuts = [round(size[1] * i / bands) for i in range(bands + 1)]
+    parts = spread([functools.partial(resample_band, image, band) for band in bands])
+    return assemble(image.mode, size, zip((band.top for band in bands), parts, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Output rows ``top`` to ``top + size[1]`` of a resample, Lanczos-filtered from ``box``."""
+
+    top: int
+    size: Size
+    box: Box
+
+    def rows_read(self, height: int) -> int:
+        """How many source rows, from the top of an image ``height`` tall, the filter reads."""
+        scale = (self.box[3] - self.box[1]) / self.size[1]
+        return min(height, math.ceil(self.box[3] + (_LANCZOS_REACH + 1) * max(scale, 1.0)))
+
+
+def split_rows(size: Size, box: Box, count: int) -> list[Band]:
+    """``count`` horizontal bands of a resample of ``box`` to ``size``.
+
+    Each band passes its own source rows as ``box`` and Pillow's filter reads the rows
+    around it, so bands join seamlessly. Together they equal a single call up to rounding:
+    float band offsets, and Pillow choosing from each band's shape which of its two passes
+    (rows, columns) runs first, move some pixels by one or two levels.
+    """
+    cuts = [round(size[1] * i / count) for i in range(count + 1)]
     row_height = (box[3] - box[1]) / size[1]
-    jobs = [
-        (
+    return [
+        Band(
+            top,
             (size[0], bottom - top),
             (box[0], box[1] + top * row_height, box[2], box[1] + bottom * row_height),
         )
         for top, bottom in itertools.pairwise(cuts)
     ]
-    parts = spread([functools.partial(_lanczos, image, *job) for job in jobs])
-    output = Image.new(image.mode, size, None)  # every pixel is pasted: skip the fill
-    for top, part in zip(cuts, parts, strict=False):
+
+
+def resample_band(image: Image.Image, band: Band) -> Image.Image:
+    return _lanczos(image, band.size, band.box)
+
+
+def assemble(mode: str, size: Size, parts: Iterable[tuple[int, Image.Image]]) -> Image.Image:
+    """One image of ``size`` from bands (first row, pixels) covering all of its rows."""
+    output = Image.new(mode, size, None)  # every pixel is pasted: skip the fill
+    for top, part in parts:
         output.paste(part, (0, top))
     return output
 
@@ -178,24 +211,40 @@ def resample_converted(
     parts = [
         part for done in spread([functools.partial(bands, g) for g in groups]) for part in done
     ]
-    output = Image.new(parts[0][1].mode, size, None)
-    for top, part in parts:
-        output.paste(part, (0, top))
-    return output
+    return assemble(parts[0][1].mode, size, parts)
 
 
-def spread(calls: list[Callable[[], T]]) -> list[T]:
+def spread(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run ``calls`` on the shared pool and the caller's thread; results in order.
 
     The caller runs the first call, then takes back every call the pool has not started
     yet: when many uploads render at once and the pool is busy with another upload's
     bands, each caller keeps working instead of waiting in the pool's queue.
     """
-    futures = [_pool().submit(call) for call in calls[1:]]
-    results = [calls[0]()]
-    for call, future in zip(calls[1:], futures, strict=True):
-        results.append(call() if future.cancel() else future.result())
-    return results
+    futures = [submit(call) for call in calls[1:]]
+    return [calls[0](), *collect(list(zip(calls[1:], futures, strict=True)))]
+
+
+def submit(call: Callable[[], T]) -> Future[T]:
+    """Queue ``call`` on the shared resampling pool."""
+    return _pool().submit(call)
+
+
+def collect(submitted: list[tuple[Callable[[], T], Future[T]]]) -> list[T]:
+    """The results of ``submitted`` calls, in order, once all are done.
+
+    Calls the pool has not started are cancelled and run on the caller's thread, the last
+    queued first: the pool works from the front of its queue and the caller from the back.
+    """
+    results: dict[int, T] = {}
+    for index in reversed(range(len(submitted))):
+        call, future = submitted[index]
+        if future.cancel():
+            results[index] = call()
+    return [
+        results[index] if index in results else future.result()
+        for index, (_, future) in enumerate(submitted)
+    ]
 
 
 def _aligned(position: float, factor: int) -> int:
@@ -209,8 +258,7 @@ def reduce_for(image: Image.Image, size: Size, box: Box) -> tuple[Image.Image, B
     Only the region Lanczos will read (``box`` plus the filter's reach) is reduced. Done
     once for the whole image, not per band, so every band sees the same averaging grid.
     """
-    factor_x = max(1, int((box[2] - box[0]) / size[0] / HEADROOM))
-    factor_y = max(1, int((box[3] - box[1]) / size[1] / HEADROOM))
+    factor_x, factor_y = reduction_factors(size, box)
     if factor_x == factor_y == 1:
         return image, box
     reach_x = _LANCZOS_REACH * (box[2] - box[0]) / size[0]
@@ -227,6 +275,14 @@ def reduce_for(image: Image.Image, size: Size, box: Box) -> tuple[Image.Image, B
         (box[1] - region[1]) / factor_y,
         (box[2] - region[0]) / factor_x,
         (box[3] - region[1]) / factor_y,
+    )
+
+
+def reduction_factors(size: Size, box: Box) -> tuple[int, int]:
+    """The whole factors :func:`reduce_for` block-averages ``box`` by before resampling."""
+    return (
+        max(1, int((box[2] - box[0]) / size[0] / HEADROOM)),
+        max(1, int((box[3] - box[1]) / size[1] / HEADROOM)),
     )
 
 

@@ -11,6 +11,7 @@ import io
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -199,7 +200,7 @@ def test_renders_wait_for_the_memory_budget_instead_of_failing(
     running, peak, lock = 0, 0, threading.Lock()
     original = decode.Source.decode
 
-    def tracked(self: decode.Source) -> Image.Image:
+    def tracked(self: decode.Source, on_rows: Callable[[int], None] | None = None) -> Image.Image:
         nonlocal running, peak
         with lock:
             running += 1
