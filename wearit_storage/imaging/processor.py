@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from PIL import Image
 
-from . import decode, incremental, normalize, render
+from . import decode, incremental, normalize, pipelined, render
 from .budget import DEFAULT_BUDGET, MemoryBudget
 from .limits import DEFAULT_LIMITS, ImageLimits
 from .pipelined import resample_while_decoding
@@ -87,6 +89,29 @@ def plan(source: Size, orientation: int, main_box: Size | None, thumb_size: Size
     return Plan(source, main_size, thumb, crop)
 
 
+class _RendersInProgress:
+    """How many renders are decoding or resampling in this process."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counted(self) -> Iterator[bool]:
+        """Count one more render while the block runs; whether it is the only one."""
+        with self._lock:
+            self._count += 1
+            alone = self._count == 1
+        try:
+            yield alone
+        finally:
+            with self._lock:
+                self._count -= 1
+
+
+_RENDERS = _RendersInProgress()
+
+
 @dataclass(frozen=True, slots=True)
 class _Output:
     main: Image.Image | None
@@ -119,11 +144,16 @@ def _pick_thumbnail_base(
     is mapped into whichever image is used so the framing is identical either way.
     """
     if main is not None:
-        main_frame: Box = (0.0, 0.0, float(main.width), float(main.height))
-        from_main = render.map_box(crop, source, main_frame)
-        if render.scale_of(from_main, thumb) * HEADROOM <= 1.0:
+        from_main = _crop_in_main(main.size, source, crop, thumb)
+        if from_main is not None:
             return main, from_main
     return work, render.map_box(crop, source, work_frame)
+
+
+def _crop_in_main(main: Size, source: Size, crop: Box, thumb: Size) -> Box | None:
+    """The thumbnail's crop in the main image, if the main image leaves it ``HEADROOM``."""
+    from_main = render.map_box(crop, source, (0.0, 0.0, float(main[0]), float(main[1])))
+    return from_main if render.scale_of(from_main, thumb) * HEADROOM <= 1.0 else None
 
 
 def _render_images(
@@ -149,13 +179,12 @@ def _render_images(
     # Admitted against the budget before decoding: the pool bounds how many uploads run at
     # once, this bounds what their pixels weigh together.
     reserved = source.decode_bytes() + _WORKING_BYTES
-    with budget.reserve(reserved):
+    with budget.reserve(reserved), _RENDERS.counted() as alone:
         if pipelining is not None:
             # Cut while the JPEG decodes: its orientation, hence the geometry, is known.
             image, geometry, requests = pipelining
             orientation, convert = source.orientation(), None
-            cut = resample_while_decoding(source, requests.values())
-            done = dict(zip(requests, cut, strict=True))
+            done = resample_while_decoding(source, requests, overlap=alone)
         else:
             image = source.decode()
             # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late
@@ -181,28 +210,32 @@ def _render_images(
 
 def _pipelining(
     source: decode.Source, frame: Box, geometry: Plan
-) -> tuple[Image.Image, Plan, dict[str, tuple[Size, Box]]] | None:
+) -> tuple[Image.Image, Plan, dict[str, pipelined.Request]] | None:
     """The image, geometry and renditions (``main``, ``thumbnail``) to cut while a JPEG in
-    a working mode decodes, as resample requests on the decoded image: those that need no
-    block-averaging first (DCT scaling has done it). The others are cut once it is decoded.
-    ``None`` when nothing can be cut while decoding."""
+    a working mode decodes: those that need no block-averaging first (DCT scaling has done
+    it). The others are cut once it is decoded. ``None`` when nothing can be cut."""
     image = source.image
     if image is None or not incremental.can_load_incrementally(image):
         return None
     if not normalize.in_working_mode(image):
         return None
-    requests: dict[str, tuple[Size, Box]] = {}
-    if geometry.main_size is not None:
-        requests["main"] = (geometry.main_size, frame)
-    if geometry.thumbnail_size is not None and geometry.thumbnail_crop is not None:
-        box = render.map_box(geometry.thumbnail_crop, geometry.source, frame)
-        requests["thumbnail"] = (geometry.thumbnail_size, box)
-    ready = {
-        name: request
-        for name, request in requests.items()
-        if render.reduction_factors(*request) == (1, 1)
-    }
-    return (image, geometry, ready) if ready else None
+    requests: dict[str, pipelined.Request] = {}
+    main = geometry.main_size
+    if main is not None and render.reduction_factors(main, frame) == (1, 1):
+        requests["main"] = pipelined.Request(main, frame)
+    thumb, crop = geometry.thumbnail_size, geometry.thumbnail_crop
+    if thumb is not None and crop is not None:
+        # The same choice as _pick_thumbnail_base makes after a whole decode.
+        from_main = None if main is None else _crop_in_main(main, geometry.source, crop, thumb)
+        if from_main is None:
+            thumbnail = pipelined.Request(thumb, render.map_box(crop, geometry.source, frame))
+        else:
+            thumbnail = pipelined.Request(thumb, from_main, source="main")
+        if render.reduction_factors(thumbnail.size, thumbnail.box) == (1, 1) and (
+            thumbnail.source is None or "main" in requests
+        ):
+            requests["thumbnail"] = thumbnail
+    return (image, geometry, requests) if requests else None
 
 
 def _resample(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,46 +26,72 @@ def _source(data: bytes, min_size: tuple[float, float]) -> decode.Source:
     return source
 
 
-def _requests(image_size: tuple[int, int]) -> list[tuple[tuple[int, int], Box]]:
-    """A main image and a centred square, both needing no block-averaging first."""
+def _requests(image_size: tuple[int, int]) -> dict[str, pipelined.Request]:
+    """A main image and a centred square cut from it, both needing no block-averaging."""
     width, height = image_size
     whole: Box = (0.0, 0.0, float(width), float(height))
-    side = float(min(width, height))
-    square: Box = ((width - side) / 2, 0.0, (width + side) / 2, side)
+    main = (width * 4 // 5, height * 4 // 5)
+    side = float(min(main))
+    square: Box = ((main[0] - side) / 2, 0.0, (main[0] + side) / 2, side)
     thumbnail = int(side / 2.5)
-    requests = [((width * 4 // 5, height * 4 // 5), whole), ((thumbnail, thumbnail), square)]
-    assert all(render.reduction_factors(*request) == (1, 1) for request in requests)
+    requests = {
+        "main": pipelined.Request(main, whole),
+        "square": pipelined.Request((thumbnail, thumbnail), square, source="main"),
+    }
+    assert all(render.reduction_factors(r.size, r.box) == (1, 1) for r in requests.values())
     return requests
 
 
-def test_bands_cut_while_decoding_equal_the_same_bands_cut_afterwards() -> None:
+def _cut_afterwards(
+    decoded: Image.Image, requests: dict[str, pipelined.Request]
+) -> dict[str, Image.Image]:
+    """The same bands, cut one after another from the whole decoded image."""
+    done: dict[str, Image.Image] = {}
+    for name, request in requests.items():
+        base = decoded if request.source is None else done[request.source]
+        bands = render.split_rows(
+            request.size, request.box, pipelined.band_count(request.size, request.box)
+        )
+        assert len(bands) > 1
+        parts = [(band.top, render.resample_band(base, band)) for band in bands]
+        done[name] = render.assemble(decoded.mode, request.size, parts)
+    return done
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["while-decoding", "after-decoding"])
+def test_bands_equal_the_same_bands_cut_one_by_one_afterwards(overlap: bool) -> None:
     data = corpus.textured_jpeg((3000, 2000))
     source = _source(data, (1000, 660))
-    requests = _requests(source.image.size if source.image else (0, 0))
-    during = pipelined.resample_while_decoding(source, requests)
+    assert source.image is not None
+    requests = _requests(source.image.size)
+    during = pipelined.resample_while_decoding(source, requests, overlap=overlap)
+    expected = _cut_afterwards(_source(data, (1000, 660)).decode(), requests)
+    assert during.keys() == expected.keys()
+    for name, image in during.items():
+        assert image.tobytes() == expected[name].tobytes(), name
 
-    after_source = _source(data, (1000, 660))
-    decoded = after_source.decode()
-    for (size, box), image in zip(requests, during, strict=True):
-        bands = render.split_rows(size, box, pipelined.band_count(size, box))
-        assert len(bands) > 1
-        parts = [(band.top, render.resample_band(decoded, band)) for band in bands]
-        expected = render.assemble(decoded.mode, size, parts)
-        assert image.tobytes() == expected.tobytes()
+
+def test_results_do_not_depend_on_how_many_renders_run_at_once() -> None:
+    # Alone, the bands are cut while decoding; beside other renders, after it.
+    data = corpus.textured_jpeg((4000, 3000))
+    alone = ImageProcessor.render(data)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(ImageProcessor.render, [data] * 8))
+    assert all(result == alone for result in together)
 
 
 def test_bands_differ_from_one_lanczos_call_by_rounding_only() -> None:
     data = corpus.textured_jpeg((3000, 2000))
     source = _source(data, (1000, 660))
-    requests = _requests(source.image.size if source.image else (0, 0))
-    during = pipelined.resample_while_decoding(source, requests)
+    assert source.image is not None
+    request = _requests(source.image.size)["main"]
+    during = pipelined.resample_while_decoding(source, {"main": request}, overlap=True)["main"]
     decoded = _source(data, (1000, 660)).decode()
-    for (size, box), image in zip(requests, during, strict=True):
-        single = decoded.resize(size, Image.Resampling.LANCZOS, box=box)
-        difference = ImageChops.difference(image, single)
-        # Float band offsets, and the order Pillow picks for its two passes per band.
-        assert all(high <= 2 for _, high in ImageStat.Stat(difference).extrema)
-        assert max(ImageStat.Stat(difference).mean) < 0.5
+    single = decoded.resize(request.size, Image.Resampling.LANCZOS, box=request.box)
+    difference = ImageChops.difference(during, single)
+    # Float band offsets, and the order Pillow picks for its two passes per band.
+    assert all(high <= 2 for _, high in ImageStat.Stat(difference).extrema)
+    assert max(ImageStat.Stat(difference).mean) < 0.5
 
 
 def test_a_failed_decode_leaves_no_band_running(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,20 +107,32 @@ def test_a_failed_decode_leaves_no_band_running(monkeypatch: pytest.MonkeyPatch)
     data = corpus.textured_jpeg()
     source = _source(data[: len(data) * 3 // 4], (2400, 1800))
     assert source.image is not None
-    requests = _requests(source.image.size)[:1]
     with pytest.raises(ImageRejected):
-        pipelined.resample_while_decoding(source, requests)
+        pipelined.resample_while_decoding(source, _requests(source.image.size), overlap=True)
     assert submitted  # bands of the decoded top were already queued
     assert all(future.done() for future in submitted)
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[tuple[int, int], Box]]]:
-    calls: list[list[tuple[tuple[int, int], Box]]] = []
+def test_a_failing_band_is_raised_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(image: Image.Image, band: render.Band) -> Image.Image:
+        raise MemoryError("no room for this band")
+
+    monkeypatch.setattr(render, "resample_band", broken)
+    source = _source(corpus.textured_jpeg(), (2400, 1800))
+    assert source.image is not None
+    with pytest.raises(MemoryError):
+        pipelined.resample_while_decoding(source, _requests(source.image.size), overlap=True)
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, pipelined.Request]]:
+    calls: list[dict[str, pipelined.Request]] = []
     original = pipelined.resample_while_decoding
 
-    def spied(source: decode.Source, requests: Any) -> list[Image.Image]:
-        calls.append(list(requests))
-        return original(source, calls[-1])
+    def spied(
+        source: decode.Source, requests: dict[str, pipelined.Request], *, overlap: bool
+    ) -> dict[str, Image.Image]:
+        calls.append(requests)
+        return original(source, requests, overlap=overlap)
 
     monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
     return calls
@@ -103,7 +142,11 @@ def test_jpeg_renditions_are_cut_while_decoding(monkeypatch: pytest.MonkeyPatch)
     calls = _spy(monkeypatch)
     data = corpus.textured_jpeg((4000, 3000))
     result = ImageProcessor.render(data)
-    assert [size for size, _ in calls[0]] == [(800, 600), (200, 200)]
+    assert calls[0] == {
+        "main": pipelined.Request((800, 600), (0.0, 0.0, 1000.0, 750.0)),
+        # Cut from the main image as its rows are finished, as after a whole decode.
+        "thumbnail": pipelined.Request((200, 200), (100.0, 0.0, 700.0, 600.0), source="main"),
+    }
     main, thumbnail = open_jpeg(result.main), open_jpeg(result.require_thumbnail())
     assert (main.size, thumbnail.size) == ((800, 600), (200, 200))
     # The same pictures as resampling the whole decode at once.
@@ -115,12 +158,14 @@ def test_jpeg_renditions_are_cut_while_decoding(monkeypatch: pytest.MonkeyPatch)
 def test_a_thumbnail_needing_block_averaging_is_cut_after_the_decode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # 2400x1800 decoded at 1/2 for the main image: the 900x900 thumbnail crop is 4.5x its
-    # target, so it is block-averaged and cut once the image is decoded (from the main).
+    # A 60x60 thumbnail from the 1600x1200 main image: its 1200x1200 crop is 20x the
+    # target, so it is block-averaged first, once the decode and the main image are done.
     calls = _spy(monkeypatch)
-    result = ImageProcessor.render(corpus.textured_jpeg())
-    assert [size for size, _ in calls[0]] == [(800, 600)]
-    assert open_jpeg(result.require_thumbnail()).size == (200, 200)
+    result = ImageProcessor.render(
+        corpus.textured_jpeg(), main_size=(1600, 1600), thumbnail_size=(60, 60)
+    )
+    assert list(calls[0]) == ["main"]
+    assert open_jpeg(result.require_thumbnail()).size == (60, 60)
 
 
 @pytest.mark.parametrize(
@@ -135,3 +180,22 @@ def test_other_sources_are_decoded_first(
         assert len(calls) == 1
     else:
         assert calls == []
+
+
+def test_only_a_render_alone_cuts_while_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    overlaps: list[bool] = []
+    both_inside = threading.Barrier(2, timeout=30)
+    original = pipelined.resample_while_decoding
+
+    def spied(
+        source: decode.Source, requests: dict[str, pipelined.Request], *, overlap: bool
+    ) -> dict[str, Image.Image]:
+        overlaps.append(overlap)
+        both_inside.wait()  # the second render starts while the first is in progress
+        return original(source, requests, overlap=overlap)
+
+    monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
+    data = corpus.textured_jpeg()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(ImageProcessor.render, [data, data]))
+    assert sorted(overlaps) == [False, True]
