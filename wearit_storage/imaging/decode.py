@@ -307,14 +307,27 @@ def load_pixels(
     """Decode the pixels, turning any decoder failure into a rejection; ``on_rows`` as in
     :meth:`Source.decode`."""
     declared = image.size
+    # What on_rows raises is the caller's failure, never a sign of a corrupt upload.
+    raised_by_caller: list[BaseException] = []
+
+    def report(rows: int) -> None:
+        assert on_rows is not None
+        try:
+            on_rows(rows)
+        except BaseException as exc:
+            raised_by_caller.append(exc)
+            raise
+
     try:
         if on_rows is None:
             image.load()
         else:
-            load_incrementally(image, on_rows)
+            load_incrementally(image, report)
     except (MemoryError, DecoderStateError):
         raise
     except Exception as exc:  # truncated streams, bad CRCs, codec errors, ...
+        if raised_by_caller:
+            raise
         raise ImageRejected(
             f"the image data is truncated or corrupt ({exc}): the upload may have been"
             " interrupted or the file damaged; upload the original file again",

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
-from . import render
 from .decode import Source
-from .render import Band, Box, Size
+from .render import Band, Box, Size, resample_band, split_rows, submit
 
 #: Source rows one band reads, about: small enough that the decode of the last band's
 #: rows (a few ms on a 12 MP photo at 1/4 scale) is all that is left when decoding ends,
@@ -91,7 +90,7 @@ class _Pipeline:
         }
         # Each request's bands, top to bottom: the order their source rows become final.
         self._bands = {
-            name: render.split_rows(r.size, r.box, band_count(r.size, r.box))
+            name: split_rows(r.size, r.box, band_count(r.size, r.box))
             for name, r in requests.items()
         }
         self._next = dict.fromkeys(requests, 0)  # bands queued so far
@@ -169,7 +168,7 @@ class _Pipeline:
                 self._next[name] += 1
                 call = functools.partial(self._cut, name, band)
                 if self._pooled:
-                    self._queued.append((call, render.submit(call)))
+                    self._queued.append((call, submit(call)))
                 else:
                     self._inline.append(call)
 
@@ -177,7 +176,7 @@ class _Pipeline:
         source = self._requests[name].source
         pixels = self._decoded_pixels if source is None else self._outputs[source]
         assert pixels is not None  # set before the first band is queued
-        part = render.resample_band(pixels, band)
+        part = resample_band(pixels, band)
         with self._lock:
             # Bands paste disjoint rows, and other bands read only rows already final.
             self._outputs[name].paste(part, (0, band.top))

@@ -113,3 +113,13 @@ def test_a_truncated_jpeg_is_rejected_after_reporting_only_decoded_rows() -> Non
     assert "truncated" in str(caught.value)
     assert reported  # the first half was decoded, and reported, before the data ran out
     assert max(reported) < source.size[1]
+
+
+def test_a_failing_row_callback_is_not_blamed_on_the_upload() -> None:
+    source = decode.open_source(corpus.textured_jpeg(), ImageLimits())
+
+    def broken(rows: int) -> None:
+        raise RuntimeError("the caller's own bug")
+
+    with pytest.raises(RuntimeError, match="the caller's own bug"):
+        source.decode(broken)

@@ -103,7 +103,7 @@ def test_a_failed_decode_leaves_no_band_running(monkeypatch: pytest.MonkeyPatch)
         submitted.append(future)
         return future
 
-    monkeypatch.setattr(render, "submit", recorded)
+    monkeypatch.setattr(f"{pipelined.__name__}.submit", recorded)
     data = corpus.textured_jpeg()
     source = _source(data[: len(data) * 3 // 4], (2400, 1800))
     assert source.image is not None
@@ -117,7 +117,7 @@ def test_a_failing_band_is_raised_not_waited_for(monkeypatch: pytest.MonkeyPatch
     def broken(image: Image.Image, band: render.Band) -> Image.Image:
         raise MemoryError("no room for this band")
 
-    monkeypatch.setattr(render, "resample_band", broken)
+    monkeypatch.setattr(f"{pipelined.__name__}.resample_band", broken)
     source = _source(corpus.textured_jpeg(), (2400, 1800))
     assert source.image is not None
     with pytest.raises(MemoryError):
