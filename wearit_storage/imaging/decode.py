@@ -185,6 +185,11 @@ class Source:
         """
         if self.webp_header is None:
             assert self.image is not None  # one of the two is always set
+            if on_rows is None and self.format == "JPEG":
+                # One decoder call for the whole upload: in Pillow's 64 KB blocks the
+                # decoding thread takes the GIL back ~70 times for a 12 MP photo, and
+                # beside other renders each time can wait for it while a core idles.
+                self.image.decodermaxblock = max(self.image.decodermaxblock, len(self.data))
             return load_pixels(self.image, on_rows)
         try:
             image = decode_webp(self.webp_header, self.data, self.webp_size)

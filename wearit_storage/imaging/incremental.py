@@ -8,11 +8,12 @@ does, one block at a time, and reads after each block how many rows the decoder 
 written, so the caller can resample the top of the picture while its bottom is decoded.
 
 Pillow keeps that count (``ImagingCodecState.y``, incremented after each row is written)
-but does not expose it, so it is read from the decoder object's C layout. The layout is
-checked on every decode against what is known (the tile size just given to the decoder,
-a count that starts at 0, never decreases and ends at the height); if the check fails, or
-Pillow's decoder API is not the expected one, the image is decoded by ``load`` and the
-rows are reported once, at the end: slower, never wrong.
+but does not expose it, so it is read from the decoder object's C layout. Before every
+decode the layout is checked against what is known (the tile size just given to the
+decoder, offsets and a count of 0); if it does not match, or Pillow's decoder API is not
+the expected one, the image is decoded by ``load`` and the rows are reported once, at the
+end: slower, never wrong. A count that then went backwards, past the height or stopped
+short of it would raise :class:`DecoderStateError` (a bug here, not the upload's fault).
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ def can_load_incrementally(image: Image.Image) -> bool:
         and len(image.tile) == 1
         and image.tile[0][0] == "jpeg"
         and isinstance(image.fp, io.BytesIO)  # read whole below, without a copy
+        # load() would pad a truncated file instead of failing: leave that to it.
+        and not ImageFile.LOAD_TRUNCATED_IMAGES
         and hasattr(Image, "_getdecoder")
     )
 
 
 def load_incrementally(image: ImageFile.ImageFile, on_rows: Callable[[int], None]) -> None:
     """Decode ``image``, calling ``on_rows(n)`` after each step: its first ``n`` rows are
-    final. The last call reports every row. Errors are those of ``image.load()``.
+    final. The last call reports every row. Errors are those of ``image.load()``, and
+    :class:`DecoderStateError`.
 
     ``on_rows`` runs on the calling thread between steps (the decoder itself runs without
     the GIL); whatever it starts must not read rows from ``n`` on, still being written.
@@ -118,6 +122,8 @@ def _feed(
 
 def _row_counter(decoder: Decoder, size: tuple[int, int]) -> Callable[[], int] | None:
     """A reader of the decoder's row count, or ``None`` if its layout is not the known one."""
+    if isinstance(decoder, ImageFile.PyDecoder):  # a Python object: no such C layout
+        return None
     address = id(decoder)
 
     def field(offset: int) -> int:

@@ -35,7 +35,8 @@ class ScanShortfall:
 
 
 def find_shortfall(data: bytes) -> ScanShortfall | None:
-    """The first DC-carrying scan of ``data`` with less than one bit per block, if any."""
+    """A DC-carrying scan of ``data`` with less than one bit per block, if any (the walk
+    ends once every scan there is has been judged)."""
     try:
         return _walk(data)
     except (IndexError, struct.error, ZeroDivisionError):
@@ -79,9 +80,12 @@ def _walk(data: bytes) -> ScanShortfall | None:
                 shortfall = _check_scan(data, position, blocks)
                 if shortfall is not None:
                     return shortfall
-                unjudged -= _scan_components(segment)
-                if sequential and not unjudged:
-                    return None  # every component's only scan is long enough
+                unjudged -= set(_scan_components(segment))
+                # Every component's scan is long enough: the rest of the data only needs
+                # a look if it holds another scan (0xFFDA never occurs inside a scan's
+                # data), which libjpeg would decode, however short, even in a sequential file.
+                if sequential and not unjudged and data.find(b"\xff\xda", position) < 0:
+                    return None
             position = _entropy_end(data, position)
     return None
 
@@ -102,8 +106,9 @@ def _component_blocks(frame: bytes) -> dict[int, int]:
     }
 
 
-def _scan_components(header: bytes) -> set[int]:
-    return {header[1 + 2 * n] for n in range(header[0])}
+def _scan_components(header: bytes) -> list[int]:
+    """The component ids a scan lists, repeats included (libjpeg codes each entry)."""
+    return [header[1 + 2 * n] for n in range(header[0])]
 
 
 def _dc_blocks(header: bytes, blocks_of: dict[int, int]) -> int | None:

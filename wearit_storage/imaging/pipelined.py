@@ -71,9 +71,10 @@ def resample_while_decoding(
 
 
 class _Pipeline:
-    """Which bands can run, given the rows finished so far; all state under ``_lock``.
+    """Which bands can run, given the rows finished so far.
 
-    Bands run on the shared pool (``pooled``) or are kept for :meth:`finish` to run.
+    Bands run on the shared pool (``pooled``), which shares the bookkeeping under
+    ``_lock``, or are kept in ``_inline`` for :meth:`finish` to run on the caller's thread.
     """
 
     def __init__(
@@ -120,10 +121,7 @@ class _Pipeline:
         while True:
             with self._lock:
                 queued = list(self._queued)
-                complete = all(
-                    self._finished[name] == request.size[1]
-                    for name, request in self._requests.items()
-                )
+                complete = self._complete()
             for _, future in queued:
                 if future.done() and not future.cancelled():
                     future.result()  # raises what the band raised
@@ -137,8 +135,9 @@ class _Pipeline:
                     stolen = True
             if not stolen:
                 running = [future for _, future in queued if not future.done()]
-                with self._lock:
-                    stalled = not running and len(self._queued) == len(queued)
+                with self._lock:  # since the snapshot, a band may have finished or queued
+                    more = len(self._queued) > len(queued)
+                    stalled = not running and not more and not self._complete()
                 if stalled:  # only a bug in the band bookkeeping can get here
                     raise RuntimeError("internal error: renditions left with no band to run")
                 wait(running, return_when=FIRST_COMPLETED)
@@ -151,6 +150,9 @@ class _Pipeline:
         for _, future in queued:
             future.cancel()
         wait([future for _, future in queued])
+
+    def _complete(self) -> bool:
+        return all(self._finished[name] == r.size[1] for name, r in self._requests.items())
 
     def _queue_ready(self) -> None:
         if self._stopped:

@@ -100,6 +100,34 @@ def test_valid_jpegs_have_enough_scan_data(data: bytes) -> None:
     assert find_shortfall(data) is None
 
 
+def _sequential_jpeg(ids: list[int], scans: list[tuple[list[int], int]]) -> bytes:
+    """A 64x64 baseline JPEG skeleton: one frame with component ``ids``, then each scan
+    listing its components and holding that many bytes of entropy-coded data."""
+    frame = struct.pack(">BHHB", 8, 64, 64, len(ids)) + b"".join(
+        bytes([ident, 0x11, 0]) for ident in ids
+    )
+    out = b"\xff\xd8\xff\xc0" + struct.pack(">H", 2 + len(frame)) + frame
+    for components, length in scans:
+        header = bytes([len(components)]) + b"".join(bytes([c, 0]) for c in components)
+        header += bytes([0, 63, 0])
+        out += b"\xff\xda" + struct.pack(">H", 2 + len(header)) + header + b"\x55" * length
+    return out + b"\xff\xd9"
+
+
+def test_a_scan_listing_a_component_again_needs_its_blocks_again() -> None:
+    # 64 blocks per listing; three listings need 192 bits, 10 bytes hold 80.
+    assert find_shortfall(_sequential_jpeg([1, 1, 1], [([1, 1, 1], 10)])) is not None
+    assert find_shortfall(_sequential_jpeg([1, 1, 1], [([1, 1, 1], 24)])) is None
+
+
+def test_a_short_scan_after_every_component_is_judged_is_still_found() -> None:
+    # libjpeg decodes a sequential file's repeated scan too, however short.
+    assert find_shortfall(_sequential_jpeg([1], [([1], 16)])) is None
+    shortfall = find_shortfall(_sequential_jpeg([1], [([1], 16), ([1], 2)]))
+    assert shortfall is not None
+    assert (shortfall.blocks, shortfall.bits) == (64, 16)
+
+
 def test_scan_walk_leaves_garbage_to_the_decoder() -> None:
     for data in (b"", b"\xff\xd8", b"\xff\xd8\xff\xc0\x00", b"\xff\xd8" + b"\x00" * 50):
         assert find_shortfall(data) is None
@@ -207,7 +235,7 @@ def test_renders_wait_for_the_memory_budget_instead_of_failing(
             peak = max(peak, running)
         time.sleep(0.05)
         try:
-            return original(self)
+            return original(self, on_rows)
         finally:
             with lock:
                 running -= 1

@@ -123,3 +123,11 @@ def test_a_failing_row_callback_is_not_blamed_on_the_upload() -> None:
 
     with pytest.raises(RuntimeError, match="the caller's own bug"):
         source.decode(broken)
+
+
+def test_truncated_images_allowed_by_the_app_are_left_to_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # load() pads a truncated JPEG when an application allows it: same answer either way.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    assert not incremental.can_load_incrementally(_opened(corpus.textured_jpeg()))
