@@ -120,10 +120,10 @@ def test_a_scan_listing_a_component_again_needs_its_blocks_again() -> None:
     assert find_shortfall(_sequential_jpeg([1, 1, 1], [([1, 1, 1], 24)])) is None
 
 
-def test_a_short_scan_after_every_component_is_judged_is_still_found() -> None:
-    # libjpeg decodes a sequential file's repeated scan too, however short.
-    assert find_shortfall(_sequential_jpeg([1], [([1], 16)])) is None
-    shortfall = find_shortfall(_sequential_jpeg([1], [([1], 16), ([1], 2)]))
+def test_a_short_scan_is_found_until_every_component_is_judged() -> None:
+    # Two components in two scans: the second one's data is too short for its 64 blocks.
+    assert find_shortfall(_sequential_jpeg([1, 2], [([1], 16), ([2], 16)])) is None
+    shortfall = find_shortfall(_sequential_jpeg([1, 2], [([1], 16), ([2], 2)]))
     assert shortfall is not None
     assert (shortfall.blocks, shortfall.bits) == (64, 16)
 
