@@ -6,6 +6,7 @@ import io
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -58,6 +59,28 @@ def _cut_afterwards(
     return done
 
 
+@dataclass(frozen=True)
+class _Call:
+    requests: dict[str, pipelined.Request]
+    overlap: bool
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, on_call: Callable[[], object] = tuple) -> list[_Call]:
+    """Record what the processor asks the pipeline for (``on_call`` runs before each)."""
+    calls: list[_Call] = []
+    original = pipelined.resample_while_decoding
+
+    def spied(
+        source: decode.Source, requests: dict[str, pipelined.Request], *, overlap: bool
+    ) -> dict[str, Image.Image]:
+        calls.append(_Call(requests, overlap))
+        on_call()
+        return original(source, requests, overlap=overlap)
+
+    monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
+    return calls
+
+
 @pytest.mark.parametrize("overlap", [True, False], ids=["while-decoding", "after-decoding"])
 def test_bands_equal_the_same_bands_cut_one_by_one_afterwards(overlap: bool) -> None:
     data = corpus.textured_jpeg((3000, 2000))
@@ -75,23 +98,14 @@ def test_results_do_not_depend_on_how_many_renders_run_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Alone, the bands are cut while decoding; beside other renders, after it.
-    overlaps: list[bool] = []
-    original = pipelined.resample_while_decoding
-
-    def spied(
-        source: decode.Source, requests: dict[str, pipelined.Request], *, overlap: bool
-    ) -> dict[str, Image.Image]:
-        overlaps.append(overlap)
-        return original(source, requests, overlap=overlap)
-
-    monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
+    calls = _spy(monkeypatch)
     data = corpus.textured_jpeg((4000, 3000))
     alone = ImageProcessor.render(data)
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(ImageProcessor.render, [data] * 8))
     assert all(result == alone for result in together)
-    assert overlaps[0]  # alone: cut while decoding
-    assert not all(overlaps)  # beside others: after the decode
+    assert calls[0].overlap  # alone: cut while decoding
+    assert not all(call.overlap for call in calls)  # beside others: after the decode
 
 
 def test_bands_differ_from_one_lanczos_call_by_rounding_only() -> None:
@@ -138,25 +152,11 @@ def test_a_failing_band_is_raised_not_waited_for(monkeypatch: pytest.MonkeyPatch
         pipelined.resample_while_decoding(source, _requests(source.image.size), overlap=True)
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, pipelined.Request]]:
-    calls: list[dict[str, pipelined.Request]] = []
-    original = pipelined.resample_while_decoding
-
-    def spied(
-        source: decode.Source, requests: dict[str, pipelined.Request], *, overlap: bool
-    ) -> dict[str, Image.Image]:
-        calls.append(requests)
-        return original(source, requests, overlap=overlap)
-
-    monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
-    return calls
-
-
 def test_jpeg_renditions_are_cut_while_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _spy(monkeypatch)
     data = corpus.textured_jpeg((4000, 3000))
     result = ImageProcessor.render(data)
-    assert calls[0] == {
+    assert calls[0].requests == {
         "main": pipelined.Request((800, 600), (0.0, 0.0, 1000.0, 750.0)),
         # Cut from the main image as its rows are finished, as after a whole decode.
         "thumbnail": pipelined.Request((200, 200), (100.0, 0.0, 700.0, 600.0), source="main"),
@@ -178,7 +178,7 @@ def test_a_thumbnail_needing_block_averaging_is_cut_after_the_decode(
     result = ImageProcessor.render(
         corpus.textured_jpeg(), main_size=(1600, 1600), thumbnail_size=(60, 60)
     )
-    assert list(calls[0]) == ["main"]
+    assert list(calls[0].requests) == ["main"]
     assert open_jpeg(result.require_thumbnail()).size == (60, 60)
 
 
@@ -194,7 +194,7 @@ def test_other_sources_are_decoded_first(
 def test_a_cmyk_jpeg_is_cut_while_decoding_too(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _spy(monkeypatch)
     result = ImageProcessor.render(corpus.cmyk_jpeg((1800, 1200)))
-    assert list(calls[0]) == ["main", "thumbnail"]
+    assert list(calls[0].requests) == ["main", "thumbnail"]
     assert open_jpeg(result.main).mode == "RGB"  # converted to sRGB after the cut
 
 
@@ -215,19 +215,10 @@ def test_a_band_reads_no_row_past_what_it_waits_for() -> None:
 
 
 def test_only_a_render_alone_cuts_while_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    overlaps: list[bool] = []
     both_inside = threading.Barrier(2, timeout=30)
-    original = pipelined.resample_while_decoding
-
-    def spied(
-        source: decode.Source, requests: dict[str, pipelined.Request], *, overlap: bool
-    ) -> dict[str, Image.Image]:
-        overlaps.append(overlap)
-        both_inside.wait()  # the second render starts while the first is in progress
-        return original(source, requests, overlap=overlap)
-
-    monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
+    # The second render starts while the first is in progress.
+    calls = _spy(monkeypatch, on_call=both_inside.wait)
     data = corpus.textured_jpeg()
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(ImageProcessor.render, [data, data]))
-    assert sorted(overlaps) == [False, True]
+    assert sorted(call.overlap for call in calls) == [False, True]
