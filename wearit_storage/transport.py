@@ -94,14 +94,19 @@ def build_config(settings: StorageSettings) -> Config:
     return config
 
 
-def create_s3_client(settings: StorageSettings) -> BotoS3Client:
-    # A private session: boto3's default session is shared global state and not thread-safe.
-    session = boto3.session.Session(
+def boto_session(settings: StorageSettings) -> boto3.session.Session:
+    """A private session with the settings' credentials and region: boto3's default
+    session is shared global state and not thread-safe."""
+    return boto3.session.Session(
         aws_access_key_id=settings.access_key,
         aws_secret_access_key=settings.secret_key,
         aws_session_token=settings.session_token,
         region_name=settings.region,
     )
+
+
+def create_s3_client(settings: StorageSettings) -> BotoS3Client:
+    session = boto_session(settings)
     client: BotoS3Client = session.client(
         "s3", endpoint_url=settings.endpoint_url, config=build_config(settings)
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,7 +21,7 @@ from wearit_storage.errors import (
     StorageUnavailable,
 )
 from wearit_storage.settings import StorageSettings
-from wearit_storage.transport import error_code
+from wearit_storage.transport import boto_session, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -49,13 +48,7 @@ def create_sqs_client(settings: StorageSettings) -> SQSClient:
             "UploadQueueUrl output of the WearitStorage-<env> stack)"
         )
     parsed = urlsplit(settings.upload_queue_url)
-    session = boto3.session.Session(
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        aws_session_token=settings.session_token,
-        region_name=settings.region,
-    )
-    client: SQSClient = session.client(
+    client: SQSClient = boto_session(settings).client(
         "sqs",
         endpoint_url=f"{parsed.scheme}://{parsed.netloc}",
         config=Config(
