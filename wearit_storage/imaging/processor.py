@@ -12,7 +12,6 @@ from PIL import Image
 from . import decode, incremental, normalize, pipelined, render
 from .budget import DEFAULT_BUDGET, MemoryBudget
 from .limits import DEFAULT_LIMITS, ImageLimits
-from .pipelined import resample_while_decoding
 from .release import release_after
 from .render import HEADROOM, Box, Size
 
@@ -184,7 +183,7 @@ def _render_images(
             # Cut while the JPEG decodes: its orientation, hence the geometry, is known.
             image, geometry, requests = pipelining
             orientation, convert = source.orientation(), None
-            done = resample_while_decoding(source, requests, overlap=alone)
+            done = pipelined.resample_while_decoding(source, requests, overlap=alone)
         else:
             image = source.decode()
             # Only now: reading EXIF can make Pillow decode (PNG keeps looking for a late

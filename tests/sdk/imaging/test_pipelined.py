@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from wearit_storage.errors import ImageRejected
-from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, pipelined, processor, render
+from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, pipelined, render
 
 from . import corpus
 from .helpers import mean_abs_diff, open_jpeg
@@ -77,7 +77,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, on_call: Callable[[], object] = tuple)
         on_call()
         return original(source, requests, overlap=overlap)
 
-    monkeypatch.setattr(f"{processor.__name__}.resample_while_decoding", spied)
+    monkeypatch.setattr(pipelined, "resample_while_decoding", spied)
     return calls
 
 
