@@ -31,7 +31,7 @@ from typing import Any
 
 from benchmarks.bench_erasure import CATEGORIES, REGION, key_for, raw_client
 from wearit_storage import StorageSettings, SyncS3Client, SyncStorageRepository
-from wearit_storage.multipart_sink import PART_SIZE
+from wearit_storage.s3.multipart_sink import PART_SIZE
 
 OBJECTS = 2000
 SURVIVOR_OBJECTS = 20

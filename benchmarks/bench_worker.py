@@ -30,8 +30,8 @@ from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_local.samples import sample_photo
 from wearit_storage import StorageSettings, SyncStorageRepository
-from wearit_storage.destination import UploadDestination
-from wearit_storage.upload_status import read_status
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.status import read_status
 
 REGION = "us-east-1"
 UPLOADS = 40

@@ -29,8 +29,8 @@ from wearit_storage import (
     SyncStorageRepository,
     UserExport,
 )
-from wearit_storage.destination import UploadDestination
-from wearit_storage.worker import UploadQueue, UploadWorker, WorkerStats
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.workers import UploadQueue, UploadWorker, WorkerStats
 
 T = TypeVar("T")
 USER = "demo-user-42"

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 from wearit_storage._version import installed_version
 from wearit_storage.categories import Category
-from wearit_storage.client import S3Client, StoredObject, SyncS3Client
-from wearit_storage.destination import UploadDestination
-from wearit_storage.erasure import CategoryErasure, ErasureFailure, ErasureReport
 from wearit_storage.errors import (
     ErasureIncomplete,
     ExportFailed,
@@ -31,8 +28,6 @@ from wearit_storage.errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
-from wearit_storage.export import UserExport
-from wearit_storage.image_store import StoredImage
 from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
 from wearit_storage.observability import MetricsHook, OperationMetric
 from wearit_storage.paths import (
@@ -43,12 +38,17 @@ from wearit_storage.paths import (
     new_upload_session_id,
     parse_key,
 )
-from wearit_storage.presign import PresignedPost
+from wearit_storage.privacy.erasure import CategoryErasure, ErasureFailure, ErasureReport
+from wearit_storage.privacy.export import UserExport
+from wearit_storage.privacy.usage import CategoryUsage, StorageUsage
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 from wearit_storage.repository import RepositoryOptions, StorageRepository, SyncStorageRepository
+from wearit_storage.s3.client import S3Client, StoredObject, SyncS3Client
+from wearit_storage.s3.presign import PresignedPost
 from wearit_storage.settings import StorageSettings
-from wearit_storage.upload_status import UploadStatus
-from wearit_storage.usage import CategoryUsage, StorageUsage
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.status import UploadStatus
+from wearit_storage.uploads.store import StoredImage
 
 __version__ = installed_version()
 

@@ -28,14 +28,14 @@ from wearit_storage.errors import (
     ObjectNotFound,
     StorageError,
 )
-from wearit_storage.export import ExportProgress
 from wearit_storage.paths import parse_key, validate_id, validate_key
-from wearit_storage.presign import validate_expiry
+from wearit_storage.privacy.export import ExportProgress
+from wearit_storage.privacy.usage import StorageUsage
 from wearit_storage.repository import SyncStorageRepository
+from wearit_storage.s3.presign import validate_expiry
+from wearit_storage.s3.versions import KeyVersion, list_key_versions
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
-from wearit_storage.usage import StorageUsage
-from wearit_storage.versioning import KeyVersion, list_key_versions
-from wearit_storage.worker import UploadQueue, UploadWorker
+from wearit_storage.workers import UploadQueue, UploadWorker
 
 PROGRAM = "wearit-storage"
 

@@ -43,7 +43,7 @@ THUMBNAIL_RENDITION_NAME: Final = f"image{THUMBNAIL_SUFFIX}.jpg"
 AVATAR_RENDITION_NAME: Final = "avatar.jpg"
 RENDITION_EXTENSION: Final = "jpg"
 #: The outcome of a direct upload, written by the upload worker beside the upload
-#: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.upload_status`). ``json``
+#: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.uploads.status`). ``json``
 #: is no upload extension, so no presigned upload can ever target this name.
 STATUS_FILENAME: Final = "status.json"
 
@@ -208,7 +208,8 @@ def build_key(category: Category, owner_id: str, item_id: str | None, filename: 
 
 
 class StoragePathBuilder:
-    """The design document's key builder; every method validates its inputs."""
+    """The key builder of the design document (``docs/design-document.fr.rst``); every method
+    validates its inputs."""
 
     @staticmethod
     def clothing_path(user_id: str, clothing_id: str, filename: str) -> str:

@@ -7,6 +7,10 @@ thumbnail (no extra copies of body photos). Every category still goes through th
 safety steps (validated format and limits, EXIF orientation applied, metadata stripped,
 sRGB, transparency on white). An application overrides any row with
 ``SyncStorageRepository(..., policies={Category.BODY: RenditionPolicy(...)})``.
+
+The table is data only: the image pipeline (:mod:`wearit_storage.imaging`) reads its
+defaults from :data:`WARDROBE` (the 800 px and 200x200 of the design document,
+``docs/design-document.fr.rst``), and the repository renders each category by its row.
 """
 
 from __future__ import annotations
@@ -17,9 +21,6 @@ from types import MappingProxyType
 from typing import Final
 
 from wearit_storage.categories import Category
-from wearit_storage.imaging import ImageProcessor, Renditions
-from wearit_storage.imaging.budget import MemoryBudget
-from wearit_storage.imaging.limits import ImageLimits
 
 Size = tuple[int, int]
 
@@ -44,31 +45,19 @@ class RenditionPolicy:
     def has_thumbnail(self) -> bool:
         return self.thumbnail_size is not None
 
-    def render(
-        self, data: bytes, *, limits: ImageLimits | None = None, budget: MemoryBudget | None = None
-    ) -> Renditions:
-        """The renditions of ``data`` under this policy, from one decode."""
-        return ImageProcessor.render(
-            data,
-            main_size=self.main_size,
-            thumbnail_size=self.thumbnail_size,
-            main_quality=self.main_quality,
-            thumbnail_quality=self.thumbnail_quality,
-            limits=limits,
-            budget=budget,
-        )
 
-
-_WARDROBE: Final = RenditionPolicy((800, 800), 85, (200, 200), 80)
-_MODEL_INPUT: Final = RenditionPolicy((2048, 2048), 90)
+#: Shown in the app's grids: also the image pipeline's defaults (``ImageProcessor``).
+WARDROBE: Final = RenditionPolicy((800, 800), 85, (200, 200), 80)
+#: What the try-on model takes, and gives back: the resolution kept, no thumbnail.
+MODEL_INPUT: Final = RenditionPolicy((2048, 2048), 90)
 
 #: The defaults, one row per category of user data (the README's table).
 DEFAULT_POLICIES: Final[Mapping[Category, RenditionPolicy]] = MappingProxyType(
     {
-        Category.CLOTHING: _WARDROBE,
-        Category.AVATARS: _WARDROBE,
-        Category.BODY: _MODEL_INPUT,
-        Category.TRYON: _MODEL_INPUT,
+        Category.CLOTHING: WARDROBE,
+        Category.AVATARS: WARDROBE,
+        Category.BODY: MODEL_INPUT,
+        Category.TRYON: MODEL_INPUT,
     }
 )
 

@@ -18,9 +18,10 @@ RenditionPolicy` (800 px and a 200x200 thumbnail for the wardrobe, up to 2048 px
 try-on model's inputs and outputs). Every image goes through the same safe pipeline
 (validated, EXIF-rotated, metadata stripped, sRGB, re-encoded as JPEG) whatever the format;
 the methods return the presigned GET URL of the main rendition. Renditions
-are stored all-or-nothing (:mod:`wearit_storage.image_store`); direct uploads through
-``temp/`` are in :mod:`wearit_storage.direct_uploads`, erasure in
-:mod:`wearit_storage.erasure`.
+are stored all-or-nothing (:mod:`wearit_storage.uploads.store`); direct uploads through
+``temp/`` are the repository's :class:`~wearit_storage.uploads.direct.DirectUploads`
+(``repository.uploads``, whose operations it also offers itself), erasure is in
+:mod:`wearit_storage.privacy.erasure`.
 """
 
 from __future__ import annotations
@@ -30,28 +31,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
-from wearit_storage.async_face import AsyncFace, inline, offloaded
 from wearit_storage.categories import ERASED_CATEGORIES, Category
-from wearit_storage.client import S3Client, SyncS3Client, executor_for
-from wearit_storage.closing import ClosedOnExit
-from wearit_storage.direct_uploads import DirectUploads
-from wearit_storage.erasure import (
-    DEFAULT_BACKOFF_S,
-    DEFAULT_RETRIES,
-    ErasureProgress,
-    ErasureReport,
-    erase,
-)
-from wearit_storage.errors import ImageRejected, InvalidStorageKey
-from wearit_storage.export import ExportProgress, UserExport, export_user_files
-from wearit_storage.health import HealthReport, check_health
-from wearit_storage.image_store import StoredImage, store_renditions
-from wearit_storage.imaging import (
-    THUMBNAIL_SIZE,
-    ImageLimits,
-    Renditions,
-)
+from wearit_storage.errors import InvalidStorageKey
+from wearit_storage.faces.asynchronous import AsyncFace, inline, offloaded
+from wearit_storage.faces.closing import ClosedOnExit
+from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
 from wearit_storage.imaging.budget import budget_for
+from wearit_storage.imaging.limits import DEFAULT_LIMITS
 from wearit_storage.observability import MetricsHook
 from wearit_storage.paths import (
     StoragePathBuilder,
@@ -64,10 +50,25 @@ from wearit_storage.paths import (
     user_prefix,
     validate_id,
 )
-from wearit_storage.renditions import RenditionPolicy, merged_policies
+from wearit_storage.privacy.erasure import (
+    DEFAULT_BACKOFF_S,
+    DEFAULT_RETRIES,
+    ErasureProgress,
+    ErasureReport,
+    erase,
+)
+from wearit_storage.privacy.export import ExportProgress, UserExport, export_user_files
+from wearit_storage.privacy.usage import StorageUsage, user_storage_usage
+from wearit_storage.renditions import WARDROBE, RenditionPolicy, merged_policies
+from wearit_storage.s3.client import S3Client, StoredObject, SyncS3Client, executor_for
+from wearit_storage.s3.health import HealthReport, check_health
+from wearit_storage.s3.presign import PresignedPost
+from wearit_storage.s3.versions import restore_previous_version
 from wearit_storage.settings import StorageSettings
-from wearit_storage.usage import StorageUsage, user_storage_usage
-from wearit_storage.versioning import restore_previous_version
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.direct import DirectUploads
+from wearit_storage.uploads.status import UploadStatus
+from wearit_storage.uploads.store import StoredImage, store_renditions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -79,12 +80,13 @@ class RepositoryOptions(TypedDict, total=False):
     """What a repository renders and how hard its erasure retries (defaults below)."""
 
     policies: Mapping[Category | str, RenditionPolicy]  # rows over DEFAULT_POLICIES
-    image_limits: ImageLimits | None  # bytes, pixels and formats an upload may have
+    # Pixels and formats an upload may have; its byte limit is WEARIT_MAX_UPLOAD_BYTES.
+    image_limits: ImageLimits | None
     erasure_retries: int  # retries of per-key DeleteObjects errors (3)
     erasure_backoff_s: float  # first retry delay, doubled each time (0.2 s)
 
 
-class SyncStorageRepository(DirectUploads, ClosedOnExit):
+class SyncStorageRepository(ClosedOnExit):
     def __init__(
         self,
         s3_client: SyncS3Client | None = None,
@@ -97,8 +99,19 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
         self.replica_client = replica_client
         self.policies = merged_policies(options.get("policies"))
         self.image_limits = options.get("image_limits")
+        if self.image_limits is not None and self.image_limits.max_bytes not in (
+            DEFAULT_LIMITS.max_bytes,
+            self._configured_max_bytes(),
+        ):
+            raise ValueError(
+                f"image_limits.max_bytes={self.image_limits.max_bytes}: a repository's byte "
+                "limit is WEARIT_MAX_UPLOAD_BYTES (StorageSettings.max_upload_bytes), the one "
+                "limit of every upload path; set it there"
+            )
         self.erasure_retries = options.get("erasure_retries", DEFAULT_RETRIES)
         self.erasure_backoff_s = options.get("erasure_backoff_s", DEFAULT_BACKOFF_S)
+        #: Direct uploads through ``temp/``, rendered by this repository's ``render``.
+        self.uploads = DirectUploads(self.s3_client, self.policies, self.render)
 
     @classmethod
     def from_settings(
@@ -128,7 +141,10 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
     def max_upload_bytes(self) -> int:
         return self.s3_client.settings.max_upload_bytes
 
-    # -- uploads: the design document's signatures, returning the main image's URL ------
+    def _configured_max_bytes(self) -> int | None:
+        return self.s3_client.settings.max_upload_bytes if self.s3_client.connected else None
+
+    # -- uploads: the signatures of docs/design-document.fr.rst, returning the main URL ------
 
     def upload_clothing_image(
         self, user_id: str, clothing_id: str, file_data: bytes, filename: str
@@ -201,14 +217,23 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
 
     def render(self, file_data: bytes, category: Category | str = Category.CLOTHING) -> Renditions:
         """The renditions of an upload under ``category``'s policy and this repository's
-        limits, admitted against the process's image memory budget."""
+        limits (``WEARIT_MAX_UPLOAD_BYTES`` bounds its bytes), admitted against the
+        process's image memory budget."""
         return self._render_with(self.policies[Category(category)], file_data)
 
     def _render_with(self, policy: RenditionPolicy, file_data: bytes) -> Renditions:
-        return policy.render(
+        settings = self.s3_client.settings
+        limits = dataclasses.replace(
+            self.image_limits or DEFAULT_LIMITS, max_bytes=settings.max_upload_bytes
+        )
+        return ImageProcessor.render(
             file_data,
-            limits=self.image_limits,
-            budget=budget_for(self.s3_client.settings.image_memory_mb),
+            main_size=policy.main_size,
+            thumbnail_size=policy.thumbnail_size,
+            main_quality=policy.main_quality,
+            thumbnail_quality=policy.thumbnail_quality,
+            limits=limits,
+            budget=budget_for(settings.image_memory_mb),
         )
 
     def store_image(
@@ -220,17 +245,10 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
         require_rendition_key(main_key)
         if thumbnail_key is not None:
             require_rendition_key(thumbnail_key)
-        if len(file_data) > self.max_upload_bytes:
-            raise ImageRejected(
-                f"upload of {len(file_data)} bytes to {main_key!r} is over the limit of "
-                f"{self.max_upload_bytes} bytes (WEARIT_MAX_UPLOAD_BYTES): send a smaller photo",
-                key=main_key,
-                reason="too_large",
-            )
         category = key_category(main_key)
         policy = self.policies.get(category or Category.CLOTHING, self.policies[Category.CLOTHING])
         if thumbnail_key is not None and policy.thumbnail_size is None:
-            policy = dataclasses.replace(policy, thumbnail_size=THUMBNAIL_SIZE)
+            policy = dataclasses.replace(policy, thumbnail_size=WARDROBE.thumbnail_size)
         renditions = self._render_with(policy, file_data)
         return store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
 
@@ -255,6 +273,71 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
         return self.store_image(
             file_data, main, thumbnail_key=thumbnail_key(main) if with_thumbnail else None
         )
+
+    # -- direct uploads (``self.uploads``), offered here too --------------------------------
+
+    def upload_temp(
+        self,
+        session_id: str,
+        file_data: bytes,
+        filename: str,
+        content_type: str = "application/octet-stream",
+    ) -> StoredObject:
+        """Store raw bytes under ``temp/{session_id}/{filename}`` (no rendering)."""
+        return self.uploads.upload_temp(session_id, file_data, filename, content_type)
+
+    def presign_upload(
+        self,
+        session_id: str,
+        filename: str,
+        content_type: str | None = None,
+        *,
+        max_bytes: int | None = None,
+        expires_in: int | None = None,
+        destination: UploadDestination | None = None,
+    ) -> PresignedPost:
+        """Presigned POST into ``temp/{session_id}/{filename}`` (see
+        :meth:`DirectUploads.presign_upload`)."""
+        return self.uploads.presign_upload(
+            session_id,
+            filename,
+            content_type,
+            max_bytes=max_bytes,
+            expires_in=expires_in,
+            destination=destination,
+        )
+
+    def presign_upload_put(
+        self, session_id: str, filename: str, content_type: str, *, expires_in: int | None = None
+    ) -> str:
+        """Presigned PUT into ``temp/``; the client must send exactly ``content_type``."""
+        return self.uploads.presign_upload_put(
+            session_id, filename, content_type, expires_in=expires_in
+        )
+
+    def promote_temp_upload(
+        self,
+        session_id: str,
+        filename: str,
+        *,
+        user_id: str,
+        category: Category | str,
+        item_id: str | None = None,
+    ) -> StoredImage:
+        """Validate and render a temp upload into its category (see
+        :meth:`DirectUploads.promote_temp_upload`)."""
+        return self.uploads.promote_temp_upload(
+            session_id, filename, user_id=user_id, category=category, item_id=item_id
+        )
+
+    def promote_pinned_upload(self, session_id: str, filename: str) -> StoredImage:
+        """Promote a temp upload into the destination pinned in its POST (what the upload
+        worker runs)."""
+        return self.uploads.promote_pinned_upload(session_id, filename)
+
+    def upload_status(self, session_id: str) -> UploadStatus:
+        """``pending``, ``done`` or ``rejected`` for a session presigned with a destination."""
+        return self.uploads.upload_status(session_id)
 
     # -- deletion, versions, usage -----------------------------------------------------
 
@@ -321,7 +404,8 @@ class SyncStorageRepository(DirectUploads, ClosedOnExit):
 
 
 class StorageRepository(AsyncFace[SyncStorageRepository]):
-    """``await StorageRepository.from_settings(settings)``; or, as in the design document,
+    """``await StorageRepository.from_settings(settings)``; or, as in the design document
+    (``docs/design-document.fr.rst``),
     ``StorageRepository()`` then ``await repo.s3_client.connect(region, bucket, ...)``."""
 
     def __init__(

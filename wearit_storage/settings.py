@@ -1,4 +1,8 @@
-"""Typed settings: the one object that carries the SDK's configuration.
+"""Typed settings: everything the SDK reads from the environment, in one object.
+
+What cannot come from an environment variable is passed in code beside it: the rendition
+policies and erasure retries of a repository (``RepositoryOptions``), a worker's
+concurrency, and any botocore option through ``botocore_config``.
 
 Every tunable field is one row: its environment variable, its parser and its range live in
 the field's metadata (:class:`Setting`), and both :meth:`StorageSettings.from_env` and the
@@ -36,6 +40,7 @@ from botocore.config import Config
 
 from wearit_storage.errors import StorageConfigurationError
 from wearit_storage.imaging.budget import DEFAULT_MEGABYTES as DEFAULT_IMAGE_MEMORY_MB
+from wearit_storage.imaging.limits import MAX_UPLOAD_BYTES
 
 MAX_PRESIGN_EXPIRY_S: Final = 7 * 24 * 3600
 _ENVIRONMENTS: Final = ("dev", "prod")
@@ -172,7 +177,8 @@ class StorageSettings:
     #: Body photos are the most sensitive data we hold: their links die quickly.
     body_get_expiry_s: int = _int("WEARIT_BODY_GET_EXPIRY_SECONDS", 300, 1, MAX_PRESIGN_EXPIRY_S)
     upload_expiry_s: int = _int("WEARIT_UPLOAD_EXPIRY_SECONDS", 600, 1, MAX_PRESIGN_EXPIRY_S)
-    max_upload_bytes: int = _int("WEARIT_MAX_UPLOAD_BYTES", 15 * 1024**2, 1, 5 * 1024**3)
+    #: The one byte limit of every upload path (presigned POST, temp upload, render).
+    max_upload_bytes: int = _int("WEARIT_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES, 1, 5 * 1024**3)
     # S3 refuses multipart parts under 5 MiB (except the last one).
     multipart_threshold: int = _int(
         "WEARIT_MULTIPART_THRESHOLD", 8 * 1024**2, 5 * 1024**2, 5 * 1024**3

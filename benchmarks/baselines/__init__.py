@@ -1,1 +1,2 @@
-"""The design document's code, reproduced as written, to measure against."""
+"""The code of the design document (``docs/design-document.fr.rst``), reproduced as written,
+to measure against."""

@@ -1,4 +1,5 @@
-"""The seed's ``ImageProcessor``, exactly as the design document writes it (section
+"""The seed's ``ImageProcessor``, exactly as the design document
+(``docs/design-document.fr.rst``) writes it (section
 "Optimisation des images"). Kept verbatim, flaws included, as the benchmark baseline."""
 
 # ruff: noqa

@@ -1,7 +1,8 @@
 """The seed's ``S3Client`` upload pattern: blocking boto3 calls inside ``async def``.
 
-Reproduced from the design document ("Upload de fichiers"), with ``ACL='private'`` removed
-(the buckets have ACLs disabled) and an ``endpoint_url`` so it can reach the local server.
+Reproduced from the design document, ``docs/design-document.fr.rst`` ("Upload de
+fichiers"), with ``ACL='private'`` removed (the buckets have ACLs disabled) and an
+``endpoint_url`` so it can reach the local server.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from tests.sdk.helpers import PRIMARY_REGION, make_jpeg, notify_queue, upload_qu
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import SyncStorageRepository
-from wearit_storage.destination import UploadDestination
-from wearit_storage.worker import UploadQueue, UploadWorker
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.workers import UploadQueue, UploadWorker
 
 SESSION = "sess-f1"
 MAIN = "clothing/user-1/item-1/image.jpg"

@@ -58,8 +58,8 @@ from wearit_local import (
 )
 from wearit_local.intrinsics import intrinsics_used
 from wearit_storage import StorageSettings, SyncStorageRepository
-from wearit_storage.destination import UploadDestination
-from wearit_storage.worker import Outcome, UploadProcessor, parse_message
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.workers import Outcome, UploadProcessor, parse_message
 
 # Rows: role and action. Columns: where. ``allow``/``deny``: enforced by moto.
 # ``allow*``/``deny*``: checked on the policy document (moto cannot evaluate the condition).
@@ -410,7 +410,7 @@ def test_the_upload_worker_role_is_enough_to_promote_a_pinned_upload(matrix: Mat
     )
     with SyncStorageRepository.from_settings(settings) as worker_repo:
         (record,) = parse_message(event)
-        result = UploadProcessor(worker_repo, worker_id="matrix").process(record)
+        result = UploadProcessor(worker_repo.uploads, worker_id="matrix").process(record)
         assert result.outcome is Outcome.DONE
         assert worker_repo.upload_status("matrix-pinned").state == "done"
     assert "Contents" in api.list_objects_v2(

@@ -18,8 +18,8 @@ from tests.sdk.helpers import make_jpeg
 from wearit_local import ProvisionedEnvironment, emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import StorageSettings, SyncStorageRepository
-from wearit_storage.destination import UploadDestination
-from wearit_storage.worker import UploadQueue, UploadWorker, parse_message
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.workers import UploadQueue, UploadWorker, parse_message
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from mypy import api as mypy_api
 
 from wearit_storage import S3Client, StorageRepository, SyncS3Client, SyncStorageRepository
-from wearit_storage.async_face import inline, offloaded
+from wearit_storage.faces.asynchronous import inline, offloaded
 
 #: Lifecycle and plumbing: each face has its own version of these, not a generated twin.
 _NOT_OPERATIONS = frozenset({"close", "from_settings", "operation", "render", "max_upload_bytes"})

@@ -30,8 +30,8 @@ from wearit_storage import (
     StorageUnavailable,
     SyncS3Client,
 )
+from wearit_storage.s3.transport import translate_error
 from wearit_storage.settings import endpoint_from
-from wearit_storage.transport import translate_error
 
 KEY = "clothing/u1/c1/photo.jpg"
 

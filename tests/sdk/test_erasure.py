@@ -23,7 +23,7 @@ from wearit_storage import (
     SyncStorageRepository,
 )
 from wearit_storage.categories import ERASED_CATEGORIES, Category
-from wearit_storage.erasure import ErasureReport, ErasureTarget, erase_prefixes
+from wearit_storage.privacy.erasure import ErasureReport, ErasureTarget, erase_prefixes
 
 
 def _populate(client: SyncS3Client, user_id: str) -> None:

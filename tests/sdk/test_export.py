@@ -22,8 +22,8 @@ from wearit_storage import (
     SyncStorageRepository,
     UserExport,
 )
-from wearit_storage.export import MANIFEST_NAME, archive_path
-from wearit_storage.multipart_sink import PART_SIZE, PartSink, part_size
+from wearit_storage.privacy.export import MANIFEST_NAME, archive_path
+from wearit_storage.s3.multipart_sink import PART_SIZE, PartSink, part_size
 
 MiB = 1024**2
 

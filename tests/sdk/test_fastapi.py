@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from wearit_storage import StorageRepository, StorageSettings
 from wearit_storage.fastapi import get_storage, install_exception_handlers, storage_lifespan
-from wearit_storage.presign import PresignedPost
+from wearit_storage.s3.presign import PresignedPost
 
 Storage = Depends(get_storage)
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from tests.sdk.helpers import all_versions, make_jpeg
 from wearit_storage import (
+    ImageLimits,
     ImageRejected,
     InvalidStorageKey,
     InvalidStorageRequest,
@@ -24,6 +25,7 @@ from wearit_storage import (
     SyncStorageRepository,
 )
 from wearit_storage.categories import USER_CATEGORIES, Category
+from wearit_storage.imaging.decode import human_bytes
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 
 
@@ -394,13 +396,27 @@ def test_the_upload_limit_applies_to_every_upload_path(
 ) -> None:
     photo = make_jpeg((3000, 2000))
     with _with_upload_limit(settings, len(photo) - 1) as small:
-        with pytest.raises(ImageRejected, match="WEARIT_MAX_UPLOAD_BYTES") as info:
+        # The repository renders within WEARIT_MAX_UPLOAD_BYTES, not the default limit.
+        with pytest.raises(
+            ImageRejected, match=f"over the {human_bytes(len(photo) - 1)} limit"
+        ) as info:
             small.upload_clothing_image("u1", "c1", photo, "photo.jpg")
         assert (info.value.reason, info.value.http_status) == ("too_large", 413)
         with pytest.raises(InvalidStorageRequest) as too_large:
             small.upload_temp("s1", photo, "photo.jpg", "image/jpeg")
         assert too_large.value.http_status == 413
     assert all_versions(admin, bucket) == []
+
+
+def test_image_limits_cannot_bring_a_second_byte_limit(settings: StorageSettings) -> None:
+    client = SyncS3Client.from_settings(settings)
+    with pytest.raises(ValueError, match="WEARIT_MAX_UPLOAD_BYTES"):
+        SyncStorageRepository(client, image_limits=ImageLimits(max_bytes=25 * 1024**2))
+    # Pixels and formats are the limits' own; the byte limit stays the setting's.
+    repository = SyncStorageRepository(client, image_limits=ImageLimits(max_pixels=1000))
+    with pytest.raises(ImageRejected) as info, repository:
+        repository.render(make_jpeg((100, 100)))
+    assert info.value.reason == "too_many_pixels"
 
 
 def test_health_is_truthy_when_both_buckets_answer(repo: SyncStorageRepository) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from wearit_local.http_upload import post_presigned
 from wearit_storage import InvalidStorageKey, SyncStorageRepository
-from wearit_storage.destination import UploadDestination
+from wearit_storage.uploads.destination import UploadDestination
 
 
 def _conditions(fields: dict[str, str]) -> list[Any]:

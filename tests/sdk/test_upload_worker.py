@@ -18,9 +18,9 @@ from tests.sdk.helpers import all_versions, notify_queue, upload_queue
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import OperationMetric, StorageUnavailable, SyncStorageRepository
-from wearit_storage.destination import UploadDestination
-from wearit_storage.upload_status import Claim, StatusRecord, claim, read_status, write_status
-from wearit_storage.worker import (
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.status import Claim, StatusRecord, claim, read_status, write_status
+from wearit_storage.workers import (
     Outcome,
     QueueMessage,
     UploadProcessor,
@@ -163,7 +163,7 @@ def test_a_second_worker_backs_off_while_the_first_holds_the_upload_then_takes_o
     ]
     first = claim_as(repo, "w1", timedelta(minutes=5))
     assert first.version_id is not None
-    second = UploadProcessor(repo, worker_id="w2").process(event)
+    second = UploadProcessor(repo.uploads, worker_id="w2").process(event)
     assert second.outcome is Outcome.BUSY
     assert second.retry_in is not None
     assert second.retry_in > timedelta(minutes=4)
@@ -173,7 +173,7 @@ def test_a_second_worker_backs_off_while_the_first_holds_the_upload_then_takes_o
         "processing", "photo.jpg", worker="w1", lease_until=datetime.now(UTC) - timedelta(1)
     )
     write_status(repo.s3_client, SESSION, expired)
-    takeover = UploadProcessor(repo, worker_id="w3").process(event)
+    takeover = UploadProcessor(repo.uploads, worker_id="w3").process(event)
     assert takeover.outcome is Outcome.DONE
     assert len(all_versions(admin, bucket, "clothing/")) == 2  # one main, one thumbnail
     assert repo.upload_status(SESSION).state == "done"
@@ -230,7 +230,7 @@ def test_a_transient_failure_leaves_the_message_to_come_back_and_releases_the_cl
     def unavailable(*_: Any) -> None:
         raise StorageUnavailable("S3 kept failing with SlowDown after retries")
 
-    monkeypatch.setattr(repo, "promote_pinned_upload", unavailable)
+    monkeypatch.setattr(repo.uploads, "promote_pinned_upload", unavailable)
     worker.handle(receive_upload_message(queue))
     assert worker.stats.retried == 1
     assert [m.operation for m in metrics if m.outcome == "error"] == ["upload_retried"]

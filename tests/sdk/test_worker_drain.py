@@ -14,8 +14,8 @@ from tests.sdk.helpers import PRIMARY_REGION, make_jpeg, notify_queue, upload_qu
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import SyncStorageRepository
-from wearit_storage.destination import UploadDestination
-from wearit_storage.worker import parse_message
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.workers import parse_message
 
 DESTINATION = UploadDestination("clothing", "user-1", "item-1")
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from wearit_storage.errors import MalformedUploadEvent
-from wearit_storage.worker.events import parse_message
+from wearit_storage.uploads.events import parse_message
 
 # As S3 sends it (notification-content-structure, event version 2.1): the key is
 # form-URL-encoded, so "my photo(1).jpg" arrives as "my+photo%281%29.jpg".

@@ -1,6 +1,7 @@
 """Safe, fast image pipeline of the WearIT storage SDK.
 
-``ImageProcessor`` has the design document's static API (``resize_image``,
+``ImageProcessor`` has the static API of the design document
+(``docs/design-document.fr.rst``: ``resize_image``,
 ``create_thumbnail``) and adds ``render``, which decodes once and returns both renditions.
 
 Modules, one job each: ``limits`` (what an upload may be), ``decode`` (allow-listed,
@@ -8,7 +9,7 @@ header-first opening and JPEG DCT scaling), ``jpeg_scan`` (JPEGs whose data is t
 for their header), ``webp`` and ``webp_abi`` (still WebPs rescaled while decoding),
 ``incremental`` (JPEGs decoded in steps that report finished rows), ``budget`` (what the
 decoded pixels of concurrent renders may weigh), ``normalize`` (modes, transparency, EXIF
-orientation, ICC to sRGB), ``render`` (geometry, banded resampling, JPEG encoding),
+orientation, ICC to sRGB), ``resampling`` (geometry, banded resampling, JPEG encoding),
 ``pipelined`` (renditions cut while their JPEG decodes), ``release`` (freed pages back to
 the OS) and ``processor`` (the public pipeline).
 
@@ -27,12 +28,10 @@ What every output guarantees, whatever the upload:
 from __future__ import annotations
 
 from .limits import SUPPORTED_FORMATS, ImageLimits
-from .processor import MAIN_SIZE, THUMBNAIL_SIZE, ImageProcessor, Renditions
+from .processor import ImageProcessor, Renditions
 
 __all__ = [
-    "MAIN_SIZE",
     "SUPPORTED_FORMATS",
-    "THUMBNAIL_SIZE",
     "ImageLimits",
     "ImageProcessor",
     "Renditions",

@@ -2,7 +2,7 @@
 
 ``ImageFile.load`` decodes a JPEG in one call, so resampling can only start once the whole
 picture is decoded. On a 12 MP photo that decode (libjpeg-turbo's entropy decoding, which
-cannot be split across threads) is two thirds of a render, and the second core idles
+cannot be split across threads) is about three quarters of a render, and the second core idles
 through it. :func:`load_incrementally` feeds Pillow's own JPEG decoder exactly as ``load``
 does, one block at a time, and reads after each block how many rows the decoder has
 written, so the caller can resample the top of the picture while its bottom is decoded.

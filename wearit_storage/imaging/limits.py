@@ -13,6 +13,11 @@ SUPPORTED_FORMATS: dict[str, str] = {
 }
 
 MEGABYTE = 1024 * 1024
+#: The one byte limit of an upload, whichever path it takes (a presigned POST's
+#: ``content-length-range``, a raw ``temp/`` upload, a render): the default of both
+#: ``ImageLimits.max_bytes`` and ``WEARIT_MAX_UPLOAD_BYTES``, and a repository renders with
+#: its ``WEARIT_MAX_UPLOAD_BYTES``. Phone photos are 2-8 MB; 15 MB leaves room for 48 MP ones.
+MAX_UPLOAD_BYTES = 15 * MEGABYTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,7 @@ class ImageLimits:
     ``formats`` holds Pillow format ids, a subset of :data:`SUPPORTED_FORMATS`.
     """
 
-    max_bytes: int = 25 * MEGABYTE
+    max_bytes: int = MAX_UPLOAD_BYTES
     max_pixels: int = 50_000_000
     formats: frozenset[str] = field(default_factory=lambda: frozenset(SUPPORTED_FORMATS))
     max_pixels_per_byte: int = 128

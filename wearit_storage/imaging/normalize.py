@@ -87,7 +87,7 @@ def to_working_mode(image: Image.Image) -> Image.Image:
     """Return an 8-bit ``L``, ``RGB`` or ``CMYK`` image with any transparency flattened.
 
     A per-pixel operation, so it can be applied to bands of an image one at a time
-    (``render.resample(..., convert=to_working_mode)``) with the same result.
+    (``resampling.resample(..., convert=to_working_mode)``) with the same result.
     """
     mode = image.mode
     has_key_colour = "transparency" in image.info

@@ -7,7 +7,7 @@ as soon as the source rows it reads are final: rows of the decoded image as
 the main image, which is cheaper) as its bands are finished. When the decode ends only the
 bands of the last rows are left, and the caller shares them with the pool.
 
-Bands are cut as :func:`.render.split_rows` cuts them, so the result equals a single
+Bands are cut as :func:`.resampling.split_rows` cuts them, so the result equals a single
 Lanczos call up to rounding (see there), and is the same whatever the load: the bands
 depend on the sizes only, not on when they run.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile
 
 from .decode import Source
-from .render import Band, Box, Size, resample_band, split_rows, submit
+from .resampling import Band, Box, Size, resample_band, split_rows, submit
 
 #: Source rows one band reads, about: small enough that the decode of the last band's
 #: rows (a few ms on a 12 MP photo at 1/4 scale) is all that is left when decoding ends,
@@ -37,7 +37,7 @@ class Request:
     """A rendition: ``box`` of its source resampled to ``size``. The source is the decoded
     image, or the rendition named ``source``.
 
-    No request may need block-averaging first (:func:`.render.reduce_for` would leave it
+    No request may need block-averaging first (:func:`.resampling.reduce_for` would leave it
     as it is), and the decoded image must be in a working mode: the processor sends no other.
     """
 

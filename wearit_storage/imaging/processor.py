@@ -9,16 +9,19 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from . import decode, incremental, normalize, pipelined, render
+from wearit_storage.renditions import WARDROBE
+
+from . import decode, incremental, normalize, pipelined, resampling
 from .budget import DEFAULT_BUDGET, MemoryBudget
 from .limits import DEFAULT_LIMITS, ImageLimits
 from .release import release_after
-from .render import HEADROOM, Box, Size
+from .resampling import HEADROOM, Box, Size
 
-MAIN_SIZE: Size = (800, 800)
-THUMBNAIL_SIZE: Size = (200, 200)
-MAIN_QUALITY = 85
-THUMBNAIL_QUALITY = 80
+#: The defaults of the design document's methods (``docs/design-document.fr.rst``): the
+#: wardrobe's row of the rendition table.
+_MAIN_SIZE: Size = WARDROBE.main_size
+assert WARDROBE.thumbnail_size is not None  # the wardrobe's row has thumbnails
+_THUMBNAIL_SIZE: Size = WARDROBE.thumbnail_size
 #: How much larger than a rendition a JPEG is decoded (DCT scaling picks 1/2, 1/4 or 1/8).
 #: Less than the ``HEADROOM`` kept before Lanczos elsewhere: libjpeg's scaled IDCT drops
 #: the high frequencies of each block instead of averaging pixels, so it adds no aliasing
@@ -66,9 +69,9 @@ class Plan:
         whole: Box = (0.0, 0.0, float(self.source[0]), float(self.source[1]))
         scales = [0.0]
         if self.main_size is not None:
-            scales.append(render.scale_of(whole, self.main_size))
+            scales.append(resampling.scale_of(whole, self.main_size))
         if self.thumbnail_size is not None and self.thumbnail_crop is not None:
-            scales.append(render.scale_of(self.thumbnail_crop, self.thumbnail_size))
+            scales.append(resampling.scale_of(self.thumbnail_crop, self.thumbnail_size))
         factor = min(1.0, headroom * max(scales))
         return (self.source[0] * factor, self.source[1] * factor)
 
@@ -81,10 +84,10 @@ def plan(source: Size, orientation: int, main_box: Size | None, thumb_size: Size
     """
     main_size = None
     if main_box is not None:
-        shown = render.fit_size(normalize.oriented_size(source, orientation), main_box)
+        shown = resampling.fit_size(normalize.oriented_size(source, orientation), main_box)
         main_size = normalize.oriented_size(shown, orientation)
     thumb = None if thumb_size is None else normalize.oriented_size(thumb_size, orientation)
-    crop = None if thumb is None else render.cover_box(source, thumb)
+    crop = None if thumb is None else resampling.cover_box(source, thumb)
     return Plan(source, main_size, thumb, crop)
 
 
@@ -146,16 +149,16 @@ def _pick_thumbnail_base(
         from_main = _crop_in_main(main.size, source, crop, thumb)
         if from_main is not None:
             return main, from_main
-    return work, render.map_box(crop, source, work_frame)
+    return work, resampling.map_box(crop, source, work_frame)
 
 
 def _crop_in_main(main: Size, source: Size, crop: Box, thumb: Size) -> Box | None:
     """The thumbnail's crop in the main image, if the main image leaves it ``HEADROOM``."""
-    from_main = render.map_box(crop, source, (0.0, 0.0, float(main[0]), float(main[1])))
-    return from_main if render.scale_of(from_main, thumb) * HEADROOM <= 1.0 else None
+    from_main = resampling.map_box(crop, source, (0.0, 0.0, float(main[0]), float(main[1])))
+    return from_main if resampling.scale_of(from_main, thumb) * HEADROOM <= 1.0 else None
 
 
-def _render_images(
+def _rendition_images(
     image_data: bytes,
     main_box: Size | None,
     thumb_size: Size | None,
@@ -220,17 +223,17 @@ def _pipelining(
         return None
     requests: dict[str, pipelined.Request] = {}
     main = geometry.main_size
-    if main is not None and render.reduction_factors(main, frame) == (1, 1):
+    if main is not None and resampling.reduction_factors(main, frame) == (1, 1):
         requests["main"] = pipelined.Request(main, frame)
     thumb, crop = geometry.thumbnail_size, geometry.thumbnail_crop
     if thumb is not None and crop is not None:
         # The same choice as _pick_thumbnail_base makes after a whole decode.
         from_main = None if main is None else _crop_in_main(main, geometry.source, crop, thumb)
         if from_main is None:
-            thumbnail = pipelined.Request(thumb, render.map_box(crop, geometry.source, frame))
+            thumbnail = pipelined.Request(thumb, resampling.map_box(crop, geometry.source, frame))
         else:
             thumbnail = pipelined.Request(thumb, from_main, source="main")
-        if render.reduction_factors(thumbnail.size, thumbnail.box) == (1, 1) and (
+        if resampling.reduction_factors(thumbnail.size, thumbnail.box) == (1, 1) and (
             thumbnail.source is None or "main" in requests
         ):
             requests["thumbnail"] = thumbnail
@@ -249,17 +252,17 @@ def _resample(
     band when it is not in one."""
     main = done.get("main")
     if main is None and geometry.main_size is not None:
-        main = render.resample(decoded, geometry.main_size, frame, convert)
+        main = resampling.resample(decoded, geometry.main_size, frame, convert)
     thumbnail = done.get("thumbnail")
     thumb, crop = geometry.thumbnail_size, geometry.thumbnail_crop
     if thumbnail is None and thumb is not None and crop is not None:
         base, box = _pick_thumbnail_base(decoded, frame, main, geometry.source, crop, thumb)
-        thumbnail = render.resample(base, thumb, box, None if base is main else convert)
+        thumbnail = resampling.resample(base, thumb, box, None if base is main else convert)
     return main, thumbnail
 
 
 def _produced(image: Image.Image | None) -> Image.Image:
-    if image is None:  # only reachable through a bug in _render_images
+    if image is None:  # only reachable through a bug in _rendition_images
         raise RuntimeError("internal error: a requested rendition was not produced")
     return image
 
@@ -272,7 +275,7 @@ def _finish(image: Image.Image | None, icc_profile: object, orientation: int) ->
 
 
 class ImageProcessor:
-    """The image pipeline (static methods, as in the design document).
+    """The image pipeline (static methods, as in ``docs/design-document.fr.rst``).
 
     Every method accepts untrusted bytes and raises
     :class:`~wearit_storage.errors.ImageRejected` for anything that is not an acceptable
@@ -283,55 +286,56 @@ class ImageProcessor:
     The methods are thread-safe and CPU-bound (Pillow releases the GIL while decoding,
     resampling and encoding): from ``async`` code, call them through ``asyncio.to_thread``.
     Large resizes are additionally split across a small shared pool of
-    ``render.RESAMPLE_THREADS`` threads.
+    ``resampling.RESAMPLE_THREADS`` threads.
     """
 
     @staticmethod
     def resize_image(
         image_data: bytes,
-        max_size: tuple[int, int] = MAIN_SIZE,
+        max_size: tuple[int, int] = _MAIN_SIZE,
         *,
         limits: ImageLimits | None = None,
         budget: MemoryBudget | None = None,
     ) -> bytes:
         """Fit the image inside ``max_size``, keeping its aspect ratio, never upscaling.
 
-        JPEG, quality 85, optimized and progressive.
+        JPEG at the wardrobe's main quality (85), optimized and progressive.
         """
         box = _check_size("max_size", max_size)
-        output = _render_images(
+        output = _rendition_images(
             image_data, box, None, limits or DEFAULT_LIMITS, budget or DEFAULT_BUDGET
         )
-        return render.encode_jpeg(_produced(output.main), MAIN_QUALITY)
+        return resampling.encode_jpeg(_produced(output.main), WARDROBE.main_quality)
 
     @staticmethod
     def create_thumbnail(
         image_data: bytes,
-        size: tuple[int, int] = THUMBNAIL_SIZE,
+        size: tuple[int, int] = _THUMBNAIL_SIZE,
         *,
         limits: ImageLimits | None = None,
         budget: MemoryBudget | None = None,
     ) -> bytes:
-        """A JPEG thumbnail of exactly ``size``, centre-cropped, quality 80.
+        """A JPEG thumbnail of exactly ``size``, centre-cropped, at the wardrobe's thumbnail
+        quality (80).
 
         The image is scaled to cover ``size`` and the overflow is cropped equally on both
         sides, so every thumbnail has the same shape (a centred crop, not a fit). Images
         smaller than ``size`` are enlarged to fill it.
         """
         target = _check_size("size", size)
-        output = _render_images(
+        output = _rendition_images(
             image_data, None, target, limits or DEFAULT_LIMITS, budget or DEFAULT_BUDGET
         )
-        return render.encode_jpeg(_produced(output.thumbnail), THUMBNAIL_QUALITY)
+        return resampling.encode_jpeg(_produced(output.thumbnail), WARDROBE.thumbnail_quality)
 
     @staticmethod
     def render(
         image_data: bytes,
         *,
-        main_size: tuple[int, int] = MAIN_SIZE,
-        thumbnail_size: tuple[int, int] | None = THUMBNAIL_SIZE,
-        main_quality: int = MAIN_QUALITY,
-        thumbnail_quality: int = THUMBNAIL_QUALITY,
+        main_size: tuple[int, int] = _MAIN_SIZE,
+        thumbnail_size: tuple[int, int] | None = _THUMBNAIL_SIZE,
+        main_quality: int = WARDROBE.main_quality,
+        thumbnail_quality: int = WARDROBE.thumbnail_quality,
         limits: ImageLimits | None = None,
         budget: MemoryBudget | None = None,
     ) -> Renditions:
@@ -340,16 +344,16 @@ class ImageProcessor:
         of the cost of the two calls. ``thumbnail_size=None``: the main rendition only."""
         box = _check_size("main_size", main_size)
         target = None if thumbnail_size is None else _check_size("thumbnail_size", thumbnail_size)
-        output = _render_images(
+        output = _rendition_images(
             image_data, box, target, limits or DEFAULT_LIMITS, budget or DEFAULT_BUDGET
         )
         main = _produced(output.main)
         return Renditions(
-            main=render.encode_jpeg(main, main_quality),
+            main=resampling.encode_jpeg(main, main_quality),
             thumbnail=(
                 None
                 if target is None
-                else render.encode_jpeg(_produced(output.thumbnail), thumbnail_quality)
+                else resampling.encode_jpeg(_produced(output.thumbnail), thumbnail_quality)
             ),
             main_size=main.size,
             source_format=output.source_format,

@@ -7,10 +7,12 @@ into memory we provide, rescaling while it decodes when asked (the advanced API,
 :mod:`.webp_abi`): the output costs 4 bytes per pixel of the rescaled size, plus, for a
 lossless file, libwebp's internal copy of the full-size image (:func:`webp_decode_bytes`).
 
-The library called is the libwebp Pillow itself loaded (found in the process's memory
-map), so this adds no dependency. Where it cannot be found (a Pillow built with libwebp
-linked statically, a platform without ``/proc``), ``library()`` is ``None`` and callers
-use Pillow's decoder, with its real cost accounted for.
+The library called is the libwebp Pillow itself loaded, found in the process's memory
+map, so this adds no dependency; where there is no ``/proc``, the system's libwebp found
+by ``ctypes.util.find_library`` is tried instead (a different build from Pillow's). Where
+neither binds (a Pillow built with libwebp linked statically and no system library),
+``library()`` is ``None`` and callers use Pillow's decoder, with its real cost accounted
+for.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat
 
-from wearit_storage.imaging import render
+from wearit_storage.imaging import resampling
 from wearit_storage.imaging.processor import DCT_HEADROOM, _pick_thumbnail_base, plan
 
 sizes = st.tuples(st.integers(1, 6000), st.integers(1, 6000))
@@ -18,7 +18,7 @@ boxes = st.tuples(st.integers(1, 1200), st.integers(1, 1200))
 def test_fit_size_fits_never_upscales_and_keeps_aspect(
     source: tuple[int, int], box: tuple[int, int]
 ) -> None:
-    width, height = render.fit_size(source, box)
+    width, height = resampling.fit_size(source, box)
     assert 1 <= width <= min(box[0], source[0])
     assert 1 <= height <= min(box[1], source[1])
     if source[0] <= box[0] and source[1] <= box[1]:
@@ -33,14 +33,14 @@ def test_fit_size_fits_never_upscales_and_keeps_aspect(
 def test_fit_size_equals_seed_thumbnail_size(source: tuple[int, int], box: tuple[int, int]) -> None:
     image = Image.new("1", source)
     image.thumbnail(box, Image.Resampling.NEAREST, reducing_gap=None)
-    assert render.fit_size(source, box) == image.size
+    assert resampling.fit_size(source, box) == image.size
 
 
 @given(source=sizes, target=boxes)
 def test_cover_box_is_centred_inside_source_with_target_aspect(
     source: tuple[int, int], target: tuple[int, int]
 ) -> None:
-    left, top, right, bottom = render.cover_box(source, target)
+    left, top, right, bottom = resampling.cover_box(source, target)
     eps = 1e-6 * max(source)
     assert -eps <= left <= right <= source[0] + eps
     assert -eps <= top <= bottom <= source[1] + eps
@@ -53,7 +53,7 @@ def test_cover_box_is_centred_inside_source_with_target_aspect(
 
 def test_map_box_scales_into_a_fractional_frame() -> None:
     frame = (0.0, 0.0, 500.0, 375.0)  # a 4000x3000 source DCT-scaled by 1/8
-    assert render.map_box((800, 600, 2400, 1800), (4000, 3000), frame) == (
+    assert resampling.map_box((800, 600, 2400, 1800), (4000, 3000), frame) == (
         100.0,
         75.0,
         300.0,
@@ -62,7 +62,7 @@ def test_map_box_scales_into_a_fractional_frame() -> None:
 
 
 def test_scale_of_uses_the_larger_factor() -> None:
-    assert render.scale_of((0, 0, 400, 100), (200, 100)) == 1.0
+    assert resampling.scale_of((0, 0, 400, 100), (200, 100)) == 1.0
 
 
 def test_plan_turns_targets_into_stored_orientation() -> None:
@@ -96,7 +96,7 @@ def test_thumbnail_comes_from_main_only_with_enough_headroom() -> None:
     # 3x headroom, so the small main image is the base.
     work, frame = Image.new("RGB", (2000, 1500)), (0.0, 0.0, 2000.0, 1500.0)
     roomy = Image.new("RGB", (800, 600))
-    crop = render.cover_box((4000, 3000), (200, 200))
+    crop = resampling.cover_box((4000, 3000), (200, 200))
     base, box = _pick_thumbnail_base(work, frame, roomy, (4000, 3000), crop, (200, 200))
     assert base is roomy
     assert box == pytest.approx((100.0, 0.0, 700.0, 600.0))
@@ -105,7 +105,7 @@ def test_thumbnail_comes_from_main_only_with_enough_headroom() -> None:
     # the thumbnail must come from the decoded image (600x600 crop: 3x).
     work, frame = Image.new("RGB", (2000, 600)), (0.0, 0.0, 2000.0, 600.0)
     narrow = Image.new("RGB", (800, 240))
-    crop = render.cover_box((4000, 1200), (200, 200))
+    crop = resampling.cover_box((4000, 1200), (200, 200))
     base, box = _pick_thumbnail_base(work, frame, narrow, (4000, 1200), crop, (200, 200))
     assert base is work
     assert box == pytest.approx((700.0, 0.0, 1300.0, 600.0))
@@ -114,15 +114,15 @@ def test_thumbnail_comes_from_main_only_with_enough_headroom() -> None:
 def test_banded_resample_equals_one_pass() -> None:
     source = Image.effect_noise((1500, 1100), 60).convert("RGB")
     single = source.resize((700, 550), Image.Resampling.LANCZOS)
-    assert render.band_count((700, 550)) > 1
-    banded = render.resample(source, (700, 550), (0.0, 0.0, 1500.0, 1100.0))
+    assert resampling.band_count((700, 550)) > 1
+    banded = resampling.resample(source, (700, 550), (0.0, 0.0, 1500.0, 1100.0))
     assert ImageChops.difference(banded, single).getbbox() is None  # exact band edges
 
 
 def test_banded_resample_with_fractional_box_differs_by_rounding_only() -> None:
     source = Image.effect_noise((1500, 1100), 60).convert("RGB")
     box = (3.25, 1.5, 1497.0, 1099.75)
-    banded = render.resample(source, (700, 513), box)
+    banded = resampling.resample(source, (700, 513), box)
     single = source.resize((700, 513), Image.Resampling.LANCZOS, box=box)
     difference = ImageChops.difference(banded, single)
     assert all(high <= 1 for _, high in ImageStat.Stat(difference).extrema)
@@ -130,8 +130,8 @@ def test_banded_resample_with_fractional_box_differs_by_rounding_only() -> None:
 
 
 def test_small_outputs_are_not_split() -> None:
-    assert render.band_count((200, 200)) == 1
-    assert render.band_count((5000, 1)) == 1
+    assert resampling.band_count((200, 200)) == 1
+    assert resampling.band_count((5000, 1)) == 1
 
 
 @pytest.mark.parametrize(
@@ -143,10 +143,12 @@ def test_large_reductions_match_pillow_reducing_gap(
 ) -> None:
     """Block-averaging once, then Lanczos in bands, equals Pillow's own two-step resize."""
     source = Image.effect_noise((4000, 3000), 60).convert("RGB")
-    reduced, _ = render.reduce_for(source, size, box)
+    reduced, _ = resampling.reduce_for(source, size, box)
     assert reduced.width < source.width  # the block-averaging step really ran
-    banded = render.resample(source, size, box)
-    expected = source.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=render.HEADROOM)
+    banded = resampling.resample(source, size, box)
+    expected = source.resize(
+        size, Image.Resampling.LANCZOS, box=box, reducing_gap=resampling.HEADROOM
+    )
     difference = ImageChops.difference(banded, expected)
     assert all(high <= 1 for _, high in ImageStat.Stat(difference).extrema)
     assert ImageStat.Stat(difference).mean[0] < 0.001
@@ -154,8 +156,8 @@ def test_large_reductions_match_pillow_reducing_gap(
 
 def test_reduce_for_leaves_headroom() -> None:
     image = Image.new("RGB", (4000, 3000))
-    reduced, box = render.reduce_for(image, (800, 600), (0.0, 0.0, 4000.0, 3000.0))
+    reduced, box = resampling.reduce_for(image, (800, 600), (0.0, 0.0, 4000.0, 3000.0))
     assert reduced.size == (2000, 1500)
     assert box == (0.0, 0.0, 2000.0, 1500.0)
     small = Image.new("RGB", (1500, 1100))
-    assert render.reduce_for(small, (800, 600), (0.0, 0.0, 1500.0, 1100.0))[0] is small
+    assert resampling.reduce_for(small, (800, 600), (0.0, 0.0, 1500.0, 1100.0))[0] is small

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from wearit_storage.errors import ImageRejected
-from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, normalize, render, webp
+from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, normalize, resampling, webp
 from wearit_storage.imaging.budget import MemoryBudget, budget_for
 from wearit_storage.imaging.jpeg_scan import find_shortfall
 
@@ -148,10 +148,10 @@ def test_band_by_band_conversion_matches_a_whole_image_conversion(
     decoded.load()
     assert decoded.mode == mode
     box = (0.0, 0.0, float(decoded.width), float(decoded.height))
-    whole = render.resample(normalize.to_working_mode(decoded), (700, 513), box)
+    whole = resampling.resample(normalize.to_working_mode(decoded), (700, 513), box)
     # Tiny bands: many seams, each of which must be invisible.
-    monkeypatch.setattr(render, "CONVERT_BAND_BYTES", 64 * 1024)
-    banded = render.resample(decoded, (700, 513), box, normalize.to_working_mode)
+    monkeypatch.setattr(resampling, "CONVERT_BAND_BYTES", 64 * 1024)
+    banded = resampling.resample(decoded, (700, 513), box, normalize.to_working_mode)
     assert banded.mode == whole.mode
     difference = ImageChops.difference(banded, whole)
     assert max(high for _, high in ImageStat.Stat(difference).extrema) <= 2
@@ -167,7 +167,7 @@ def test_band_conversion_never_converts_the_whole_image(monkeypatch: pytest.Monk
         return original(image)
 
     monkeypatch.setattr(normalize, "to_working_mode", spy)
-    monkeypatch.setattr(render, "CONVERT_BAND_BYTES", 256 * 1024)
+    monkeypatch.setattr(resampling, "CONVERT_BAND_BYTES", 256 * 1024)
     rendered = ImageProcessor.render(data)
     assert rendered.main_size == (800, 600)
     assert len(converted) > 4

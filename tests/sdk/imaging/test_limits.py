@@ -5,11 +5,17 @@ import dataclasses
 import pytest
 
 from wearit_storage.imaging import SUPPORTED_FORMATS, ImageLimits
+from wearit_storage.settings import StorageSettings
 
 
 def test_defaults() -> None:
     limits = ImageLimits()
-    assert limits.max_bytes == 25 * 1024 * 1024
+    # One byte limit for every upload path: WEARIT_MAX_UPLOAD_BYTES's default too.
+    assert (
+        limits.max_bytes
+        == 15 * 1024 * 1024
+        == StorageSettings("us-east-1", "bucket").max_upload_bytes
+    )
     assert limits.max_pixels == 50_000_000
     assert limits.formats == frozenset({"JPEG", "PNG", "WEBP", "HEIF"}) == set(SUPPORTED_FORMATS)
     assert limits.describe_formats() == "JPEG, PNG, WebP, HEIC/HEIF"

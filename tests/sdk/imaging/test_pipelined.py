@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from wearit_storage.errors import ImageRejected
-from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, pipelined, render
+from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, pipelined, resampling
 
 from . import corpus
 from .helpers import mean_abs_diff, open_jpeg
@@ -39,7 +39,7 @@ def _requests(image_size: tuple[int, int]) -> dict[str, pipelined.Request]:
         "main": pipelined.Request(main, whole),
         "square": pipelined.Request((thumbnail, thumbnail), square, source="main"),
     }
-    assert all(render.reduction_factors(r.size, r.box) == (1, 1) for r in requests.values())
+    assert all(resampling.reduction_factors(r.size, r.box) == (1, 1) for r in requests.values())
     return requests
 
 
@@ -50,12 +50,12 @@ def _cut_afterwards(
     done: dict[str, Image.Image] = {}
     for name, request in requests.items():
         base = decoded if request.source is None else done[request.source]
-        bands = render.split_rows(
+        bands = resampling.split_rows(
             request.size, request.box, pipelined.band_count(request.size, request.box)
         )
         assert len(bands) > 1
-        parts = [(band.top, render.resample_band(base, band)) for band in bands]
-        done[name] = render.assemble(decoded.mode, request.size, parts)
+        parts = [(band.top, resampling.resample_band(base, band)) for band in bands]
+        done[name] = resampling.assemble(decoded.mode, request.size, parts)
     return done
 
 
@@ -124,7 +124,7 @@ def test_bands_differ_from_one_lanczos_call_by_rounding_only() -> None:
 
 def test_a_failed_decode_leaves_no_band_running(monkeypatch: pytest.MonkeyPatch) -> None:
     submitted: list[Future[Any]] = []
-    original = render.submit
+    original = resampling.submit
 
     def recorded(call: Callable[[], Any]) -> Future[Any]:
         future = original(call)
@@ -142,7 +142,7 @@ def test_a_failed_decode_leaves_no_band_running(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_failing_band_is_raised_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(image: Image.Image, band: render.Band) -> Image.Image:
+    def broken(image: Image.Image, band: resampling.Band) -> Image.Image:
         raise MemoryError("no room for this band")
 
     monkeypatch.setattr(f"{pipelined.__name__}.resample_band", broken)
@@ -204,14 +204,14 @@ def test_a_band_reads_no_row_past_what_it_waits_for() -> None:
     requests = _requests(clean.size)
     request = requests["main"]
     noise = Image.effect_noise(clean.size, 100).convert(clean.mode)
-    for band in render.split_rows(
+    for band in resampling.split_rows(
         request.size, request.box, pipelined.band_count(request.size, request.box)
     ):
         rows = band.rows_read(clean.height)
         scrambled = noise.copy()
         scrambled.paste(clean.crop((0, 0, clean.width, rows)), (0, 0))
-        expected = render.resample_band(clean, band).tobytes()
-        assert render.resample_band(scrambled, band).tobytes() == expected, band
+        expected = resampling.resample_band(clean, band).tobytes()
+        assert resampling.resample_band(scrambled, band).tobytes() == expected, band
 
 
 def test_only_a_render_alone_cuts_while_decoding(monkeypatch: pytest.MonkeyPatch) -> None:

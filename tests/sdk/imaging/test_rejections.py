@@ -64,11 +64,11 @@ def test_over_byte_limit(process: Callable[[bytes, ImageLimits | None], object])
     assert "lower resolution" in message
 
 
-def test_default_byte_limit_is_25_mb(
+def test_default_byte_limit_is_the_upload_limit_of_15_mb(
     process: Callable[[bytes, ImageLimits | None], object],
 ) -> None:
-    message = _rejected(process, b"\xff\xd8\xff" + bytes(25 * 1024 * 1024))
-    assert message.startswith("the image is 25 MB, over the 25 MB limit")
+    message = _rejected(process, b"\xff\xd8\xff" + bytes(15 * 1024 * 1024))
+    assert message.startswith("the image is 15 MB, over the 15 MB limit")
 
 
 def test_text_file_named_jpg(process: Callable[[bytes, ImageLimits | None], object]) -> None:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wearit_storage.categories import REPLICATED_CATEGORIES, Category
-from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ErasureIncomplete
-from wearit_storage.listings import list_uploads, list_versions
 from wearit_storage.observability import logger
-from wearit_storage.transport import CONNECTION_ERRORS, error_code
+from wearit_storage.s3.client import SyncS3Client
+from wearit_storage.s3.listings import list_uploads, list_versions
+from wearit_storage.s3.transport import CONNECTION_ERRORS, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
@@ -58,7 +58,7 @@ class ErasureReport:
 
     Truthy only when nothing is left under the erased prefixes in any bucket (checked by
     a final listing) and no deletion failed, so ``if await repo.delete_user_files(user_id):``
-    reads as the boolean the design document returned.
+    reads as the boolean the design document (``docs/design-document.fr.rst``) returned.
     """
 
     subject: str

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wearit_storage.errors import UploadTooLarge
-from wearit_storage.listings import list_uploads
 from wearit_storage.observability import logger
-from wearit_storage.transport import CHECKSUM_ALGORITHM, error_code
+from wearit_storage.s3.listings import list_uploads
+from wearit_storage.s3.transport import CHECKSUM_ALGORITHM, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client

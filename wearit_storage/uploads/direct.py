@@ -1,4 +1,5 @@
-"""Direct uploads: the app sends bytes to ``temp/{session_id}/`` itself, the API promotes them.
+"""Direct uploads: the app sends bytes to ``temp/{session_id}/`` itself; the API, or the
+upload worker for a pinned destination, promotes them.
 
 Mint ``session_id`` with :func:`~wearit_storage.paths.new_upload_session_id` and keep the
 session-to-user binding on the server: whoever knows a session id could otherwise promote
@@ -12,33 +13,41 @@ from datetime import UTC, datetime
 from typing import Final
 
 from wearit_storage.categories import Category
-from wearit_storage.client import StoredObject, SyncS3Client
-from wearit_storage.destination import UploadDestination
 from wearit_storage.errors import ImageRejected, InvalidStorageRequest, UploadTooLarge
-from wearit_storage.image_store import StoredImage, store_renditions
 from wearit_storage.imaging import Renditions
 from wearit_storage.paths import StoragePathBuilder, promotion_keys
-from wearit_storage.presign import PresignedPost, validate_image_content_type
 from wearit_storage.renditions import RenditionPolicy
-from wearit_storage.upload_status import StatusRecord, UploadStatus, status_for_api, write_status
-from wearit_storage.versioning import purge_key
+from wearit_storage.s3.client import StoredObject, SyncS3Client
+from wearit_storage.s3.presign import PresignedPost, validate_image_content_type
+from wearit_storage.s3.versions import purge_key
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.status import StatusRecord, UploadStatus, status_for_api, write_status
+from wearit_storage.uploads.store import StoredImage, store_renditions
 
 #: Called with the outcome of a promotion before the temp object is deleted.
 Settle = Callable[[StoredImage | ImageRejected], None]
+
+#: Renders an upload: the renditions of its bytes under a category's rendition policy
+#: (the repository's ``render``, with its limits and memory budget).
+Renderer = Callable[[bytes, Category], Renditions]
 
 #: ``upload_temp`` also takes raw bytes whose type the app does not know yet.
 TEMP_CONTENT_TYPES: Final = frozenset({"application/octet-stream"})
 
 
 class DirectUploads:
-    """The direct-upload operations, mixed into the repository (which provides the client
-    and the rendering)."""
+    """The direct-upload operations, on one bucket: the repository holds one and hands it
+    the client it stores with and the renderer it renders with."""
 
-    s3_client: SyncS3Client
-    policies: Mapping[Category, RenditionPolicy]
-
-    def render(self, file_data: bytes, category: Category | str = Category.CLOTHING) -> Renditions:
-        raise NotImplementedError
+    def __init__(
+        self,
+        s3_client: SyncS3Client,
+        policies: Mapping[Category, RenditionPolicy],
+        renderer: Renderer,
+    ) -> None:
+        self.s3_client = s3_client
+        self.policies = policies
+        self.renderer = renderer
 
     def upload_temp(
         self,
@@ -82,7 +91,7 @@ class DirectUploads:
             content_type=content_type,
             max_bytes=self.s3_client.settings.max_upload_bytes if max_bytes is None else max_bytes,
             expires_in=expires_in,
-            destination=destination,
+            pinned=None if destination is None else destination.form_fields(),
         )
 
     def presign_upload_put(
@@ -179,7 +188,7 @@ class DirectUploads:
             data = self.s3_client.download_file(
                 temp_key, max_bytes=self.s3_client.settings.max_upload_bytes
             )
-            renditions = self.render(data, target)
+            renditions = self.renderer(data, target)
         except (ImageRejected, UploadTooLarge) as exc:
             # A presigned PUT cannot bound the size: refused before reading the body.
             rejected = (

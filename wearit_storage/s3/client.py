@@ -41,9 +41,6 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import ProtocolError
 
-from wearit_storage.async_face import AsyncFace, BoundedExecutor, inline, offloaded
-from wearit_storage.closing import ClosedOnExit
-from wearit_storage.destination import UploadDestination
 from wearit_storage.errors import (
     StorageConfigurationError,
     StorageError,
@@ -51,11 +48,13 @@ from wearit_storage.errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
+from wearit_storage.faces.asynchronous import AsyncFace, BoundedExecutor, inline, offloaded
+from wearit_storage.faces.closing import ClosedOnExit
 from wearit_storage.observability import Instrumentation, MetricsHook, OperationRecord
 from wearit_storage.paths import validate_key
-from wearit_storage.presign import PresignedPost, Presigner
+from wearit_storage.s3.presign import PresignedPost, Presigner
+from wearit_storage.s3.transport import CHECKSUM_ALGORITHM, create_s3_client, translate_error
 from wearit_storage.settings import StorageSettings
-from wearit_storage.transport import CHECKSUM_ALGORITHM, create_s3_client, translate_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
@@ -103,8 +102,8 @@ class SyncS3Client(ClosedOnExit):
     """One bucket, one boto3 client (thread-safe, reused by every call until ``close``).
 
     ``SyncS3Client(settings).connect()`` or ``SyncS3Client.from_settings(settings)``; the
-    design document's ``SyncS3Client().connect(region, bucket_name, access_key,
-    secret_key)`` builds the settings from those four values.
+    design document's ``SyncS3Client().connect(region, bucket_name, access_key, secret_key)``
+    (``docs/design-document.fr.rst``) builds the settings from those four values.
     """
 
     def __init__(
@@ -410,14 +409,14 @@ class SyncS3Client(ClosedOnExit):
         content_type: str | None = None,
         max_bytes: int | None = None,
         expires_in: int | None = None,
-        destination: UploadDestination | None = None,
+        pinned: Mapping[str, str] | None = None,
     ) -> PresignedPost:
         return self._conn.presigner.post(
             s3_key,
             content_type=content_type,
             max_bytes=max_bytes,
             expires_in=expires_in,
-            destination=destination,
+            pinned=pinned,
         )
 
 
@@ -432,7 +431,7 @@ def executor_for(client: SyncS3Client) -> BoundedExecutor:
 class S3Client(AsyncFace[SyncS3Client]):
     """``S3Client(settings)`` then ``await connect()``, or ``await S3Client.from_settings(...)``;
     the design document's ``S3Client()`` + ``await connect(region, bucket_name, access_key,
-    secret_key)`` works too."""
+    secret_key)`` (``docs/design-document.fr.rst``) works too."""
 
     def __init__(
         self, settings: StorageSettings | None = None, *, metrics_hook: MetricsHook | None = None

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from wearit_storage.client import StoredObject, SyncS3Client
 from wearit_storage.errors import StorageError
 from wearit_storage.imaging import Renditions
-from wearit_storage.listings import key_versions
 from wearit_storage.observability import logger
+from wearit_storage.s3.client import StoredObject, SyncS3Client
+from wearit_storage.s3.listings import key_versions
 
 JPEG: Final = "image/jpeg"
 #: Object metadata (``x-amz-meta-wearit-upload-id``) shared by the renditions of one upload.

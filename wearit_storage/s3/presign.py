@@ -7,17 +7,17 @@ async client. They never log the URL: its query string is a bearer credential.
   expiry; ``temp/`` and ``exports/`` objects are served as downloads, never inline.
 - PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
 - POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
-  requires a ``Content-Type`` starting with ``image/``; with a destination, its
-  ``x-amz-meta-wearit-*`` fields are pinned by exact-match conditions.
+  requires a ``Content-Type`` starting with ``image/``; ``pinned`` fields (a direct
+  upload's destination, ``x-amz-meta-wearit-*``) are fixed by exact-match conditions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wearit_storage.categories import Category
-from wearit_storage.destination import UploadDestination
 from wearit_storage.errors import InvalidStorageKey, InvalidStorageRequest
 from wearit_storage.observability import logger
 from wearit_storage.paths import parse_key
@@ -131,14 +131,14 @@ class Presigner:
         content_type: str | None = None,
         max_bytes: int | None = None,
         expires_in: int | None = None,
-        destination: UploadDestination | None = None,
+        pinned: Mapping[str, str] | None = None,
     ) -> PresignedPost:
         """Presigned POST policy for an upload into ``temp/``.
 
         ``content_type`` (optional) is prefilled as a form field; the policy accepts any
         ``image/*`` type because the server-side validation in ``promote_temp_upload``
-        decides what the bytes really are. ``destination`` adds its metadata fields, each
-        pinned by an exact-match condition: a client that edits one gets a 403 from S3.
+        decides what the bytes really are. ``pinned`` form fields (an upload's destination)
+        each get an exact-match condition: a client that edits one gets a 403 from S3.
         """
         if parse_key(key).category is not Category.TEMP:
             raise InvalidStorageKey(
@@ -158,8 +158,7 @@ class Presigner:
             ["content-length-range", 1, limit],
             ["starts-with", "$Content-Type", "image/"],
         ]
-        if destination is not None:
-            pinned = destination.form_fields()
+        if pinned:
             fields |= pinned
             conditions += [{name: value} for name, value in pinned.items()]
         # botocore adds {"bucket": ...} and the exact {"key": key} condition itself.
@@ -175,7 +174,7 @@ class Presigner:
             key,
             limit,
             expiry,
-            destination is not None,
+            bool(pinned),
         )
         return PresignedPost(
             url=response["url"],

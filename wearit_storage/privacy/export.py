@@ -36,12 +36,12 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
 from wearit_storage.categories import USER_CATEGORIES
-from wearit_storage.client import BODY_ERRORS, SyncS3Client
 from wearit_storage.errors import ExportFailed, StorageError, StorageUnavailable
-from wearit_storage.multipart_sink import PART_SIZE, PartSink, abort_upload, abort_uploads_of
 from wearit_storage.observability import logger
 from wearit_storage.paths import export_key, new_export_id, user_prefix, validate_id
-from wearit_storage.transport import CHECKSUM_ALGORITHM, error_code, translate_error
+from wearit_storage.s3.client import BODY_ERRORS, SyncS3Client
+from wearit_storage.s3.multipart_sink import PART_SIZE, PartSink, abort_upload, abort_uploads_of
+from wearit_storage.s3.transport import CHECKSUM_ALGORITHM, error_code, translate_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wearit_storage.categories import USER_CATEGORIES
-from wearit_storage.client import SyncS3Client
-from wearit_storage.listings import list_versions
 from wearit_storage.paths import user_prefix
+from wearit_storage.s3.client import SyncS3Client
+from wearit_storage.s3.listings import list_versions
 
 
 @dataclass(slots=True)

@@ -29,10 +29,10 @@ from typing import Any, Final, Literal, get_args
 
 from botocore.exceptions import ClientError
 
-from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import RejectionReason, StorageError
 from wearit_storage.paths import session_prefix, status_key
-from wearit_storage.transport import CHECKSUM_ALGORITHM, error_code
+from wearit_storage.s3.client import SyncS3Client
+from wearit_storage.s3.transport import CHECKSUM_ALGORITHM, error_code
 
 UploadState = Literal["pending", "done", "rejected"]
 #: What the status object may hold (``processing`` is reported as ``pending``).

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import ObjectNotFound
-from wearit_storage.listings import key_versions
 from wearit_storage.paths import validate_key
+from wearit_storage.s3.client import SyncS3Client
+from wearit_storage.s3.listings import key_versions
 
 
 @dataclass(frozen=True, slots=True)

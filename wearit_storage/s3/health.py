@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wearit_storage.categories import USER_CATEGORIES
-from wearit_storage.client import SyncS3Client
 from wearit_storage.errors import StorageError
+from wearit_storage.s3.client import SyncS3Client
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from typing import Final
 from wearit_storage.errors import MalformedUploadEvent, StorageError
 from wearit_storage.observability import Instrumentation, MetricsHook, logger
 from wearit_storage.repository import SyncStorageRepository
-from wearit_storage.worker.events import parse_message
-from wearit_storage.worker.processor import DEFAULT_LEASE, Outcome, RecordResult, UploadProcessor
-from wearit_storage.worker.queue import LONG_POLL_S, MAX_BATCH, QueueMessage, UploadQueue
+from wearit_storage.uploads.events import parse_message
+from wearit_storage.uploads.processor import DEFAULT_LEASE, Outcome, RecordResult, UploadProcessor
+from wearit_storage.workers.queue import LONG_POLL_S, MAX_BATCH, QueueMessage, UploadQueue
 
 #: The metric names the hook receives (``OperationMetric.operation``).
 RECEIVED: Final = "upload_received"
@@ -78,7 +78,7 @@ class UploadWorker:
         self.concurrency = concurrency
         self.wait_s = wait_s
         self.processor = processor or UploadProcessor(
-            repository, worker_id=worker_id or default_worker_id(), lease=DEFAULT_LEASE
+            repository.uploads, worker_id=worker_id or default_worker_id(), lease=DEFAULT_LEASE
         )
         self.stats = WorkerStats()
         self._instrumentation = Instrumentation(metrics_hook)

@@ -20,8 +20,8 @@ from wearit_storage.errors import (
     StorageConfigurationError,
     StorageUnavailable,
 )
+from wearit_storage.s3.transport import boto_session, error_code
 from wearit_storage.settings import StorageSettings
-from wearit_storage.transport import boto_session, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

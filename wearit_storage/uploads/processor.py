@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from wearit_storage.categories import Category
-from wearit_storage.destination import UploadDestination
 from wearit_storage.errors import ImageRejected, InvalidStorageKey, StorageError
-from wearit_storage.image_store import StoredImage
 from wearit_storage.observability import logger
 from wearit_storage.paths import STATUS_FILENAME, parse_key, status_key
-from wearit_storage.repository import SyncStorageRepository
-from wearit_storage.upload_status import claim, read_status, release, session_keys
-from wearit_storage.versioning import purge_key
-from wearit_storage.worker.events import ObjectCreated
+from wearit_storage.s3.versions import purge_key
+from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.direct import DirectUploads
+from wearit_storage.uploads.events import ObjectCreated
+from wearit_storage.uploads.status import claim, read_status, release, session_keys
+from wearit_storage.uploads.store import StoredImage
 
 #: How long a claim keeps other workers off an upload. Renders take seconds; the lease
 #: only matters when a worker dies mid-upload, and then bounds the wait for a takeover.
@@ -55,18 +55,18 @@ class RecordResult:
 class UploadProcessor:
     def __init__(
         self,
-        repository: SyncStorageRepository,
+        uploads: DirectUploads,
         *,
         worker_id: str,
         lease: timedelta = DEFAULT_LEASE,
     ) -> None:
-        self.repository = repository
+        self.uploads = uploads
         self.worker_id = worker_id
         self.lease = lease
 
     def process(self, event: ObjectCreated) -> RecordResult:
         """Raises ``StorageError`` only for what a retry may fix."""
-        client = self.repository.s3_client
+        client = self.uploads.s3_client
         if event.bucket != client.bucket_name:
             logger.warning(
                 "upload worker: event for bucket %s, serving %s: ignored",
@@ -112,7 +112,7 @@ class UploadProcessor:
         if taken.version_id is None:
             return RecordResult(Outcome.BUSY, event.key, retry_in=taken.busy_for or self.lease)
         try:
-            stored_image = self.repository.promote_pinned_upload(session, filename)
+            stored_image = self.uploads.promote_pinned_upload(session, filename)
         except ImageRejected as rejected:
             return RecordResult(Outcome.REJECTED, event.key, reason=rejected.reason)
         except StorageError:
