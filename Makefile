@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: bootstrap synth lint typecheck test demo local-up bench clean
+.PHONY: bootstrap bundle synth lint typecheck test demo local-up bench clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -33,6 +33,16 @@ $(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.t
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	@echo "bootstrap: installing the pinned CDK CLI into node_modules"
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## bundle: the workers' Lambda bundle (arm64), built by pip without Docker; cached by the
+## hash of the lock and the SDK's sources (cdk/bundle.py), so a second run does nothing
+BUNDLE_STAMP := build/lambda/arm64/.bundle-hash
+SDK_SOURCES := $(shell find wearit_storage -type f -not -path '*/__pycache__/*')
+bundle: $(BUNDLE_STAMP)
+
+$(BUNDLE_STAMP): $(PY_STAMP) requirements.lock pyproject.toml $(SDK_SOURCES)
+	$(PY) -m cdk.bundle arm64
 	touch $@
 
 SYNTH_STAMP := cdk.out/.synthesized
@@ -60,7 +70,7 @@ endif
 ## synth: synthesize every environment through the pinned CDK CLI, then lint the templates
 synth: $(SYNTH_STAMP)
 
-$(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
+$(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES) $(BUNDLE_STAMP)
 # Even with --quiet the CLI says where it wrote and which stacks it has (the last line of
 # this recipe says both); its notices are off in cdk.json ("notices": false).
 	set -o pipefail; npx cdk synth --quiet 2>&1 \
@@ -86,7 +96,7 @@ typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
 ## test: lint, type-check and run every test (CDK assertions, snapshots, SDK against moto)
-test: bootstrap lint typecheck
+test: bootstrap bundle lint typecheck
 	$(PY) -m pytest
 
 BENCH_STAMP := $(VENV)/.bench-installed
@@ -100,4 +110,4 @@ bench: bootstrap $(BENCH_STAMP)
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,10 @@ class Category(StrEnum):
     AVATARS = "avatars"
     TEMP = "temp"
     EXPORTS = "exports"
+    # Erasure requests (``erasures/{user}/request.json``, holding nothing but the id) and
+    # their progress: the tombstone that keeps a user's late uploads out, long after the
+    # erasure itself. Not user data: never erased, exported or replicated.
+    ERASURES = "erasures"
 
     @property
     def prefix(self) -> str:

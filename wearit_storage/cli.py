@@ -35,7 +35,7 @@ from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.s3.presign import validate_expiry
 from wearit_storage.s3.versions import KeyVersion, list_key_versions
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
-from wearit_storage.workers import UploadQueue, UploadWorker
+from wearit_storage.workers import UploadWorker, WorkQueue
 
 PROGRAM = "wearit-storage"
 
@@ -230,26 +230,34 @@ def _state(version: KeyVersion) -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = StorageSettings.from_env()
-    queue = UploadQueue.from_settings(settings)
+    queue = WorkQueue.uploads(settings)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with SyncStorageRepository.from_settings(settings) as repo:
-            worker = UploadWorker(repo, queue, concurrency=args.concurrency)
+            concurrency = args.concurrency or settings.worker_concurrency
+            worker = UploadWorker(repo, queue, concurrency=concurrency)
+
+            def drain(signum: int, _: object) -> None:
+                # Said at once: the long poll in progress can hold the exit for 20 s.
+                worker.stop()
+                print(
+                    f"{PROGRAM} worker: {signal.Signals(signum).name}: stopping; "
+                    f"{worker.in_flight} upload message(s) in flight finish first, and the "
+                    f"receive in progress returns within {worker.wait_s} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
             # SIGTERM (ECS, Kubernetes) and Ctrl-C drain: in-flight uploads finish.
             for stop_signal in previous:
-                signal.signal(stop_signal, lambda *_: worker.stop())
+                signal.signal(stop_signal, drain)
             stats = worker.run(once=args.once)
     finally:
         for stop_signal, handler in previous.items():
             signal.signal(stop_signal, handler)
         queue.close()
-    print(
-        f"worker stopped: {stats.received} received, {stats.done} done, {stats.rejected} "
-        f"rejected, {stats.retried} left to retry, {stats.settled_before} already settled, "
-        f"{stats.ignored} ignored"
-    )
+    print(f"worker stopped: {stats.summary()}")
     return 0
 
 
@@ -381,17 +389,19 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--concurrency",
         type=concurrency_argument,
-        default=1,
-        help="uploads rendered at once (default 1)",
+        help="uploads rendered at once (default: WEARIT_WORKER_CONCURRENCY, else 1)",
     )
     worker.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
+    # A worker's log is its output: one line per upload, with the time, even without -v.
+    worker.set_defaults(log_operations=True)
 
     return parser
 
 
 @contextmanager
-def sdk_logging(verbose: bool) -> Iterator[None]:
-    """The SDK's log lines on stderr with ``--verbose``, nowhere otherwise.
+def sdk_logging(verbose: bool, *, timestamps: bool = False) -> Iterator[None]:
+    """The SDK's log lines on stderr with ``--verbose`` (and for ``worker``, whose log is its
+    output: ``timestamps``), nowhere otherwise; one handler, so each line is printed once.
 
     This command prints each error itself, in one line; with no handler configured,
     Python's last-resort handler would print the SDK's ERROR log line for it too.
@@ -399,9 +409,10 @@ def sdk_logging(verbose: bool) -> Iterator[None]:
     sdk_logger = logging.getLogger("wearit_storage")
     handler: logging.Handler = logging.NullHandler()
     previous_level = sdk_logger.level
-    if verbose:
+    if verbose or timestamps:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        line = "%(levelname)s %(message)s"
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {line}" if timestamps else line))
         sdk_logger.setLevel(logging.INFO)
     sdk_logger.addHandler(handler)
     try:
@@ -437,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     handler: Command = args.handler
     try:
-        with sdk_logging(args.verbose):
+        with sdk_logging(args.verbose, timestamps=getattr(args, "log_operations", False)):
             status = handler(args)
             # A reader that left (`| head`) fails the flush here rather than at exit.
             sys.stdout.flush()

@@ -8,6 +8,7 @@ Layout (one folder per item, so deleting an item is deleting a prefix)::
     avatars/{user_id}/{filename}
     temp/{session_id}/{filename}
     exports/{user_id}/{export_id}.zip
+    erasures/{user_id}/request.json (and status.json)
 
 Rendition names, one scheme whichever path writes them: the main rendition is
 ``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it. The ``upload_*`` methods
@@ -46,6 +47,12 @@ RENDITION_EXTENSION: Final = "jpg"
 #: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.uploads.status`). ``json``
 #: is no upload extension, so no presigned upload can ever target this name.
 STATUS_FILENAME: Final = "status.json"
+
+#: An erasure request, the tombstone the upload worker checks before it writes anything of
+#: a user, and the eraser's record of its progress beside it (``erasures/{user_id}/``).
+ERASURE_REQUEST_FILENAME: Final = "request.json"
+ERASURE_STATUS_FILENAME: Final = "status.json"
+_ERASURE_FILENAMES: Final = frozenset({ERASURE_REQUEST_FILENAME, ERASURE_STATUS_FILENAME})
 
 # re.ASCII matters: without it \w and friends would accept unicode letters and digits.
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
@@ -90,6 +97,20 @@ def new_upload_session_id() -> str:
     remember which user it belongs to, and promote only that user's sessions.
     """
     return uuid.uuid4().hex
+
+
+#: The endings of a pinned upload's key (its extension, lowercased when presigned): the
+#: bucket announces only these to the upload worker, so the worker's own ``status.json``
+#: writes are never announced, and no announcement is wasted on them.
+PINNED_UPLOAD_SUFFIXES: Final = tuple(f".{extension}" for extension in sorted(IMAGE_EXTENSIONS))
+
+
+def pinned_upload_filename(filename: str) -> str:
+    """``photo.JPG`` -> ``photo.jpg``: the name a pinned upload is presigned under, whose
+    ending is one the bucket announces (:data:`PINNED_UPLOAD_SUFFIXES`)."""
+    validate_filename(filename)
+    stem, extension = filename.rsplit(".", 1)
+    return f"{stem}.{extension.lower()}"
 
 
 def thumbnail_name(filename: str) -> str:
@@ -139,7 +160,8 @@ class StorageKey:
 _LAYOUTS: Final = (
     "clothing/{user_id}/{clothing_id}/{filename}, body/{user_id}/{body_id}/{filename}, "
     "tryon/{user_id}/{tryon_id}/{filename}, avatars/{user_id}/{filename}, "
-    "temp/{session_id}/{filename}, exports/{user_id}/{export_id}.zip"
+    "temp/{session_id}/{filename}, exports/{user_id}/{export_id}.zip, "
+    "erasures/{user_id}/request.json"
 )
 
 
@@ -171,11 +193,22 @@ def parse_key(key: str) -> StorageKey:
         item_id = validate_id(parts[2], field="item_id") if expected_parts == 4 else None
         if category is Category.TEMP and parts[-1] == STATUS_FILENAME:
             filename = STATUS_FILENAME
+        elif category is Category.ERASURES:
+            filename = _erasure_filename(parts[-1])
         else:
             filename = validate_filename(parts[-1], allowed_extensions=extensions)
     except InvalidStorageKey as exc:
         raise InvalidStorageKey(f"invalid key {_describe(key)}: {exc}", key=key) from None
     return StorageKey(category, owner_id, item_id, filename)
+
+
+def _erasure_filename(filename: str) -> str:
+    if filename not in _ERASURE_FILENAMES:
+        raise InvalidStorageKey(
+            f"invalid filename {_describe(filename)}: erasures/ holds only "
+            + " and ".join(sorted(_ERASURE_FILENAMES))
+        )
+    return filename
 
 
 def _extensions(category: Category) -> frozenset[str]:
@@ -326,6 +359,17 @@ def export_key(user_id: str, export_id: str) -> str:
     """``exports/{user_id}/{export_id}.zip``, both ids validated."""
     validate_id(export_id, field="export_id")
     return str(build_key(Category.EXPORTS, user_id, None, f"{export_id}.{EXPORT_EXTENSION}"))
+
+
+def tombstone_key(user_id: str) -> str:
+    """``erasures/{user_id}/request.json``: the erasure request of a user, and the tombstone
+    that refuses their later uploads."""
+    return f"{user_prefix(Category.ERASURES, user_id)}{ERASURE_REQUEST_FILENAME}"
+
+
+def erasure_status_key(user_id: str) -> str:
+    """``erasures/{user_id}/status.json``: how the user's erasure is going."""
+    return f"{user_prefix(Category.ERASURES, user_id)}{ERASURE_STATUS_FILENAME}"
 
 
 def key_category(key: str) -> Category | None:

@@ -330,11 +330,6 @@ class SyncStorageRepository(ClosedOnExit):
             session_id, filename, user_id=user_id, category=category, item_id=item_id
         )
 
-    def promote_pinned_upload(self, session_id: str, filename: str) -> StoredImage:
-        """Promote a temp upload into the destination pinned in its POST (what the upload
-        worker runs)."""
-        return self.uploads.promote_pinned_upload(session_id, filename)
-
     def upload_status(self, session_id: str) -> UploadStatus:
         """``pending``, ``done`` or ``rejected`` for a session presigned with a destination."""
         return self.uploads.upload_status(session_id)
@@ -475,7 +470,6 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     store_image = offloaded(SyncStorageRepository.store_image)
     upload_temp = offloaded(SyncStorageRepository.upload_temp)
     promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)
-    promote_pinned_upload = offloaded(SyncStorageRepository.promote_pinned_upload)
     upload_status = offloaded(SyncStorageRepository.upload_status)
     delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)

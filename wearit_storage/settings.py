@@ -171,6 +171,12 @@ class StorageSettings:
     replica_region: str | None = _text("WEARIT_REPLICA_REGION_NAME")
     #: The queue S3 announces direct uploads on; only ``wearit-storage worker`` needs it.
     upload_queue_url: str | None = _setting("WEARIT_UPLOAD_QUEUE_URL", parse=check_queue_url)
+    #: Uploads a worker handles at once (``wearit-storage worker``, and the messages of
+    #: one Lambda batch).
+    worker_concurrency: int = _int("WEARIT_WORKER_CONCURRENCY", 1, 1, 64)
+    #: The longest one queue message may take: a Lambda worker starts a message only while
+    #: this much of its invocation is left, and returns the others whole.
+    message_deadline_s: int = _int("WEARIT_MESSAGE_DEADLINE_SECONDS", 20, 1, 900)
     #: Worker threads of the async faces = the boto3 connection pool size.
     max_concurrency: int = _int("WEARIT_MAX_CONCURRENCY", 10, 1, 256)
     get_expiry_s: int = _int("WEARIT_GET_EXPIRY_SECONDS", 3600, 1, MAX_PRESIGN_EXPIRY_S)

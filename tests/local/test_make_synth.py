@@ -28,7 +28,12 @@ _SOURCES = (
     "package.json",
     "package-lock.json",
 )
-_STAMPS = (".venv/.installed", "node_modules/.installed", "cdk.out/.synthesized")
+_STAMPS = (
+    ".venv/.installed",
+    "node_modules/.installed",
+    "build/lambda/arm64/.bundle-hash",
+    "cdk.out/.synthesized",
+)
 
 
 def checkout_after_synth(root: Path, environments: list[str]) -> Path:
@@ -36,7 +41,10 @@ def checkout_after_synth(root: Path, environments: list[str]) -> Path:
     manifest holds the stacks of ``environments`` only."""
     for name in _SOURCES:
         shutil.copy2(REPO_ROOT / name, root / name)
-    shutil.copytree(REPO_ROOT / "cdk", root / "cdk", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("cdk", "wearit_storage"):
+        shutil.copytree(
+            REPO_ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     artifacts = {
         f"WearitStorage-{env}": {
             "type": "aws:cloudformation:stack",
