@@ -195,9 +195,14 @@ def cmd_export_user(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    """What the SDK's ``restore_previous_version`` does: the key's whole upload comes back."""
     with repository() as repo:
-        version = repo.restore_previous_version(args.key)
-    print(f"restored {args.key}: current version is now {version}")
+        restored = repo.restore_renditions(args.key)
+    print(f"restored {args.key}: current version is now {restored.version_id}")
+    for key, version in restored.restored.items():
+        print(f"restored {key} (same upload): current version is now {version}")
+    for key in restored.hidden:
+        print(f"hid {key}: the restored upload has no rendition there (delete marker)")
     return 0
 
 
@@ -363,7 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="do not ask (required without a terminal)"
     )
 
-    restore = command("restore", cmd_restore, "undo the last overwrite or delete of a key")
+    restore = command(
+        "restore",
+        cmd_restore,
+        "undo the last overwrite or delete of a key, with the other renditions of its upload",
+    )
     restore.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
 
     versions = command("versions", cmd_versions, "list a key's versions, newest first")

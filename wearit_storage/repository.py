@@ -63,10 +63,10 @@ from wearit_storage.renditions import WARDROBE, RenditionPolicy, merged_policies
 from wearit_storage.s3.client import S3Client, StoredObject, SyncS3Client, executor_for
 from wearit_storage.s3.health import HealthReport, check_health
 from wearit_storage.s3.presign import PresignedPost
-from wearit_storage.s3.versions import restore_previous_version
 from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.uploads.direct import DirectUploads
+from wearit_storage.uploads.restore import RestoredRenditions, restore_renditions
 from wearit_storage.uploads.status import UploadStatus
 from wearit_storage.uploads.store import StoredImage, store_renditions
 
@@ -393,8 +393,17 @@ class SyncStorageRepository(ClosedOnExit):
         )
 
     def restore_previous_version(self, s3_key: str) -> str:
-        """Undo the last overwrite or delete of ``s3_key``; returns the current version id."""
-        return restore_previous_version(self.s3_client, s3_key)
+        """Undo the last overwrite or delete of ``s3_key``, and of the other renditions of
+        the same upload with it (see :meth:`restore_renditions`); returns ``s3_key``'s
+        current version id."""
+        return self.restore_renditions(s3_key).version_id
+
+    def restore_renditions(self, s3_key: str) -> RestoredRenditions:
+        """Undo the last overwrite or delete of ``s3_key`` together with the other
+        renditions of the upload it brings back (its thumbnail), all-or-nothing: a main
+        image never comes back beside another upload's thumbnail
+        (:mod:`wearit_storage.uploads.restore`)."""
+        return restore_renditions(self.s3_client, s3_key)
 
     def user_storage_usage(self, user_id: str) -> StorageUsage:
         return user_storage_usage(self.s3_client, user_id)
@@ -481,6 +490,7 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
     export_user_files = offloaded(SyncStorageRepository.export_user_files)
     restore_previous_version = offloaded(SyncStorageRepository.restore_previous_version)
+    restore_renditions = offloaded(SyncStorageRepository.restore_renditions)
     user_storage_usage = offloaded(SyncStorageRepository.user_storage_usage)
     presign_upload = inline(SyncStorageRepository.presign_upload)
     presign_upload_put = inline(SyncStorageRepository.presign_upload_put)
