@@ -31,7 +31,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
-from wearit_storage.categories import ERASED_CATEGORIES, Category
+from wearit_storage.categories import Category
 from wearit_storage.errors import InvalidStorageKey
 from wearit_storage.faces.asynchronous import AsyncFace, inline, offloaded
 from wearit_storage.faces.closing import ClosedOnExit
@@ -47,15 +47,17 @@ from wearit_storage.paths import (
     rendition_key,
     require_rendition_key,
     thumbnail_key,
-    user_prefix,
     validate_id,
 )
 from wearit_storage.privacy.erasure import (
     DEFAULT_BACKOFF_S,
     DEFAULT_RETRIES,
+    ErasurePreview,
     ErasureProgress,
     ErasureReport,
     erase,
+    preview_erasure,
+    user_erasure_prefixes,
 )
 from wearit_storage.privacy.export import ExportProgress, UserExport, export_user_files
 from wearit_storage.privacy.usage import StorageUsage, user_storage_usage
@@ -353,8 +355,13 @@ class SyncStorageRepository(ClosedOnExit):
         ``progress`` receives the running count of deleted entries after each batch, on
         the thread doing the work (from the async face: not the event loop's thread).
         """
-        prefixes = {category: user_prefix(category, user_id) for category in ERASED_CATEGORIES}
-        return self._erase(f"user {user_id}", prefixes, progress)
+        return self._erase(f"user {user_id}", user_erasure_prefixes(user_id), progress)
+
+    def preview_user_erasure(self, user_id: str) -> ErasurePreview:
+        """What ``delete_user_files(user_id)`` would remove from the primary bucket (files,
+        versions, export archives, unfinished uploads), counted without changing anything:
+        what a confirmation prompt shows."""
+        return preview_erasure(self.s3_client, user_erasure_prefixes(user_id))
 
     def export_user_files(
         self, user_id: str, *, progress: ExportProgress | None = None
@@ -487,6 +494,7 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     promote_pinned_upload = offloaded(SyncStorageRepository.promote_pinned_upload)
     upload_status = offloaded(SyncStorageRepository.upload_status)
     delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
+    preview_user_erasure = offloaded(SyncStorageRepository.preview_user_erasure)
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
     export_user_files = offloaded(SyncStorageRepository.export_user_files)
     restore_previous_version = offloaded(SyncStorageRepository.restore_previous_version)
