@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: bootstrap synth lint typecheck test demo local-up bench clean
+.PHONY: bootstrap synth lint typecheck test demo local-up bench dist clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -73,10 +73,12 @@ $(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
 demo: $(SYNTH_STAMP)
 	$(PY) -m wearit_local demo
 
-## local-up: keep a local S3 provisioned from cdk.out running on PORT; prints the exports
-PORT ?= 4566
+## local-up: keep a local S3 provisioned from cdk.out running; prints the exports. Its port:
+## PORT=N, else a free one (in the printed AWS_ENDPOINT_URL). No fixed default: 4566 is the
+## port every AWS emulator takes, and one already running there would answer instead.
+PORT ?=
 local-up: $(SYNTH_STAMP)
-	$(PY) -m wearit_local up --port $(PORT)
+	$(PY) -m wearit_local up $(if $(PORT),--port $(PORT))
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -99,5 +101,14 @@ $(BENCH_STAMP): requirements-bench.txt requirements.lock $(PY_STAMP)
 bench: bootstrap $(BENCH_STAMP)
 	$(PY) -m benchmarks.run
 
+## dist: the SDK's wheel and sdist in DIST_DIR (default dist/): what an application
+## installs. Built with the venv's pinned setuptools (no isolated build env: no download);
+## the wheel is built from the sdist, so it holds what a source release holds.
+DIST_DIR ?= dist
+dist: $(PY_STAMP)
+	rm -f $(DIST_DIR)/wearit_storage-*
+	$(PY) -m build --quiet --no-isolation --outdir $(DIST_DIR) .
+	@ls -1 $(DIST_DIR)/wearit_storage-*
+
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache
