@@ -97,9 +97,11 @@ $(BENCH_STAMP): requirements-bench.txt requirements.lock $(PY_STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-bench.txt
 	touch $@
 
-## bench: every benchmark side by side; writes benchmarks/results/latest.{json,md}
+## bench: every benchmark side by side; writes benchmarks/results/latest.{json,md}. It prints
+## each section's expected time as it goes; ONLY="worker export" runs those sections only.
+ONLY ?=
 bench: bootstrap $(BENCH_STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(foreach section,$(ONLY),--only $(section))
 
 ## dist: the SDK's wheel and sdist in DIST_DIR (default dist/): what an application
 ## installs. Built with the venv's pinned setuptools (no isolated build env: no download);
