@@ -10,17 +10,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TextIO
 
-#: First estimates, in seconds on a shared 2-core machine, from each section's sizes and the
-#: rates of its last results (e.g. worker: 40 uploads at 1 and 2 processes plus 15 latency
-#: samples). Only used until a run records the section's real duration.
+#: First estimates, in seconds on this shared 2-core machine, used until a run records the
+#: section's real duration. event_loop, erasure, worker and synth were timed by a partial
+#: run (2026-12-03, load average 6-9: 5 s, 4 min, 78 s, 100 s); images, image_memory and
+#: export are estimated from their sizes and their last results' rates.
 FIRST_ESTIMATE_S: Final = {
     "images": 360,
     "image_memory": 480,
-    "event_loop": 60,
+    "event_loop": 10,
     "erasure": 240,
     "export": 180,
-    "worker": 120,
-    "synth": 120,
+    "worker": 90,
+    "synth": 100,
 }
 
 

@@ -84,6 +84,7 @@ def test_a_run_records_its_durations_and_the_next_one_estimates_from_them(
     run.main(["--only", "synth", "--only", "worker"])
     err = capsys.readouterr().err
     assert "bench [2/2] synth: about 0 s (as the last run)" in err
-    assert "bench [1/2] worker: about 2 min (first estimate: never timed here)" in err
+    worker = duration_text(FIRST_ESTIMATE_S["worker"])
+    assert f"bench [1/2] worker: about {worker} (first estimate: never timed here)" in err
     second = json.loads((tmp_path / "latest.json").read_text())
     assert set(second["durations_s"]) == {"synth", "worker"}
