@@ -1,10 +1,11 @@
 """``wearit-storage``: the SDK from a terminal, against AWS or a local S3.
 
-Storage errors print one line naming the key and the cause (exit 1); bad arguments print a
-usage error naming the argument (exit 2). Configuration comes from the environment, as for
-the SDK (``StorageSettings.from_env``); the repository's ``python -m wearit_local up``
-starts a local S3 and prints the lines to export. The SDK's own log lines reach stderr only
-with ``--verbose``.
+Storage errors print one line naming the key and the cause (exit 1); bad arguments, an
+unreadable input file included, print a usage error naming the argument (exit 2); an
+erasure whose confirmation was mistyped does nothing (exit 3). Configuration comes from
+the environment, as for the SDK (``StorageSettings.from_env``); the repository's
+``python -m wearit_local up`` starts a local S3 and prints the lines to export. The SDK's
+own log lines reach stderr only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -46,10 +47,18 @@ def repository() -> SyncStorageRepository:
     return SyncStorageRepository.from_settings(StorageSettings.from_env())
 
 
+#: Exit status of an erasure whose confirmation did not match: nothing was done.
+EXIT_ABORTED = 3
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     """Category keys go through the image pipeline, as the repository's uploads do; temp/
     keys are stored raw, as a direct upload would be (then promoted)."""
-    data = Path(args.file).read_bytes()
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        # A bad argument like any other, found before any request.
+        raise UsageError(f"argument FILE: cannot read {args.file!r}: {error.strerror}") from None
     parsed = parse_key(args.key)
     with repository() as repo:
         if parsed.category is Category.TEMP:
@@ -106,7 +115,7 @@ PROGRESS_WIDTH = 30
 
 def progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
     def show(done: int) -> None:
-        # Delete markers are not in the usage total, so the count may pass it.
+        # Versions written while the erasure runs are erased too: the count may pass it.
         filled = min(PROGRESS_WIDTH, PROGRESS_WIDTH * done // max(total, 1))
         bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
         out.write(f"\rerasing [{bar}] {done} deleted")
@@ -117,18 +126,20 @@ def progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
 
 def cmd_erase_user(args: argparse.Namespace) -> int:
     with repository() as repo:
-        usage = repo.user_storage_usage(args.user)
-        versions = sum(c.objects + c.noncurrent_versions for c in usage.categories.values())
+        preview = repo.preview_user_erasure(args.user)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("--yes is required when standard input is not a terminal")
             answer = input(
-                f"Erase user {args.user}: {usage.objects} files, {versions} versions, in the "
-                "primary and replica buckets, beyond recovery? Type the user id to confirm: "
+                f"Erase user {args.user}: {preview.files} files ({preview.exports} of them "
+                f"export archives), {preview.versions} versions and delete markers, "
+                f"{preview.multipart_uploads} unfinished uploads, in the primary and replica "
+                "buckets, beyond recovery? Type the user id to confirm: "
             )
             if answer.strip() != args.user:
-                print("aborted: nothing was deleted")
-                return 1
+                print(f"aborted: {answer.strip()!r} is not {args.user!r}; nothing was deleted")
+                return EXIT_ABORTED
+        versions = preview.versions
         progress = progress_bar(versions, sys.stderr) if versions >= PROGRESS_BAR_FROM else None
         report = repo.delete_user_files(args.user, progress=progress)
         if progress is not None:
@@ -195,9 +206,14 @@ def cmd_export_user(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    """What the SDK's ``restore_previous_version`` does: the key's whole upload comes back."""
     with repository() as repo:
-        version = repo.restore_previous_version(args.key)
-    print(f"restored {args.key}: current version is now {version}")
+        restored = repo.restore_renditions(args.key)
+    print(f"restored {args.key}: current version is now {restored.version_id}")
+    for key, version in restored.restored.items():
+        print(f"restored {key} (same upload): current version is now {version}")
+    for key in restored.hidden:
+        print(f"hid {key}: the restored upload has no rendition there (delete marker)")
     return 0
 
 
@@ -318,7 +334,8 @@ environment (read as the SDK reads it):
                        the replica bucket, which erase-user also erases
 
 In a checkout, python -m wearit_local up starts a local S3 and prints these to export.
-Exit status: 0 done, 1 storage error, 2 bad arguments.
+Exit status: 0 done, 1 storage error, 2 bad arguments (a missing input file included),
+3 erase-user aborted at its confirmation (nothing deleted), 130 interrupted.
 """
 
 KEY_HELP = "storage key, e.g. clothing/USER/ITEM/image.jpg or avatars/USER/avatar.jpg"
@@ -344,7 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, command_parser=sub)
         return sub
 
-    upload = command("upload", cmd_upload, "upload a file to a key; print a GET URL")
+    upload = command(
+        "upload",
+        cmd_upload,
+        "render an image into a key's renditions (stored as .jpg, with its thumbnail where "
+        "the category has one; temp/ keys stored raw); print a GET URL",
+    )
     upload.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
     upload.add_argument("file", metavar="FILE", help="local file to upload")
     upload.add_argument("--content-type", help="default: guessed from the key's extension")
@@ -371,7 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="do not ask (required without a terminal)"
     )
 
-    restore = command("restore", cmd_restore, "undo the last overwrite or delete of a key")
+    restore = command(
+        "restore",
+        cmd_restore,
+        "undo the last overwrite or delete of a key, with the other renditions of its upload",
+    )
     restore.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
 
     versions = command("versions", cmd_versions, "list a key's versions, newest first")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from wearit_storage.categories import ITEM_CATEGORIES, Category
+from wearit_storage.categories import ITEM_CATEGORIES, USER_CATEGORIES, Category
 from wearit_storage.errors import InvalidStorageKey
 
 IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "heic", "heif"})
@@ -43,6 +43,9 @@ MAIN_RENDITION_NAME: Final = "image.jpg"
 THUMBNAIL_RENDITION_NAME: Final = f"image{THUMBNAIL_SUFFIX}.jpg"
 AVATAR_RENDITION_NAME: Final = "avatar.jpg"
 RENDITION_EXTENSION: Final = "jpg"
+#: Every extension renditions are stored with: the renditions of one upload are its main
+#: image and thumbnail in each of these (see :func:`rendition_family`).
+RENDITION_EXTENSIONS: Final = (RENDITION_EXTENSION,)
 #: The outcome of a direct upload, written by the upload worker beside the upload
 #: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.uploads.status`). ``json``
 #: is no upload extension, so no presigned upload can ever target this name.
@@ -311,6 +314,26 @@ def thumbnail_key(main_key: str) -> str:
     """``clothing/u/i/photo.jpg`` -> ``clothing/u/i/photo_thumb.jpg``."""
     folder, _, filename = require_rendition_key(main_key).rpartition("/")
     return f"{folder}/{thumbnail_name(filename)}"
+
+
+def rendition_family(key: str) -> tuple[str, ...]:
+    """Every key a rendition of the upload stored at ``key`` can lie at, ``key`` first:
+    for ``clothing/u/i/photo.jpg`` or ``clothing/u/i/photo_thumb.jpg``, the main image and
+    the thumbnail of stem ``photo`` in every rendition extension. Which of them one upload
+    really wrote is in their metadata (``wearit-upload-id``), not in the names. A key that
+    names no rendition (``temp/``, ``exports/``, another extension) is its own family."""
+    parsed = parse_key(key)
+    stem, _, extension = parsed.filename.rpartition(".")
+    if parsed.category not in USER_CATEGORIES or extension not in RENDITION_EXTENSIONS:
+        return (key,)
+    folder = key.rpartition("/")[0]
+    stem = stem.removesuffix(THUMBNAIL_SUFFIX)
+    names = [
+        f"{folder}/{stem}{suffix}.{ext}"
+        for ext in RENDITION_EXTENSIONS
+        for suffix in ("", THUMBNAIL_SUFFIX)
+    ]
+    return (key, *(validate_key(name) for name in names if name != key))
 
 
 #: Categories a temp upload may be promoted into, and which of them get a thumbnail.

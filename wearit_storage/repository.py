@@ -31,7 +31,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
-from wearit_storage.categories import ERASED_CATEGORIES, Category
+from wearit_storage.categories import Category
 from wearit_storage.errors import InvalidStorageKey
 from wearit_storage.faces.asynchronous import AsyncFace, inline, offloaded
 from wearit_storage.faces.closing import ClosedOnExit
@@ -47,15 +47,17 @@ from wearit_storage.paths import (
     rendition_key,
     require_rendition_key,
     thumbnail_key,
-    user_prefix,
     validate_id,
 )
 from wearit_storage.privacy.erasure import (
     DEFAULT_BACKOFF_S,
     DEFAULT_RETRIES,
+    ErasurePreview,
     ErasureProgress,
     ErasureReport,
     erase,
+    preview_erasure,
+    user_erasure_prefixes,
 )
 from wearit_storage.privacy.export import ExportProgress, UserExport, export_user_files
 from wearit_storage.privacy.usage import StorageUsage, user_storage_usage
@@ -63,10 +65,10 @@ from wearit_storage.renditions import WARDROBE, RenditionPolicy, merged_policies
 from wearit_storage.s3.client import S3Client, StoredObject, SyncS3Client, executor_for
 from wearit_storage.s3.health import HealthReport, check_health
 from wearit_storage.s3.presign import PresignedPost
-from wearit_storage.s3.versions import restore_previous_version
 from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.uploads.direct import DirectUploads
+from wearit_storage.uploads.restore import RestoredRenditions, restore_renditions
 from wearit_storage.uploads.status import UploadStatus
 from wearit_storage.uploads.store import StoredImage, store_renditions
 
@@ -348,8 +350,13 @@ class SyncStorageRepository(ClosedOnExit):
         ``progress`` receives the running count of deleted entries after each batch, on
         the thread doing the work (from the async face: not the event loop's thread).
         """
-        prefixes = {category: user_prefix(category, user_id) for category in ERASED_CATEGORIES}
-        return self._erase(f"user {user_id}", prefixes, progress)
+        return self._erase(f"user {user_id}", user_erasure_prefixes(user_id), progress)
+
+    def preview_user_erasure(self, user_id: str) -> ErasurePreview:
+        """What ``delete_user_files(user_id)`` would remove from the primary bucket (files,
+        versions, export archives, unfinished uploads), counted without changing anything:
+        what a confirmation prompt shows."""
+        return preview_erasure(self.s3_client, user_erasure_prefixes(user_id))
 
     def export_user_files(
         self, user_id: str, *, progress: ExportProgress | None = None
@@ -388,8 +395,17 @@ class SyncStorageRepository(ClosedOnExit):
         )
 
     def restore_previous_version(self, s3_key: str) -> str:
-        """Undo the last overwrite or delete of ``s3_key``; returns the current version id."""
-        return restore_previous_version(self.s3_client, s3_key)
+        """Undo the last overwrite or delete of ``s3_key``, and of the other renditions of
+        the same upload with it (see :meth:`restore_renditions`); returns ``s3_key``'s
+        current version id."""
+        return self.restore_renditions(s3_key).version_id
+
+    def restore_renditions(self, s3_key: str) -> RestoredRenditions:
+        """Undo the last overwrite or delete of ``s3_key`` together with the other
+        renditions of the upload it brings back (its thumbnail), all-or-nothing: a main
+        image never comes back beside another upload's thumbnail
+        (:mod:`wearit_storage.uploads.restore`)."""
+        return restore_renditions(self.s3_client, s3_key)
 
     def user_storage_usage(self, user_id: str) -> StorageUsage:
         return user_storage_usage(self.s3_client, user_id)
@@ -472,9 +488,11 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)
     upload_status = offloaded(SyncStorageRepository.upload_status)
     delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
+    preview_user_erasure = offloaded(SyncStorageRepository.preview_user_erasure)
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
     export_user_files = offloaded(SyncStorageRepository.export_user_files)
     restore_previous_version = offloaded(SyncStorageRepository.restore_previous_version)
+    restore_renditions = offloaded(SyncStorageRepository.restore_renditions)
     user_storage_usage = offloaded(SyncStorageRepository.user_storage_usage)
     presign_upload = inline(SyncStorageRepository.presign_upload)
     presign_upload_put = inline(SyncStorageRepository.presign_upload_put)

@@ -15,6 +15,7 @@ from wearit_storage.paths import (
     export_key,
     item_prefix,
     new_export_id,
+    rendition_family,
     thumbnail_name,
     user_prefix,
     validate_key,
@@ -253,3 +254,24 @@ def test_export_keys_are_built_from_validated_ids_and_never_repeat() -> None:
         export_key("../u1", first)
     with pytest.raises(InvalidStorageKey, match="export_id"):
         export_key("u1", "a/b")
+
+
+@pytest.mark.parametrize(
+    ("key", "family"),
+    [
+        (
+            "clothing/u1/c1/photo.jpg",
+            ("clothing/u1/c1/photo.jpg", "clothing/u1/c1/photo_thumb.jpg"),
+        ),
+        (
+            "clothing/u1/c1/photo_thumb.jpg",
+            ("clothing/u1/c1/photo_thumb.jpg", "clothing/u1/c1/photo.jpg"),
+        ),
+        ("avatars/u1/avatar.jpg", ("avatars/u1/avatar.jpg", "avatars/u1/avatar_thumb.jpg")),
+        ("clothing/u1/c1/photo.png", ("clothing/u1/c1/photo.png",)),  # no rendition's name
+        ("temp/s1/photo.jpg", ("temp/s1/photo.jpg",)),
+        ("exports/u1/20261201T000000Z-abc.zip", ("exports/u1/20261201T000000Z-abc.zip",)),
+    ],
+)
+def test_the_rendition_family_of_a_key(key: str, family: tuple[str, ...]) -> None:
+    assert rendition_family(key) == family

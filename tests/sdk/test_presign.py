@@ -15,13 +15,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.sdk.post_policy import policy_violations
 from wearit_local.http_upload import post_presigned
 from wearit_storage import (
     InvalidStorageKey,
     InvalidStorageRequest,
     SyncS3Client,
     SyncStorageRepository,
+    UploadDestination,
 )
+from wearit_storage.paths import IMAGE_EXTENSIONS
+from wearit_storage.s3.presign import CONTENT_TYPE_BY_EXTENSION
 
 KEY = "clothing/u1/c1/photo.jpg"
 
@@ -117,6 +121,60 @@ def test_post_defaults_to_fifteen_megabytes_and_short_expiry(
     assert 590 <= remaining <= 600
 
 
+@pytest.mark.parametrize(
+    ("filename", "content_type"),
+    [("photo.jpg", "image/jpeg"), ("me.PNG", "image/png"), ("a.heic", "image/heic")],
+)
+@pytest.mark.parametrize(
+    "destination",
+    [None, UploadDestination("clothing", "u1", "c1"), UploadDestination("avatars", "u1")],
+)
+def test_exactly_the_returned_fields_plus_the_file_meet_every_condition(
+    repo: SyncStorageRepository,
+    bucket: str,
+    filename: str,
+    content_type: str,
+    destination: UploadDestination | None,
+) -> None:
+    """What S3 checks (moto does not): a client that adds nothing to the fields, as a
+    browser's FormData or `curl -F` built from them, is accepted."""
+    post = repo.presign_upload("sess-1", filename, destination=destination)
+    assert post.fields["Content-Type"] == content_type  # from the name: FormData adds none
+    assert policy_violations(post.fields, bucket=bucket, file_size=1000) == []
+
+
+def test_the_policy_check_refuses_what_s3_refuses(repo: SyncStorageRepository, bucket: str) -> None:
+    """The check above can fail: each edit a client could make is a violation."""
+    post = repo.presign_upload(
+        "sess-1", "photo.jpg", destination=UploadDestination("body", "u1", "b1")
+    )
+    fields = post.fields
+    assert policy_violations(fields, bucket=bucket, file_size=16 * 1024 * 1024)
+    assert policy_violations(fields, bucket=bucket, file_size=0)
+    assert policy_violations(fields, bucket="another-bucket", file_size=10)
+    without_type = {k: v for k, v in fields.items() if k != "Content-Type"}
+    assert policy_violations(without_type, bucket=bucket, file_size=10)
+    for name, value in [
+        ("Content-Type", "text/html"),
+        ("key", "temp/sess-1/other.jpg"),
+        ("x-amz-meta-wearit-user-id", "u2"),
+        ("acl", "public-read"),
+    ]:
+        assert policy_violations({**fields, name: value}, bucket=bucket, file_size=10), name
+    assert policy_violations({**fields, "x-ignore-note": "x"}, bucket=bucket, file_size=10) == []
+
+
+def test_every_image_extension_has_its_content_type() -> None:
+    assert set(CONTENT_TYPE_BY_EXTENSION) == IMAGE_EXTENSIONS
+
+
+def test_a_post_whose_type_the_name_does_not_tell_needs_one(repo: SyncStorageRepository) -> None:
+    with pytest.raises(InvalidStorageRequest, match="pass content_type"):
+        repo.presign_upload("sess-1", "upload.bin")
+    post = repo.presign_upload("sess-1", "upload.bin", "image/png")
+    assert post.fields["Content-Type"] == "image/png"
+
+
 def test_post_only_targets_temp(client: SyncS3Client) -> None:
     with pytest.raises(InvalidStorageKey, match="temp/"):
         client.generate_presigned_post(KEY)
@@ -130,6 +188,10 @@ def test_post_upload_lands_in_temp(repo: SyncStorageRepository, admin: Any, buck
     stored = admin.get_object(Bucket=bucket, Key="temp/sess-2/upload.jpg")
     assert stored["Body"].read() == b"jpeg-bytes"
     assert stored["ContentType"] == "image/jpeg"
+    # Without a type given, the name's type is a field, and the object is stored with it.
+    post = repo.presign_upload("sess-3", "upload.png")
+    assert post_presigned(post, b"png-bytes", "application/octet-stream") in (200, 201, 204)
+    assert admin.head_object(Bucket=bucket, Key=post.key)["ContentType"] == "image/png"
 
 
 def test_urls_and_signatures_are_never_logged(

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wearit_storage.categories import REPLICATED_CATEGORIES, Category
+from wearit_storage.categories import ERASED_CATEGORIES, REPLICATED_CATEGORIES, Category
 from wearit_storage.errors import ErasureIncomplete
 from wearit_storage.observability import logger
+from wearit_storage.paths import user_prefix
 from wearit_storage.s3.client import SyncS3Client
 from wearit_storage.s3.listings import list_uploads, list_versions
 from wearit_storage.s3.transport import CONNECTION_ERRORS, error_code
@@ -349,3 +350,33 @@ def erase(
         if not report:
             record.fail(ErasureIncomplete.__name__, report.summary())
     return report
+
+
+def user_erasure_prefixes(user_id: str) -> dict[Category, str]:
+    """Everything erasing a user removes: their data and their export archives."""
+    return {category: user_prefix(category, user_id) for category in ERASED_CATEGORIES}
+
+
+@dataclass(frozen=True, slots=True)
+class ErasurePreview:
+    """What an erasure of these prefixes would remove from the primary bucket, counted
+    before anything is deleted (the replica holds copies of the same versions)."""
+
+    files: int  # current objects, export archives included
+    versions: int  # every stored version and delete marker
+    exports: int  # current export archives (exports/{user}/)
+    multipart_uploads: int  # unfinished uploads, whose parts no version listing shows
+
+
+def preview_erasure(client: SyncS3Client, prefixes: Mapping[Category, str]) -> ErasurePreview:
+    """One version listing and one upload listing per prefix; nothing is changed."""
+    files = versions = exports = uploads = 0
+    with client.operation("erasure_preview", ",".join(prefixes.values())):
+        for category, prefix in prefixes.items():
+            for entry in list_versions(client.boto_client, client.bucket_name, prefix):
+                versions += 1
+                if entry.get("IsLatest") and not entry["IsDeleteMarker"]:
+                    files += 1
+                    exports += category is Category.EXPORTS
+            uploads += sum(1 for _ in list_uploads(client.boto_client, client.bucket_name, prefix))
+    return ErasurePreview(files, versions, exports, uploads)

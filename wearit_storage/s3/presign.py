@@ -7,15 +7,17 @@ async client. They never log the URL: its query string is a bearer credential.
   expiry; ``temp/`` and ``exports/`` objects are served as downloads, never inline.
 - PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
 - POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
-  requires a ``Content-Type`` starting with ``image/``; ``pinned`` fields (a direct
-  upload's destination, ``x-amz-meta-wearit-*``) are fixed by exact-match conditions.
+  requires a ``Content-Type`` starting with ``image/``, which the returned fields always
+  carry (the file name's type unless given), so a client that sends exactly the returned
+  fields plus the file satisfies every condition; ``pinned`` fields (a direct upload's
+  destination, ``x-amz-meta-wearit-*``) are fixed by exact-match conditions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from wearit_storage.categories import Category
 from wearit_storage.errors import InvalidStorageKey, InvalidStorageRequest
@@ -28,9 +30,16 @@ if TYPE_CHECKING:
 
 _SHORT_LIVED_CATEGORIES = frozenset({Category.BODY, Category.EXPORTS})
 
-IMAGE_CONTENT_TYPES = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
-)
+#: The type of an upload named with each image extension (``paths.IMAGE_EXTENSIONS``).
+CONTENT_TYPE_BY_EXTENSION: Final = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "heif": "image/heif",
+}
+IMAGE_CONTENT_TYPES: Final = frozenset(CONTENT_TYPE_BY_EXTENSION.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,21 @@ def validate_image_content_type(content_type: str) -> str:
             f"{', '.join(sorted(IMAGE_CONTENT_TYPES))}"
         )
     return content_type
+
+
+def post_content_type(key: str, content_type: str | None) -> str:
+    """The ``Content-Type`` field of a POST to ``key``: ``content_type`` when given, else
+    the type its file name says. The policy requires one starting with ``image/`` and a
+    browser's ``FormData`` adds none by itself, so the returned fields always carry it."""
+    if content_type is not None:
+        return validate_image_content_type(content_type)
+    extension = key.rsplit(".", 1)[-1].lower()
+    if extension not in CONTENT_TYPE_BY_EXTENSION:
+        raise InvalidStorageRequest(
+            f"cannot tell the image type of {key!r} from its name: pass content_type (one of "
+            f"{', '.join(sorted(IMAGE_CONTENT_TYPES))}) or name the file with an image extension"
+        )
+    return CONTENT_TYPE_BY_EXTENSION[extension]
 
 
 class Presigner:
@@ -135,9 +159,10 @@ class Presigner:
     ) -> PresignedPost:
         """Presigned POST policy for an upload into ``temp/``.
 
-        ``content_type`` (optional) is prefilled as a form field; the policy accepts any
-        ``image/*`` type because the server-side validation in ``promote_temp_upload``
-        decides what the bytes really are. ``pinned`` form fields (an upload's destination)
+        ``content_type`` (default: the file name's type, see :func:`post_content_type`) is
+        a returned form field; the policy accepts any ``image/*`` type a client puts there
+        instead, because the server-side validation of the promotion decides what the
+        bytes really are. ``pinned`` form fields (an upload's destination)
         each get an exact-match condition: a client that edits one gets a 403 from S3.
         """
         if parse_key(key).category is not Category.TEMP:
@@ -151,9 +176,7 @@ class Presigner:
         expiry = validate_expiry(
             self._settings.upload_expiry_s if expires_in is None else expires_in
         )
-        fields: dict[str, str] = {}
-        if content_type is not None:
-            fields["Content-Type"] = validate_image_content_type(content_type)
+        fields: dict[str, str] = {"Content-Type": post_content_type(key, content_type)}
         conditions: list[Any] = [
             ["content-length-range", 1, limit],
             ["starts-with", "$Content-Type", "image/"],

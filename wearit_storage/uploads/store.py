@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -67,7 +68,7 @@ def remove_upload(
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
             for key in keys:
-                for version_id in _versions_of_upload(client, key, upload_id, since):
+                for version_id in versions_of_upload(client, key, upload_id, since=since):
                     client.delete_version(key, version_id)
             return
         except StorageError:
@@ -83,21 +84,43 @@ def remove_upload(
             time.sleep(_CLEANUP_BACKOFF_S * 2 ** (attempt - 1))
 
 
-def _versions_of_upload(
-    client: SyncS3Client, key: str, upload_id: str, since: datetime
+def versions_of_upload(
+    client: SyncS3Client, key: str, upload_id: str, *, since: datetime
 ) -> list[str]:
     """Version ids under ``key`` whose metadata names ``upload_id``, newest first (``"null"``
     on an unversioned bucket, which S3 accepts as a version id)."""
-    bucket = client.bucket_name
-    found: list[str] = []
     with client.operation("rollback_lookup", key):
-        for entry in key_versions(client.boto_client, bucket, key):
-            if entry["LastModified"] < since:
-                break  # newest first: everything further down predates the upload
-            if entry["IsDeleteMarker"]:
-                continue
-            version_id = str(entry.get("VersionId") or "null")
-            head = client.boto_client.head_object(Bucket=bucket, Key=key, VersionId=version_id)
-            if head.get("Metadata", {}).get(UPLOAD_ID_METADATA) == upload_id:
-                found.append(version_id)
-    return found
+        return list(_upload_versions(client, key, upload_id, since))
+
+
+def newest_version_of_upload(client: SyncS3Client, key: str, upload_id: str) -> str | None:
+    """The newest version of ``key`` that ``upload_id`` wrote (a restore's copy of it
+    included), however old; ``None`` if it wrote none there."""
+    with client.operation("upload_lookup", key):
+        return next(_upload_versions(client, key, upload_id, since=None), None)
+
+
+def upload_id_of(client: SyncS3Client, key: str, version_id: str) -> str | None:
+    """The upload that wrote this version of ``key`` (``None``: not stored as a rendition,
+    e.g. by ``upload_file``)."""
+    with client.operation("head", key):
+        return _upload_id_of(client, key, version_id)
+
+
+def _upload_versions(
+    client: SyncS3Client, key: str, upload_id: str, since: datetime | None
+) -> Iterator[str]:
+    for entry in key_versions(client.boto_client, client.bucket_name, key):
+        if since is not None and entry["LastModified"] < since:
+            return  # newest first: everything further down predates the upload
+        if entry["IsDeleteMarker"]:
+            continue
+        version_id = str(entry.get("VersionId") or "null")
+        if _upload_id_of(client, key, version_id) == upload_id:
+            yield version_id
+
+
+def _upload_id_of(client: SyncS3Client, key: str, version_id: str) -> str | None:
+    head = client.boto_client.head_object(Bucket=client.bucket_name, Key=key, VersionId=version_id)
+    upload_id = head.get("Metadata", {}).get(UPLOAD_ID_METADATA)
+    return None if upload_id is None else str(upload_id)
