@@ -21,6 +21,7 @@ FIRST_ESTIMATE_S: Final = {
     "erasure": 240,
     "export": 180,
     "worker": 90,
+    "lambda": 120,
     "synth": 100,
 }
 

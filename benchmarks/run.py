@@ -25,7 +25,16 @@ from benchmarks.progress import BenchProgress
 from wearit_local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("images", "image_memory", "event_loop", "erasure", "export", "worker", "synth")
+SECTIONS = (
+    "images",
+    "image_memory",
+    "event_loop",
+    "erasure",
+    "export",
+    "worker",
+    "lambda",
+    "synth",
+)
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:
@@ -132,6 +141,11 @@ def run_section(
 
         data = bench_worker.run(moto())
         return data, bench_worker.targets(data)
+    if section == "lambda":
+        from benchmarks import bench_lambda
+
+        data = bench_lambda.run(workdir)
+        return data, bench_lambda.targets(data)
     from benchmarks import bench_synth
 
     data = bench_synth.run()
