@@ -190,7 +190,9 @@ async def _run_pipeline(
     destination = UploadDestination("clothing", f"{USER}-async", "dress-3")
 
     async def pinned_upload() -> int:
-        post = repo.presign_upload(session, "upload.jpg", "image/jpeg", destination=destination)
+        post = await repo.presign_upload(
+            session, "upload.jpg", "image/jpeg", destination=destination
+        )
         return await asyncio.to_thread(post_presigned, post, jpeg((1600, 1200), 12), "image/jpeg")
 
     status = await report.step(
@@ -225,7 +227,9 @@ async def _run_lambda_batch(
     }
     for index, (session, data) in enumerate(uploads.items()):
         destination = UploadDestination("clothing", f"{USER}-async", f"item-l{index}")
-        post = repo.presign_upload(session, "upload.jpg", "image/jpeg", destination=destination)
+        post = await repo.presign_upload(
+            session, "upload.jpg", "image/jpeg", destination=destination
+        )
         status = await asyncio.to_thread(post_presigned, post, data, "image/jpeg")
         check(status in (200, 201, 204), f"presigned POST answered {status}")
     sqs = emulator_client("sqs", environment.endpoint_url, environment.region)
@@ -345,7 +349,7 @@ async def _run_steps(
     check(fetched == main, "the presigned URL served different bytes")
 
     async def direct_upload() -> int:
-        post = repo.presign_upload("session-1", "upload.jpg", "image/jpeg")
+        post = await repo.presign_upload("session-1", "upload.jpg", "image/jpeg")
         return await asyncio.to_thread(post_presigned, post, jpeg((1600, 1200), 10), "image/jpeg")
 
     status = await report.step("direct upload to temp/ through a presigned POST", direct_upload)

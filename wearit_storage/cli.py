@@ -30,13 +30,15 @@ from wearit_storage.errors import (
     StorageError,
 )
 from wearit_storage.paths import parse_key, validate_id, validate_key
+from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.privacy.export import ExportProgress
 from wearit_storage.privacy.usage import StorageUsage
 from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.s3.presign import validate_expiry
 from wearit_storage.s3.versions import KeyVersion, list_key_versions
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
-from wearit_storage.workers import UploadWorker, WorkQueue
+from wearit_storage.workers import QueuePoller, UploadWorker, WorkQueue
+from wearit_storage.workers.erasures import ErasureMessages, scheduler
 
 PROGRAM = "wearit-storage"
 
@@ -277,6 +279,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eraser(args: argparse.Namespace) -> int:
+    settings = StorageSettings.from_env()
+    queue = WorkQueue.erasures(settings)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with SyncStorageRepository.from_settings(settings) as repo:
+            eraser = Eraser(repo.s3_client, repo.replica_client, schedule=scheduler(queue))
+            messages = ErasureMessages(eraser)
+            poller = QueuePoller(messages, queue, name="eraser")
+            for stop_signal in previous:
+                signal.signal(stop_signal, lambda *_: poller.stop())
+            poller.poll(once=args.once)
+    finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
+        queue.close()
+    print(f"eraser stopped: {messages.passes} erasure pass(es) done")
+    return 0
+
+
 class UsageError(Exception):
     """Bad arguments found by a command: reported like argparse's own errors, exit 2."""
 
@@ -420,6 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
     # A worker's log is its output: one line per upload, with the time, even without -v.
     worker.set_defaults(log_operations=True)
+
+    eraser = command("eraser", cmd_eraser, "run the erasures requested on WEARIT_ERASURE_QUEUE_URL")
+    eraser.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
+    eraser.set_defaults(log_operations=True)
 
     return parser
 

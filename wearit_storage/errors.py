@@ -117,6 +117,13 @@ class ErasureIncomplete(StorageError):
     code = "erasure_incomplete"
 
 
+class UserErased(StorageError):
+    """The user asked to be erased: nothing of theirs is written any more."""
+
+    code = "user_erased"
+    _status = 410
+
+
 class InvalidStorageRequest(StorageError, ValueError):
     """An argument other than a key was rejected (expiry, content type, size limit...)."""
 

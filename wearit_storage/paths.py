@@ -9,6 +9,7 @@ Layout (one folder per item, so deleting an item is deleting a prefix)::
     temp/{session_id}/{filename}
     exports/{user_id}/{export_id}.zip
     erasures/{user_id}/request.json (and status.json)
+    sessions/{user_id}/{session_id}.json
 
 Rendition names, one scheme whichever path writes them: the main rendition is
 ``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it. The ``upload_*`` methods
@@ -56,6 +57,7 @@ STATUS_FILENAME: Final = "status.json"
 ERASURE_REQUEST_FILENAME: Final = "request.json"
 ERASURE_STATUS_FILENAME: Final = "status.json"
 _ERASURE_FILENAMES: Final = frozenset({ERASURE_REQUEST_FILENAME, ERASURE_STATUS_FILENAME})
+SESSION_EXTENSION: Final = "json"
 
 # re.ASCII matters: without it \w and friends would accept unicode letters and digits.
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
@@ -164,7 +166,7 @@ _LAYOUTS: Final = (
     "clothing/{user_id}/{clothing_id}/{filename}, body/{user_id}/{body_id}/{filename}, "
     "tryon/{user_id}/{tryon_id}/{filename}, avatars/{user_id}/{filename}, "
     "temp/{session_id}/{filename}, exports/{user_id}/{export_id}.zip, "
-    "erasures/{user_id}/request.json"
+    "erasures/{user_id}/request.json, sessions/{user_id}/{session_id}.json"
 )
 
 
@@ -198,6 +200,8 @@ def parse_key(key: str) -> StorageKey:
             filename = STATUS_FILENAME
         elif category is Category.ERASURES:
             filename = _erasure_filename(parts[-1])
+        elif category is Category.SESSIONS:
+            filename = _session_filename(parts[-1])
         else:
             filename = validate_filename(parts[-1], allowed_extensions=extensions)
     except InvalidStorageKey as exc:
@@ -211,6 +215,16 @@ def _erasure_filename(filename: str) -> str:
             f"invalid filename {_describe(filename)}: erasures/ holds only "
             + " and ".join(sorted(_ERASURE_FILENAMES))
         )
+    return filename
+
+
+def _session_filename(filename: str) -> str:
+    session, dot, extension = filename.rpartition(".")
+    if dot != "." or extension != SESSION_EXTENSION:
+        raise InvalidStorageKey(
+            f"invalid filename {_describe(filename)}: sessions/ holds {{session_id}}.json"
+        )
+    validate_id(session, field="session_id")
     return filename
 
 
@@ -320,7 +334,7 @@ def rendition_family(key: str) -> tuple[str, ...]:
     """Every key a rendition of the upload stored at ``key`` can lie at, ``key`` first:
     for ``clothing/u/i/photo.jpg`` or ``clothing/u/i/photo_thumb.jpg``, the main image and
     the thumbnail of stem ``photo`` in every rendition extension. Which of them one upload
-    really wrote is in their metadata (``wearit-upload-id``), not in the names. A key that
+    really wrote is in their tags (``wearit-upload-id``), not in the names. A key that
     names no rendition (``temp/``, ``exports/``, another extension) is its own family."""
     parsed = parse_key(key)
     stem, _, extension = parsed.filename.rpartition(".")
@@ -393,6 +407,21 @@ def tombstone_key(user_id: str) -> str:
 def erasure_status_key(user_id: str) -> str:
     """``erasures/{user_id}/status.json``: how the user's erasure is going."""
     return f"{user_prefix(Category.ERASURES, user_id)}{ERASURE_STATUS_FILENAME}"
+
+
+def session_binding_key(user_id: str, session_id: str) -> str:
+    """``sessions/{user_id}/{session_id}.json``: the record that this upload session is the
+    user's (what an erasure finds their pending uploads by)."""
+    validate_id(session_id, field="session_id")
+    return f"{user_prefix(Category.SESSIONS, user_id)}{session_id}.{SESSION_EXTENSION}"
+
+
+def session_of_binding(key: str) -> str:
+    """The session id a binding key names."""
+    parsed = parse_key(key)
+    if parsed.category is not Category.SESSIONS:
+        raise InvalidStorageKey(f"{key!r} is no session binding", key=key)
+    return parsed.filename.rsplit(".", 1)[0]
 
 
 def key_category(key: str) -> Category | None:

@@ -171,6 +171,8 @@ class StorageSettings:
     replica_region: str | None = _text("WEARIT_REPLICA_REGION_NAME")
     #: The queue S3 announces direct uploads on; only ``wearit-storage worker`` needs it.
     upload_queue_url: str | None = _setting("WEARIT_UPLOAD_QUEUE_URL", parse=check_queue_url)
+    #: The queue S3 announces erasure requests on; only ``wearit-storage eraser`` needs it.
+    erasure_queue_url: str | None = _setting("WEARIT_ERASURE_QUEUE_URL", parse=check_queue_url)
     #: Uploads a worker handles at once (``wearit-storage worker``, and the messages of
     #: one Lambda batch).
     worker_concurrency: int = _int("WEARIT_WORKER_CONCURRENCY", 1, 1, 64)
@@ -213,6 +215,8 @@ class StorageSettings:
             check_bucket_name("WEARIT_REPLICA_BUCKET_NAME", self.replica_bucket_name)
         if self.upload_queue_url is not None:
             check_queue_url("WEARIT_UPLOAD_QUEUE_URL", self.upload_queue_url)
+        if self.erasure_queue_url is not None:
+            check_queue_url("WEARIT_ERASURE_QUEUE_URL", self.erasure_queue_url)
         if self.session_token is not None and self.access_key is None:
             raise StorageConfigurationError(
                 "AWS_SESSION_TOKEN is set without AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: set "

@@ -29,8 +29,8 @@ def make_app(settings: StorageSettings) -> FastAPI:
         return {"url": await storage.upload_clothing_image(user_id, item_id, photo, "photo.jpg")}
 
     @app.post("/uploads/{session_id}")
-    def presign(session_id: str, storage: StorageRepository = Storage) -> PresignedPost:
-        return storage.presign_upload(session_id, "photo.jpg")
+    async def presign(session_id: str, storage: StorageRepository = Storage) -> PresignedPost:
+        return await storage.presign_upload(session_id, "photo.jpg")
 
     @app.get("/users/{user_id}/clothing/{item_id}")
     async def read(user_id: str, item_id: str, storage: StorageRepository = Storage) -> int:

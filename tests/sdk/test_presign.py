@@ -67,9 +67,9 @@ def test_presign_raises_instead_of_returning_none(client: SyncS3Client) -> None:
 
 
 def test_put_url_signs_the_content_type(client: SyncS3Client, admin: Any, bucket: str) -> None:
-    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/png")
+    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/png", 9)
     query = _query(url)
-    assert "content-type" in query["X-Amz-SignedHeaders"].split(";")
+    assert {"content-type", "content-length"} <= set(query["X-Amz-SignedHeaders"].split(";"))
     assert query["X-Amz-Expires"] == "600"
     request = urllib.request.Request(  # noqa: S310 - local moto endpoint
         url, data=b"png-bytes", method="PUT", headers={"Content-Type": "image/png"}
@@ -80,9 +80,38 @@ def test_put_url_signs_the_content_type(client: SyncS3Client, admin: Any, bucket
     assert head["ContentType"] == "image/png"
 
 
+@pytest.mark.parametrize(
+    "key", ["clothing/u1/c1/photo.jpg", "body/u1/b1/photo.jpg", "avatars/u1/avatar.jpg"]
+)
+def test_put_url_targets_temp_only(client: SyncS3Client, key: str) -> None:
+    """A PUT elsewhere would store bytes the uploader chose, EXIF included, unrendered."""
+    with pytest.raises(InvalidStorageKey, match="only targets temp/"):
+        client.generate_presigned_put_url(key, "image/jpeg", 100)
+
+
+@pytest.mark.parametrize("length", [0, -1, 15 * 1024 * 1024 + 1, True, "12"])
+def test_put_url_signs_a_length_within_the_upload_limit(client: SyncS3Client, length: Any) -> None:
+    with pytest.raises(InvalidStorageRequest, match="content_length"):
+        client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", length)
+
+
+def test_a_put_of_another_length_does_not_match_the_signature(client: SyncS3Client) -> None:
+    """moto verifies no presigned signature: the signed request is checked here instead, by
+    signing the same request with another length and comparing."""
+    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", 100)
+    other = client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", 101)
+    same = client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", 100)
+    signature = _query(url)["X-Amz-Signature"]
+    assert (
+        _query(same)["X-Amz-Signature"] == signature
+        or _query(same)["X-Amz-Date"] != (_query(url)["X-Amz-Date"])
+    )
+    assert _query(other)["X-Amz-Signature"] != signature
+
+
 def test_put_url_refuses_non_image_types(client: SyncS3Client) -> None:
     with pytest.raises(InvalidStorageRequest, match="text/html"):
-        client.generate_presigned_put_url("temp/s1/up.jpg", "text/html")
+        client.generate_presigned_put_url("temp/s1/up.jpg", "text/html", 9)
 
 
 def _policy(fields: dict[str, str]) -> dict[str, Any]:
@@ -202,7 +231,7 @@ def test_urls_and_signatures_are_never_logged(
             client.upload_file(b"x", KEY),
             client.generate_presigned_url(KEY),
             client.generate_presigned_url("body/u1/b1/a.jpg", 10),
-            client.generate_presigned_put_url("temp/s/a.jpg", "image/jpeg"),
+            client.generate_presigned_put_url("temp/s/a.jpg", "image/jpeg", 1),
         ]
         post = repo.presign_upload("s", "a.jpg")
     secrets = [urlsplit(url).query for url in urls] + [

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from tests.sdk.helpers import all_versions, make_jpeg
 from wearit_storage import StorageError, SyncStorageRepository
 from wearit_storage.cli import main
-from wearit_storage.uploads.store import UPLOAD_ID_METADATA
+from wearit_storage.uploads.store import UPLOAD_ID_TAG
 
 MAIN = "avatars/u1/avatar.jpg"
 THUMB = "avatars/u1/avatar_thumb.jpg"
@@ -42,7 +42,7 @@ def test_restoring_either_rendition_brings_back_the_whole_previous_upload(
     current = admin.head_object(Bucket=bucket, Key=other)["VersionId"]
     assert restored.restored[other] == current
     # Both carry the restored upload's id again, so a second restore undoes this one whole.
-    ids = {admin.head_object(Bucket=bucket, Key=k)["Metadata"][UPLOAD_ID_METADATA] for k in first}
+    ids = {_upload_id(admin, bucket, k) for k in first}
     assert len(ids) == 1
     repo.restore_previous_version(MAIN)
     assert {key: _body(admin, bucket, key) for key in (MAIN, THUMB)} != first
@@ -98,10 +98,10 @@ def test_every_key_of_the_same_upload_comes_back_not_only_the_thumbnail(
     contents = {}
     for color in ("red", "blue"):
         repo.upload_avatar("u1", make_jpeg(color=color), "avatar.jpg")
-        upload_id = admin.head_object(Bucket=bucket, Key=MAIN)["Metadata"][UPLOAD_ID_METADATA]
+        upload_id = _upload_id(admin, bucket, MAIN)
         for key in keys:
-            metadata = {UPLOAD_ID_METADATA: upload_id}
-            admin.put_object(Bucket=bucket, Key=key, Body=color.encode(), Metadata=metadata)
+            tagging = f"{UPLOAD_ID_TAG}={upload_id}"
+            admin.put_object(Bucket=bucket, Key=key, Body=color.encode(), Tagging=tagging)
         contents[color] = {key: _body(admin, bucket, key) for key in (MAIN, THUMB, *keys)}
     restored = repo.restore_renditions(MAIN)
     assert sorted(restored.restored) == sorted([THUMB, *keys])
@@ -150,3 +150,8 @@ def test_the_cli_restores_what_the_sdk_restores(
     assert out[0].startswith(f"restored {MAIN}: current version is now ")
     assert out[1].startswith(f"restored {THUMB} (same upload): current version is now ")
     assert {key: _body(admin, bucket, key) for key in (MAIN, THUMB)} == first
+
+
+def _upload_id(admin: Any, bucket: str, key: str) -> str:
+    tags = admin.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    return str({tag["Key"]: tag["Value"] for tag in tags}[UPLOAD_ID_TAG])

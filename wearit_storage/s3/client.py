@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
+from urllib.parse import urlencode
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import (
@@ -215,11 +216,12 @@ class SyncS3Client(ClosedOnExit):
         content_type: str = "image/jpeg",
         *,
         metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> StoredObject:
         """Store ``file_data``; returns the version id S3 assigned (for rollbacks).
 
-        ``metadata`` becomes ``x-amz-meta-*`` headers (e.g. the id that ties renditions of
-        one upload together).
+        ``metadata`` becomes ``x-amz-meta-*`` headers; ``tags`` the object's tags (e.g. the
+        id that ties renditions of one upload together: readable without the bytes).
         """
         validate_key(s3_key)
         conn = self._conn
@@ -228,6 +230,8 @@ class SyncS3Client(ClosedOnExit):
             "ChecksumAlgorithm": CHECKSUM_ALGORITHM,
             "Metadata": dict(metadata or {}),
         }
+        if tags:
+            extra["Tagging"] = urlencode(dict(tags))
         with self.operation("upload", s3_key, len(file_data)):
             if len(file_data) >= conn.settings.multipart_threshold:
                 version_id = self._upload_multipart(conn, file_data, s3_key, extra)
@@ -438,9 +442,10 @@ class SyncS3Client(ClosedOnExit):
         return self._conn.presigner.get_url(s3_key, expires_in)
 
     def generate_presigned_put_url(
-        self, s3_key: str, content_type: str, expires_in: int | None = None
+        self, s3_key: str, content_type: str, content_length: int, expires_in: int | None = None
     ) -> str:
-        return self._conn.presigner.put_url(s3_key, content_type, expires_in)
+        """Presigned PUT of exactly ``content_length`` bytes into a ``temp/`` key."""
+        return self._conn.presigner.put_url(s3_key, content_type, content_length, expires_in)
 
     def generate_presigned_post(
         self,

@@ -5,7 +5,8 @@ async client. They never log the URL: its query string is a bearer credential.
 
 - GET: expiry validated to 1 s .. 7 days; ``body/`` and ``exports/`` keys default to a short
   expiry; ``temp/`` and ``exports/`` objects are served as downloads, never inline.
-- PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
+- PUT: into ``temp/`` only; ``Content-Type`` and ``Content-Length`` are signed headers, so
+  the uploader must send exactly that type and that many bytes.
 - POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
   requires a ``Content-Type`` starting with ``image/``, which the returned fields always
   carry (the file name's type unless given), so a client that sends exactly the returned
@@ -133,20 +134,54 @@ class Presigner:
         logger.debug("presigned GET key=%s expires_in=%d", key, expiry)
         return url
 
-    def put_url(self, key: str, content_type: str, expires_in: int | None = None) -> str:
-        """Presigned PUT; the uploader must send ``Content-Type: {content_type}``."""
-        parse_key(key)
+    def put_url(
+        self, key: str, content_type: str, content_length: int, expires_in: int | None = None
+    ) -> str:
+        """Presigned PUT of exactly ``content_length`` bytes of ``content_type`` into
+        ``temp/``: both are signed headers, so S3 refuses any other length or type. Only
+        ``temp/`` keys: everything else is written through the image pipeline, never with
+        bytes an uploader chose (EXIF and GPS included)."""
+        self._require_temp(key, "PUT")
         validate_image_content_type(content_type)
+        limit = self._settings.max_upload_bytes
+        if (
+            isinstance(content_length, bool)
+            or not isinstance(content_length, int)
+            or not 1 <= content_length <= limit
+        ):
+            raise InvalidStorageRequest(
+                f"content_length must be 1..{limit} bytes (WEARIT_MAX_UPLOAD_BYTES), got "
+                f"{content_length!r}: presign the upload's exact size"
+            )
         expiry = validate_expiry(
             self._settings.upload_expiry_s if expires_in is None else expires_in
         )
         url: str = self._client.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type},
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": content_length,
+            },
             ExpiresIn=expiry,
         )
-        logger.info("presigned PUT key=%s content_type=%s expires_in=%d", key, content_type, expiry)
+        logger.info(
+            "presigned PUT key=%s content_type=%s bytes=%d expires_in=%d",
+            key,
+            content_type,
+            content_length,
+            expiry,
+        )
         return url
+
+    def _require_temp(self, key: str, method: str) -> None:
+        if parse_key(key).category is not Category.TEMP:
+            raise InvalidStorageKey(
+                f"presigned {method} only targets temp/{{session_id}}/{{file}} keys, got "
+                f"{key!r}: images reach their category through the image pipeline",
+                key=key,
+            )
 
     def post(
         self,
@@ -165,11 +200,7 @@ class Presigner:
         bytes really are. ``pinned`` form fields (an upload's destination)
         each get an exact-match condition: a client that edits one gets a 403 from S3.
         """
-        if parse_key(key).category is not Category.TEMP:
-            raise InvalidStorageKey(
-                f"presigned POST only targets temp/{{session_id}}/{{file}} keys, got {key!r}",
-                key=key,
-            )
+        self._require_temp(key, "POST")
         limit = self._settings.max_upload_bytes if max_bytes is None else max_bytes
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidStorageRequest(f"max_bytes must be a positive int, got {limit!r}")

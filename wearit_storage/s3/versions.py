@@ -4,8 +4,10 @@ composes these (:mod:`wearit_storage.uploads.restore`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from wearit_storage.errors import ObjectNotFound
 from wearit_storage.paths import validate_key
@@ -24,21 +26,23 @@ class KeyVersion:
     is_delete_marker: bool
 
 
+def to_key_version(entry: Mapping[str, Any]) -> KeyVersion:
+    """One entry of :func:`~wearit_storage.s3.listings.key_versions`, typed."""
+    return KeyVersion(
+        version_id=str(entry.get("VersionId") or "null"),
+        last_modified=entry["LastModified"],
+        size=int(entry.get("Size", 0)),
+        is_latest=bool(entry.get("IsLatest")),
+        is_delete_marker=bool(entry["IsDeleteMarker"]),
+    )
+
+
 def list_key_versions(client: SyncS3Client, s3_key: str) -> list[KeyVersion]:
     """Every version and delete marker of exactly ``s3_key``, newest first (empty if none)."""
     validate_key(s3_key)
     with client.operation("list_versions", s3_key):
         entries = key_versions(client.boto_client, client.bucket_name, s3_key)
-    return [
-        KeyVersion(
-            version_id=str(entry["VersionId"]),
-            last_modified=entry["LastModified"],
-            size=int(entry.get("Size", 0)),
-            is_latest=bool(entry.get("IsLatest")),
-            is_delete_marker=bool(entry["IsDeleteMarker"]),
-        )
-        for entry in entries
-    ]
+    return [to_key_version(entry) for entry in entries]
 
 
 def version_to_restore(client: SyncS3Client, s3_key: str) -> tuple[KeyVersion, KeyVersion]:

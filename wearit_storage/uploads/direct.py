@@ -20,6 +20,7 @@ from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.presign import PresignedPost, validate_image_content_type
 from wearit_storage.s3.versions import purge_key
 from wearit_storage.uploads.destination import UploadDestination
+from wearit_storage.uploads.sessions import bind_session
 from wearit_storage.uploads.status import UploadStatus, status_for_api
 from wearit_storage.uploads.store import StoredImage, store_renditions
 
@@ -78,32 +79,42 @@ class DirectUploads:
         """Presigned POST into ``temp/{session_id}/{filename}`` for the mobile app.
 
         With ``destination``, the upload worker promotes the upload into it by itself (the
-        fields are pinned in the signed policy); poll ``upload_status(session_id)``.
-        Without, the API promotes it with ``promote_temp_upload`` as before.
+        fields are pinned in the signed policy); poll ``upload_status(session_id)``. The
+        session is recorded as the destination user's (``sessions/``, one PUT) before the
+        POST is handed out, so that erasing the user reaches it. Without, the API promotes
+        it with ``promote_temp_upload`` as before.
         """
         if destination is not None:
             # The worker is told of pinned uploads by their (lowercase) ending only.
             filename = pinned_upload_filename(filename)
         key = StoragePathBuilder.temp_path(session_id, filename)
-        return self.s3_client.generate_presigned_post(
+        post = self.s3_client.generate_presigned_post(
             key,
             content_type=content_type,
             max_bytes=self.s3_client.settings.max_upload_bytes if max_bytes is None else max_bytes,
             expires_in=expires_in,
             pinned=None if destination is None else destination.form_fields(),
         )
+        if destination is not None:
+            # Before anyone can POST: an erasure finds the user's sessions by this record.
+            bind_session(self.s3_client, destination.user_id, session_id)
+        return post
 
     def presign_upload_put(
         self,
         session_id: str,
         filename: str,
         content_type: str,
+        content_length: int,
         *,
         expires_in: int | None = None,
     ) -> str:
-        """Presigned PUT into ``temp/``; the client must send exactly ``content_type``."""
+        """Presigned PUT into ``temp/``; the client must send exactly ``content_type`` and
+        ``content_length`` bytes (both signed)."""
         key = StoragePathBuilder.temp_path(session_id, filename)
-        return self.s3_client.generate_presigned_put_url(key, content_type, expires_in)
+        return self.s3_client.generate_presigned_put_url(
+            key, content_type, content_length, expires_in
+        )
 
     def promote_temp_upload(
         self,
@@ -148,15 +159,22 @@ class DirectUploads:
         """The renditions of an upload under its destination category's policy."""
         return self.renderer(data, destination.category)
 
-    def store_for(self, renditions: Renditions, destination: UploadDestination) -> StoredImage:
-        """Store ``renditions`` at the destination's promotion keys, all-or-nothing."""
+    def store_for(
+        self,
+        renditions: Renditions,
+        destination: UploadDestination,
+        *,
+        writer: str | None = None,
+    ) -> StoredImage:
+        """Store ``renditions`` at the destination's promotion keys, all-or-nothing
+        (``writer``: see :func:`~wearit_storage.uploads.store.store_renditions`)."""
         main_key, thumbnail_key = promotion_keys(
             destination.category,
             destination.user_id,
             destination.item_id,
             with_thumbnail=self.policies[destination.category].has_thumbnail,
         )
-        return store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
+        return store_renditions(self.s3_client, renditions, main_key, thumbnail_key, writer=writer)
 
     def upload_status(self, session_id: str) -> UploadStatus:
         """``pending``, ``done`` (keys and fresh GET URLs) or ``rejected`` (reason) for a

@@ -55,7 +55,7 @@ from wearit_storage.uploads.status import (
     release,
     write_status,
 )
-from wearit_storage.uploads.store import StoredImage
+from wearit_storage.uploads.store import UPLOAD_WORKER_WRITER, StoredImage
 
 #: How long a claim keeps other workers off an upload. Renders take seconds; the lease
 #: only matters when a worker dies mid-upload, and then bounds the wait for a takeover.
@@ -213,7 +213,7 @@ class UploadProcessor:
                 f"user {destination.user_id} asked for erasure: nothing of theirs is stored"
             )
             return self._settle_refused(upload, "user_erased", erased)
-        stored = self.uploads.store_for(renditions, destination)
+        stored = self.uploads.store_for(renditions, destination, writer=UPLOAD_WORKER_WRITER)
         done = StatusRecord(
             "done",
             upload.filename,

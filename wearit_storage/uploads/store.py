@@ -1,18 +1,34 @@
 """Storing an image's renditions all-or-nothing, even when responses are lost.
 
-Every write of one upload carries the same ``wearit-upload-id`` in its object metadata.
-The main rendition is written first, the thumbnail second. If anything fails, every version
-carrying that id is deleted from both keys, whatever the SDK was told: a write whose
-response was lost (S3 stored it, the SDK saw a reset) is found by its id, and so is an
-earlier attempt that a retry superseded. A previous pair, if any, is current again.
+Every write of one upload carries the same ``wearit-upload-id`` object tag. The main
+rendition is written first, the thumbnail second. If anything fails, the upload is undone
+on every key it may have written, whatever the SDK was told: a write whose response was
+lost (S3 stored it, the SDK saw a reset) is found by its tag, and so is an earlier attempt
+that a retry superseded. Tags, not metadata: a role can read a version's tags
+(``s3:GetObjectVersionTagging``) without being able to read the photo.
+
+How an upload is undone depends on what the writer may do, and no application role may
+delete versions of user data at will:
+
+- **superseded** (the default: the API, the try-on workers): on each key whose current
+  version is the upload's, the newest version it did not write is copied back on top, or
+  a delete marker hides the key when there is none. Nothing is deleted for good; the
+  upload's versions stay below as noncurrent versions until the lifecycle (or an erasure)
+  removes them.
+- **deleted** (``writer`` given: the upload worker): its renditions are also tagged
+  ``wearit-writer``, and its versions are deleted. Its role may delete only versions
+  carrying its own writer tag (``s3:ExistingObjectTag``), and may write none without it
+  (``s3:RequestObjectTag``): it can undo its own half-written pairs, nothing else.
+
+Either way a previous pair, if any, is current again.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -21,10 +37,15 @@ from wearit_storage.imaging import Renditions
 from wearit_storage.observability import logger
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.listings import key_versions
+from wearit_storage.s3.versions import KeyVersion, copy_version_on_top, hide_key, to_key_version
 
 JPEG: Final = "image/jpeg"
-#: Object metadata (``x-amz-meta-wearit-upload-id``) shared by the renditions of one upload.
-UPLOAD_ID_METADATA: Final = "wearit-upload-id"
+#: Object tag (``wearit-upload-id``) shared by the renditions of one upload.
+UPLOAD_ID_TAG: Final = "wearit-upload-id"
+#: Object tag naming the writer that may delete the version again (the upload worker).
+WRITER_TAG: Final = "wearit-writer"
+#: The upload worker's writer tag: its role's conditions name this value.
+UPLOAD_WORKER_WRITER: Final = "upload-worker"
 #: Versions older than the upload's start by more than this cannot be its own: S3's clock
 #: and ours may disagree, but not by minutes.
 _CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -36,59 +57,100 @@ _CLEANUP_BACKOFF_S: Final = 0.2
 class StoredImage:
     main: StoredObject
     thumbnail: StoredObject | None
-    url: str  # presigned GET URL of the main rendition
+    # A bearer URL: kept out of the repr, so logging a result never logs a credential.
+    url: str = field(repr=False)  # presigned GET URL of the main rendition
 
 
 def store_renditions(
-    client: SyncS3Client, renditions: Renditions, main_key: str, thumbnail_key: str | None
+    client: SyncS3Client,
+    renditions: Renditions,
+    main_key: str,
+    thumbnail_key: str | None,
+    *,
+    writer: str | None = None,
 ) -> StoredImage:
-    """Write the main rendition, then the thumbnail (if a key is given), all-or-nothing."""
+    """Write the main rendition, then the thumbnail (if a key is given), all-or-nothing;
+    ``writer``: undo a failure by deleting this writer's own versions (see the module)."""
     upload_id = uuid.uuid4().hex
-    metadata = {UPLOAD_ID_METADATA: upload_id}
+    tags = {UPLOAD_ID_TAG: upload_id} | ({WRITER_TAG: writer} if writer else {})
     started = datetime.now(UTC)
     try:
-        main = client.put_object(renditions.main, main_key, JPEG, metadata=metadata)
+        main = client.put_object(renditions.main, main_key, JPEG, tags=tags)
         thumbnail = None
         if thumbnail_key is not None:
             thumbnail = client.put_object(
-                renditions.require_thumbnail(), thumbnail_key, JPEG, metadata=metadata
+                renditions.require_thumbnail(), thumbnail_key, JPEG, tags=tags
             )
     except BaseException:
         written = [main_key] if thumbnail_key is None else [main_key, thumbnail_key]
-        remove_upload(client, upload_id, written, since=started - _CLOCK_SKEW)
+        undo_upload(
+            client, upload_id, written, since=started - _CLOCK_SKEW, delete=writer is not None
+        )
         raise
     return StoredImage(main, thumbnail, client.generate_presigned_url(main_key))
 
 
-def remove_upload(
-    client: SyncS3Client, upload_id: str, keys: list[str], *, since: datetime
+def undo_upload(
+    client: SyncS3Client, upload_id: str, keys: list[str], *, since: datetime, delete: bool
 ) -> None:
-    """Delete every version of ``keys`` written by ``upload_id`` (retried: it runs when the
-    storage is already failing). A failure here is logged; the caller's error stands."""
+    """Undo ``upload_id`` on ``keys``: delete its versions, or supersede them (retried: it
+    runs when the storage is already failing). A failure here is logged; the caller's error
+    stands."""
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
             for key in keys:
-                for version_id in versions_of_upload(client, key, upload_id, since=since):
-                    client.delete_version(key, version_id)
+                if delete:
+                    for version_id in versions_of_upload(client, key, upload_id, since=since):
+                        client.delete_version(key, version_id)
+                else:
+                    _supersede(client, key, upload_id, since)
             return
         except StorageError:
             if attempt == _CLEANUP_ATTEMPTS:
                 # The write's own failure is what the caller must see; this one is logged
                 # here and was reported to the metrics hook by the failed operation.
                 logger.exception(
-                    "rollback of upload %s failed: versions of %s may be left behind",
-                    upload_id,
-                    ", ".join(keys),
+                    "rollback of upload %s failed: %s may show it", upload_id, ", ".join(keys)
                 )
                 return
             time.sleep(_CLEANUP_BACKOFF_S * 2 ** (attempt - 1))
 
 
+def _supersede(client: SyncS3Client, key: str, upload_id: str, since: datetime) -> None:
+    """If the current version of ``key`` is the upload's, make the newest version it did
+    not write current again (a copy on top), or hide the key if there is none."""
+    with client.operation("rollback_lookup", key):
+        entries = [
+            to_key_version(e) for e in key_versions(client.boto_client, client.bucket_name, key)
+        ]
+        current = next((e for e in entries if e.is_latest), None)
+        if current is None or current.is_delete_marker:
+            return
+        if _upload_id_of(client, key, current.version_id) != upload_id:
+            return  # the upload's write never became current (or another came after it)
+        previous = _newest_not_of(client, key, entries, upload_id, since)
+    if previous is None:
+        hide_key(client, key)
+    else:
+        copy_version_on_top(client, key, previous)
+
+
+def _newest_not_of(
+    client: SyncS3Client, key: str, entries: list[KeyVersion], upload_id: str, since: datetime
+) -> KeyVersion | None:
+    for entry in entries:
+        if entry.is_delete_marker:
+            return None  # the key was deleted before the upload: hide it again
+        if entry.last_modified < since or _upload_id_of(client, key, entry.version_id) != upload_id:
+            return entry
+    return None
+
+
 def versions_of_upload(
     client: SyncS3Client, key: str, upload_id: str, *, since: datetime
 ) -> list[str]:
-    """Version ids under ``key`` whose metadata names ``upload_id``, newest first (``"null"``
-    on an unversioned bucket, which S3 accepts as a version id)."""
+    """Version ids under ``key`` tagged with ``upload_id``, newest first (``"null"`` on an
+    unversioned bucket, which S3 accepts as a version id)."""
     with client.operation("rollback_lookup", key):
         return list(_upload_versions(client, key, upload_id, since))
 
@@ -103,7 +165,7 @@ def newest_version_of_upload(client: SyncS3Client, key: str, upload_id: str) -> 
 def upload_id_of(client: SyncS3Client, key: str, version_id: str) -> str | None:
     """The upload that wrote this version of ``key`` (``None``: not stored as a rendition,
     e.g. by ``upload_file``)."""
-    with client.operation("head", key):
+    with client.operation("tags", key):
         return _upload_id_of(client, key, version_id)
 
 
@@ -121,6 +183,13 @@ def _upload_versions(
 
 
 def _upload_id_of(client: SyncS3Client, key: str, version_id: str) -> str | None:
-    head = client.boto_client.head_object(Bucket=client.bucket_name, Key=key, VersionId=version_id)
-    upload_id = head.get("Metadata", {}).get(UPLOAD_ID_METADATA)
-    return None if upload_id is None else str(upload_id)
+    tags = tags_of(client, key, version_id)
+    return tags.get(UPLOAD_ID_TAG)
+
+
+def tags_of(client: SyncS3Client, key: str, version_id: str) -> Mapping[str, str]:
+    """The tags of one version (``GetObjectTagging``: the tags only, never the bytes)."""
+    response = client.boto_client.get_object_tagging(
+        Bucket=client.bucket_name, Key=key, VersionId=version_id
+    )
+    return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}

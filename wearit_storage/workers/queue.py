@@ -65,6 +65,17 @@ class WorkQueue:
         self.url = queue_url
 
     @classmethod
+    def erasures(cls, settings: StorageSettings) -> WorkQueue:
+        """The erasure queue, ``WEARIT_ERASURE_QUEUE_URL``."""
+        if settings.erasure_queue_url is None:
+            raise StorageConfigurationError(
+                "WEARIT_ERASURE_QUEUE_URL is not set: set it to the erasure queue's URL (the "
+                "ErasureQueueUrl output of the WearitStorage-<env> stack)"
+            )
+        url = settings.erasure_queue_url
+        return cls(create_sqs_client(settings, url), url)
+
+    @classmethod
     def uploads(cls, settings: StorageSettings) -> WorkQueue:
         """The upload queue, ``WEARIT_UPLOAD_QUEUE_URL``."""
         if settings.upload_queue_url is None:
@@ -113,6 +124,13 @@ class WorkQueue:
             )
             for message in response.get("Messages", [])
         ]
+
+    def send(self, body: str, *, delay_s: int = 0) -> None:
+        """Put a message on the queue, hidden for ``delay_s`` (at most SQS's 15 minutes)."""
+        with self._call("SendMessage"):
+            self._client.send_message(
+                QueueUrl=self.url, MessageBody=body, DelaySeconds=max(0, min(900, delay_s))
+            )
 
     def delete(self, message: QueueMessage) -> None:
         with self._call("DeleteMessage"):
