@@ -5,7 +5,8 @@ The handler (``wearit_storage.workers.lambda_handler.upload_handler``) runs in a
 process pinned to one core, as one execution environment with one vCPU (1,769 MB of
 Lambda memory); moto runs in its own process on the other core. The bench plays the event
 source mapping: it receives batches of ``BATCH_SIZE`` S3 event messages from the queue the
-bucket notifies and hands each batch to the handler as Lambda's SQS event.
+bucket notifies (with the object's version id added, as S3 sends it and moto does not) and
+hands each batch to the handler as Lambda's SQS event.
 
 - records/s per invocation: ``UPLOADS`` 12 MP phone photos, preloaded, in batches of ten;
   the median invocation's records per second of wall time;
@@ -38,7 +39,7 @@ from benchmarks.memory_probe import high_water_mark_kib
 from cdk.constructs.worker_function import BATCH_SIZE, MEMORY_MB, UPLOADS_AT_ONCE
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
-from wearit_local.lambda_events import LocalContext, receive_all, sqs_event
+from wearit_local.lambda_events import LocalContext, as_s3_sends, receive_all, sqs_event
 from wearit_local.notifications import notify_queue
 from wearit_local.samples import sample_photo
 from wearit_local.server import MotoServerProcess
@@ -112,6 +113,7 @@ def child(arguments: list[str]) -> None:
     from wearit_storage.workers import lambda_handler
 
     sqs = emulator_client("sqs", endpoint, region=REGION)
+    s3 = emulator_client("s3", endpoint, region=REGION)
     worker = lambda_handler.upload_worker()  # the cold start: settings, clients
     runtime_kib = _rss_kib()
     sent: Counter[str] = Counter()
@@ -122,7 +124,10 @@ def child(arguments: list[str]) -> None:
     worker.repository.s3_client.boto_client.meta.events.register("before-call.s3", count)
     invocations = []
     for _ in range(uploads // BATCH_SIZE):
-        messages = receive_all(sqs, queue_url, BATCH_SIZE)[:BATCH_SIZE]
+        messages = [
+            {**message, "Body": as_s3_sends(message["Body"], s3)}
+            for message in receive_all(sqs, queue_url, BATCH_SIZE)[:BATCH_SIZE]
+        ]
         event = sqs_event(sqs, queue_url, messages)
         started = time.perf_counter()
         cpu_started = time.process_time()

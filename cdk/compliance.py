@@ -71,14 +71,14 @@ def acknowledge_alias_scoped_key(role: iam.Role, partition: str, region: str) ->
     )
 
 
-def acknowledge_status_objects(role: iam.Role, resource: str) -> None:
-    """IAM5 on ``arn:...:bucket/temp/*/status.json``: one file name in every session."""
+def acknowledge_status_objects(role: iam.Role, resource: str, *, owners: str) -> None:
+    """IAM5 on ``arn:...:bucket/<prefix>/*/status.json``: one file name under every owner."""
     Validations.of(role).acknowledge(
         Acknowledgment(
             id=finding_id("IAM5", f"Resource::{resource}"),
             reason=(
-                "Only the status.json object of each temp/ upload session: session ids are "
-                "random and minted per upload at run time, the file name is fixed."
+                f"Only the status.json object under each {owners}: the ids are created at "
+                "run time, the file name is fixed."
             ),
         )
     )

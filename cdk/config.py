@@ -69,6 +69,19 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class TrustedPrincipals:
+    """Who may assume each role (an IAM role, user or account-root ARN; ``None``: this
+    account, i.e. whatever its IAM policies allow). Each role trusts its own: whoever may
+    assume the API role may read users' exports, so it must not be the workers' hosts.
+    The upload worker and the eraser trust Lambda instead when they run there."""
+
+    api: str | None = None
+    tryon_worker: str | None = None
+    upload_worker: str | None = None
+    eraser: str | None = None
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between dev and prod."""
 
@@ -79,7 +92,7 @@ class EnvironmentConfig:
     bucket_name: str
     cors_origins: tuple[str, ...]
     alarm_email: str | None
-    trusted_principal_arn: str | None
+    trusted_principals: TrustedPrincipals
     use_kms: bool
     replication_time_control: bool
     retention: RetentionSettings
@@ -167,6 +180,9 @@ def parse_environment(name: str, raw: Any) -> EnvironmentConfig:
             f"{_key(name, 'replica_region')} equals the primary region '{region}': "
             "cross-region replication needs a different region, e.g. us-west-2"
         )
+    workers = _choice(name, "workers", raw.get("workers", "lambda"), WORKER_RUNTIMES)
+    trusted = _trusted_principals(name, raw.get("trusted_principals", {}))
+    _refuse_principals_lambda_ignores(name, workers, trusted)
     return EnvironmentConfig(
         name=name,
         account=_account(name, raw.get("account")),
@@ -175,13 +191,13 @@ def parse_environment(name: str, raw: Any) -> EnvironmentConfig:
         bucket_name=_bucket_name(name, raw.get("bucket_name")),
         cors_origins=_cors_origins(name, raw.get("cors_origins"), strict=is_prod),
         alarm_email=_alarm_email(name, raw.get("alarm_email")),
-        trusted_principal_arn=_principal(name, raw.get("trusted_principal_arn")),
+        trusted_principals=trusted,
         use_kms=_bool(name, "use_kms", raw.get("use_kms", is_prod)),
         replication_time_control=_bool(
             name, "replication_time_control", raw.get("replication_time_control", is_prod)
         ),
         retention=_retention(name, raw.get("retention", {})),
-        workers=_choice(name, "workers", raw.get("workers", "lambda"), WORKER_RUNTIMES),
+        workers=workers,
         worker_max_concurrency=_whole_number(
             name,
             "worker_max_concurrency",
@@ -200,7 +216,7 @@ _KNOWN_KEYS = frozenset(
         "bucket_name",
         "cors_origins",
         "alarm_email",
-        "trusted_principal_arn",
+        "trusted_principals",
         "use_kms",
         "replication_time_control",
         "retention",
@@ -289,15 +305,44 @@ def _alarm_email(env: str, value: Any) -> str | None:
     return value
 
 
-def _principal(env: str, value: Any) -> str | None:
+def _trusted_principals(env: str, value: Any) -> TrustedPrincipals:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{_key(env, 'trusted_principals')} must be an object: one ARN (or null) per role"
+        )
+    roles = list(TrustedPrincipals.__dataclass_fields__)
+    unknown = sorted(set(value) - set(roles))
+    if unknown:
+        raise ConfigError(
+            f"{_key(env, 'trusted_principals.' + unknown[0])} is not a role: the roles are "
+            + ", ".join(roles)
+        )
+    return TrustedPrincipals(**{role: _principal(env, role, value.get(role)) for role in roles})
+
+
+def _refuse_principals_lambda_ignores(env: str, workers: str, trusted: TrustedPrincipals) -> None:
+    """Lambda assumes the workers' roles when it runs them: a principal set for one of
+    them would be silently ignored, and whoever set it would believe it is trusted."""
+    if workers != "lambda":
+        return
+    for role in ("upload_worker", "eraser"):
+        if getattr(trusted, role) is not None:
+            raise ConfigError(
+                f"{_key(env, 'trusted_principals.' + role)} is set, but with workers "
+                "'lambda' only Lambda assumes that role: remove it, or set workers to "
+                "'none' to run the workers on your own hosts"
+            )
+
+
+def _principal(env: str, role: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not re.fullmatch(
         r"arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)", value
     ):
         raise ConfigError(
-            f"{_key(env, 'trusted_principal_arn')} {value!r} must be an IAM role, user or "
-            "account-root ARN, e.g. arn:aws:iam::123456789012:role/wearit-api-task"
+            f"{_key(env, 'trusted_principals.' + role)} {value!r} must be an IAM role, user "
+            "or account-root ARN, e.g. arn:aws:iam::123456789012:role/wearit-api-task"
         )
     return value
 

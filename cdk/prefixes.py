@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from wearit_storage.categories import REPLICATED_CATEGORIES, Category
-from wearit_storage.paths import PROMOTABLE_CATEGORIES, STATUS_FILENAME
+from wearit_storage.categories import ERASED_CATEGORIES, REPLICATED_CATEGORIES, Category
+from wearit_storage.paths import ERASURE_STATUS_FILENAME, PROMOTABLE_CATEGORIES, STATUS_FILENAME
 
 CLOTHING: Final = Category.CLOTHING.prefix
 BODY: Final = Category.BODY.prefix
@@ -19,8 +19,18 @@ TRYON: Final = Category.TRYON.prefix
 TEMP: Final = Category.TEMP.prefix
 EXPORTS: Final = Category.EXPORTS.prefix
 ERASURES: Final = Category.ERASURES.prefix
+SESSIONS: Final = Category.SESSIONS.prefix
 
 ALL_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in Category)
+# What the API reads and writes objects in: everything but the erasure requests and the
+# session bindings, which it only writes (each its own statement).
+APPLICATION_PREFIXES: Final[tuple[str, ...]] = tuple(
+    category.prefix
+    for category in Category
+    if category not in (Category.ERASURES, Category.SESSIONS)
+)
+# What an erasure deletes for a user (and the temp/ sessions bound to them).
+ERASED_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in ERASED_CATEGORIES)
 # A user's data is replicated; temp/ holds uploads awaiting validation, expires in a day and
 # is never worth a replica; exports/ holds copies of that data, short-lived and rebuildable.
 REPLICATED_PREFIXES: Final[tuple[str, ...]] = tuple(
@@ -33,3 +43,5 @@ PROMOTED_PREFIXES: Final[tuple[str, ...]] = tuple(
 )
 # The one kind of object the upload worker writes under temp/: each session's outcome.
 STATUS_OBJECTS: Final = f"{TEMP}*/{STATUS_FILENAME}"
+# The one kind of object the eraser writes: each user's erasure progress.
+ERASURE_STATUS_OBJECTS: Final = f"{ERASURES}*/{ERASURE_STATUS_FILENAME}"

@@ -162,6 +162,9 @@ def serve(server: MotoServerProcess, args: argparse.Namespace) -> int:
     print("# point an application or the wearit-storage CLI at it:")
     for name, value in environment.environment_variables().items():
         print(f"export {name}={shlex.quote(value)}")
+    print("# and beside the application, the workers (deployed: the stack's Lambda functions):")
+    print("#   wearit-storage worker   # renders direct uploads (WEARIT_UPLOAD_QUEUE_URL)")
+    print("#   wearit-storage eraser   # carries out erasure requests (WEARIT_ERASURE_QUEUE_URL)")
     print("# Ctrl-C (or SIGTERM) stops the server (its state is in memory only)", flush=True)
     code = server.wait()
     raise MotoServerError(f"the moto server on {endpoint} exited on its own (status {code})")

@@ -27,15 +27,19 @@ from wearit_local.lambda_events import LocalContext, receive_all, sqs_event
 from wearit_local.provision import ProvisionedEnvironment
 from wearit_local.samples import natural_image, sample_photo
 from wearit_storage import (
+    ErasureStatus,
     StoragePathBuilder,
     StorageRepository,
     StorageSettings,
     SyncStorageRepository,
+    UserErased,
     UserExport,
 )
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.workers import UploadWorker, WorkerStats, WorkQueue, lambda_handler
+from wearit_storage.workers.erasures import ErasureMessages
 from wearit_storage.workers.lambda_batch import BatchResponse
+from wearit_storage.workers.poller import QueuePoller
 
 T = TypeVar("T")
 USER = "demo-user-42"
@@ -88,17 +92,16 @@ def jpeg(size: tuple[int, int], seed: int) -> bytes:
 USER_CATEGORIES = ("clothing", "body", "tryon", "avatars")
 
 
+def versions_under(boto: Any, bucket: str, prefix: str) -> int:
+    """Versions and delete markers under ``prefix``."""
+    pages = boto.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+    return sum(len(p.get("Versions", [])) + len(p.get("DeleteMarkers", [])) for p in pages)
+
+
 def versions_left(
     boto: Any, bucket: str, user: str, categories: tuple[str, ...] = USER_CATEGORIES
 ) -> int:
-    total = 0
-    for category in categories:
-        pages = boto.get_paginator("list_object_versions").paginate(
-            Bucket=bucket, Prefix=f"{category}/{user}/"
-        )
-        for page in pages:
-            total += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
-    return total
+    return sum(versions_under(boto, bucket, f"{category}/{user}/") for category in categories)
 
 
 def s3_of(environment: ProvisionedEnvironment, region: str) -> Any:
@@ -175,6 +178,7 @@ async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> N
     try:
         await _run_steps(repo, environment, report, paths, photo)
         await _run_pipeline(repo, environment, settings, report)
+        await _run_erasure_request(repo, environment, settings, report)
     finally:
         await repo.close()
 
@@ -213,6 +217,104 @@ async def _run_pipeline(
     await _run_lambda_batch(repo, environment, report)
     erased = await repo.delete_user_files(f"{USER}-async")
     check(bool(erased), "could not erase the asynchronous upload's user")
+
+
+def run_eraser_until(
+    repository: SyncStorageRepository,
+    settings: StorageSettings,
+    user_id: str,
+    reached: Callable[[ErasureStatus], bool],
+) -> ErasureStatus:
+    """The eraser, as ``wearit-storage eraser`` runs it, until the user's status says so."""
+    queue = WorkQueue.erasures(settings)
+    try:
+        messages = ErasureMessages.on_queue(
+            queue, repository.s3_client, repository.replica_client, settings
+        )
+        poller = QueuePoller(messages, queue, wait_s=1, name="demo-eraser")
+        for _ in range(20):
+            poller.poll(once=True)
+            status = repository.erasure_status(user_id)
+            if reached(status):
+                return status
+        raise DemoFailure(f"the eraser never got {user_id} there: {status.state}")
+    finally:
+        queue.close()
+
+
+async def _run_erasure_request(
+    repo: StorageRepository,
+    environment: ProvisionedEnvironment,
+    settings: StorageSettings,
+    report: DemoReport,
+) -> None:
+    """The API asks, the eraser does: a user who keeps uploading while being erased ends
+    with nothing in either bucket. The late upload was presigned before the request and
+    lands between the eraser's passes: the worker refuses it, the second pass removes it."""
+    user = f"{USER}-leaving"
+    await repo.upload_clothing_image(user, "coat-1", jpeg((1200, 1600), 30), "image.jpg")
+    late = await repo.presign_upload(
+        "session-late",
+        "upload.jpg",
+        "image/jpeg",
+        destination=UploadDestination("clothing", user, "coat-2"),
+    )
+    await asyncio.to_thread(simulate_replication, environment, user)
+    requested = await report.step(
+        "request_user_erasure -> requested (one PUT: the request is the tombstone)",
+        lambda: repo.request_user_erasure(user),
+    )
+    check(requested.state == "requested", f"request answered {requested.state}")
+    try:
+        await repo.presign_upload(
+            "session-new", "upload.jpg", destination=UploadDestination("clothing", user, "c3")
+        )
+        raise DemoFailure("an erased user's upload was presigned")
+    except UserErased as refused:
+        report.note(f"a new presign is refused: {refused.code} (HTTP {refused.http_status})")
+    sync = repo.sync_repository
+    first = await report.step(
+        "eraser, first pass: every version in both buckets, pending uploads",
+        lambda: asyncio.to_thread(
+            run_eraser_until, sync, settings, user, lambda s: s.second_pass_after is not None
+        ),
+    )
+    report.note(f"first pass: {first.counts.versions_deleted} versions deleted")
+    status = await asyncio.to_thread(post_presigned, late, jpeg((1600, 1200), 31), "image/jpeg")
+    check(status in (200, 201, 204), f"the late POST answered {status}")
+    stats = await report.step(
+        "late upload (presigned before the request) -> worker refuses: user_erased",
+        lambda: asyncio.to_thread(work_until_settled, sync, settings, "session-late"),
+    )
+    refused_upload = await repo.upload_status("session-late")
+    check(
+        (refused_upload.state, refused_upload.reason) == ("rejected", "user_erased"),
+        f"the late upload ended {refused_upload.state} ({refused_upload.reason})",
+    )
+    report.note(f"worker: {stats.summary()}")
+    done = await report.step(
+        "eraser, second pass -> erasure_status done (nothing left anywhere)",
+        lambda: asyncio.to_thread(
+            run_eraser_until, sync, settings, user, lambda s: s.state != "requested"
+        ),
+    )
+    check(done.state == "done", f"erasure ended {done.state}: {done.message}")
+    everything = (*USER_CATEGORIES, "exports", "sessions")
+    primary = s3_of(environment, environment.region)
+    left = {
+        environment.data_bucket: versions_left(primary, environment.data_bucket, user, everything)
+        + versions_under(primary, environment.data_bucket, "temp/session-late/"),
+        environment.replica_bucket: versions_left(
+            s3_of(environment, environment.replica_region), environment.replica_bucket, user
+        ),
+    }
+    check(not any(left.values()), f"versions of {user} remain: {left}")
+    report.note(
+        f"final report: {done.counts.versions_deleted} versions, "
+        f"{done.counts.delete_markers_deleted} delete markers deleted; left in the primary "
+        f"{left[environment.data_bucket]}, in the replica {left[environment.replica_bucket]}; "
+        "the request stays as the tombstone"
+    )
 
 
 async def _run_lambda_batch(

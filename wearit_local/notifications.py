@@ -9,7 +9,7 @@ from wearit_storage.paths import PINNED_UPLOAD_SUFFIXES
 
 def notify_queue(endpoint: str, bucket: str, queue_url: str, region: str) -> None:
     """Every object created under temp/ with a pinned upload's ending goes to the queue (the
-    worker's status.json writes do not), as ``cdk/constructs/upload_pipeline.py`` says."""
+    worker's status.json writes do not), as ``cdk/stacks/storage_stack.py`` declares it."""
     sqs = emulator_client("sqs", endpoint, region=region)
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

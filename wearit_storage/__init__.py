@@ -4,7 +4,7 @@ Async (FastAPI)::
 
     repo = await StorageRepository.from_settings(StorageSettings.from_env())
     url = await repo.upload_clothing_image(user_id, item_id, data, "photo.jpg")
-    report = await repo.delete_user_files(user_id)   # truthy when nothing remains
+    await repo.request_user_erasure(user_id)   # the eraser erases; erasure_status() tells
     await repo.close()
 
 Sync (scripts, workers): the same with ``SyncStorageRepository`` and no ``await``.
@@ -27,6 +27,7 @@ from wearit_storage.errors import (
     StorageNotConnected,
     StorageUnavailable,
     UploadTooLarge,
+    UserErased,
 )
 from wearit_storage.imaging import ImageLimits, ImageProcessor, Renditions
 from wearit_storage.observability import MetricsHook, OperationMetric
@@ -40,6 +41,7 @@ from wearit_storage.paths import (
 )
 from wearit_storage.privacy.erasure import CategoryErasure, ErasureFailure, ErasureReport
 from wearit_storage.privacy.export import UserExport
+from wearit_storage.privacy.requests import ErasureCounts, ErasureStatus
 from wearit_storage.privacy.usage import CategoryUsage, StorageUsage
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 from wearit_storage.repository import RepositoryOptions, StorageRepository, SyncStorageRepository
@@ -59,9 +61,11 @@ __all__ = [
     "Category",
     "CategoryErasure",
     "CategoryUsage",
+    "ErasureCounts",
     "ErasureFailure",
     "ErasureIncomplete",
     "ErasureReport",
+    "ErasureStatus",
     "ExportFailed",
     "ImageLimits",
     "ImageProcessor",
@@ -93,6 +97,7 @@ __all__ = [
     "UploadDestination",
     "UploadStatus",
     "UploadTooLarge",
+    "UserErased",
     "UserExport",
     "__version__",
     "new_upload_session_id",

@@ -30,7 +30,6 @@ from wearit_storage.errors import (
     StorageError,
 )
 from wearit_storage.paths import parse_key, validate_id, validate_key
-from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.privacy.export import ExportProgress
 from wearit_storage.privacy.usage import StorageUsage
 from wearit_storage.repository import SyncStorageRepository
@@ -38,7 +37,7 @@ from wearit_storage.s3.presign import validate_expiry
 from wearit_storage.s3.versions import KeyVersion, list_key_versions
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
 from wearit_storage.workers import QueuePoller, UploadWorker, WorkQueue
-from wearit_storage.workers.erasures import ErasureMessages, scheduler
+from wearit_storage.workers.erasures import ErasureMessages
 
 PROGRAM = "wearit-storage"
 
@@ -285,8 +284,9 @@ def cmd_eraser(args: argparse.Namespace) -> int:
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with SyncStorageRepository.from_settings(settings) as repo:
-            eraser = Eraser(repo.s3_client, repo.replica_client, schedule=scheduler(queue))
-            messages = ErasureMessages(eraser)
+            messages = ErasureMessages.on_queue(
+                queue, repo.s3_client, repo.replica_client, settings
+            )
             poller = QueuePoller(messages, queue, name="eraser")
             for stop_signal in previous:
                 signal.signal(stop_signal, lambda *_: poller.stop())

@@ -179,6 +179,10 @@ class StorageSettings:
     #: The longest one queue message may take: a Lambda worker starts a message only while
     #: this much of its invocation is left, and returns the others whole.
     message_deadline_s: int = _int("WEARIT_MESSAGE_DEADLINE_SECONDS", 20, 1, 900)
+    #: How long the eraser waits before its second pass: the longest a write of the user
+    #: can still land (replication's 15 minutes; SQS delays a message at most that long).
+    #: Lower only where nothing replicates: the local environment, tests.
+    erasure_second_pass_s: int = _int("WEARIT_ERASURE_SECOND_PASS_SECONDS", 900, 0, 900)
     #: Worker threads of the async faces = the boto3 connection pool size.
     max_concurrency: int = _int("WEARIT_MAX_CONCURRENCY", 10, 1, 256)
     get_expiry_s: int = _int("WEARIT_GET_EXPIRY_SECONDS", 3600, 1, MAX_PRESIGN_EXPIRY_S)

@@ -17,21 +17,28 @@ from constructs import Construct
 
 from cdk.compliance import acknowledge_prefix_wildcards, wildcard_resources
 from cdk.prefixes import (
-    ALL_PREFIXES,
+    APPLICATION_PREFIXES,
     BODY,
     CLOTHING,
+    ERASED_PREFIXES,
+    ERASURE_STATUS_OBJECTS,
     ERASURES,
     EXPORTS,
     PROMOTED_PREFIXES,
     REPLICATED_PREFIXES,
+    SESSIONS,
     STATUS_OBJECTS,
     TEMP,
     TRYON,
 )
+from wearit_storage.uploads.store import UPLOAD_WORKER_WRITER, WRITER_TAG
 
 # S3 needs these to serve SSE-KMS objects: GenerateDataKey to write, Decrypt to read and to
 # complete multipart uploads.
 KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+#: Writing a tagged object (``x-amz-tagging``) needs PutObjectTagging; reading the tags of a
+#: version (an upload's id) needs GetObjectVersionTagging; a copy of a version keeps them.
+TAG_ACTIONS = ("s3:PutObjectTagging", "s3:GetObjectTagging", "s3:GetObjectVersionTagging")
 
 
 @dataclass(frozen=True)
@@ -72,43 +79,57 @@ def kms_statement(sid: str, access: BucketAccess) -> list[iam.PolicyStatement]:
 
 
 def api_policy(access: BucketAccess) -> iam.PolicyDocument:
-    """The WearIT API: full object lifecycle on every category, erasure on the replica."""
+    """The WearIT API: what the app's requests need, and nothing that destroys data for
+    good. It decodes untrusted images in-process: a leak of its credentials must not be
+    able to delete any version, or reach the replica at all.
+
+    Objects of every category: read (versions too: a restore or an undone upload copies an
+    older version back on top), write (tagged: the renditions of an upload share an upload
+    id tag), hide behind a delete marker; ``temp/`` uploads it promotes itself are purged
+    (transient raw bytes, never replicated). Erasure is asked for (``erasures/``), not
+    done: the eraser does it. It records which user each upload session belongs to
+    (``sessions/``)."""
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
-                sid="ObjectsReadWriteDelete",
+                sid="ObjectsReadWriteHide",
                 actions=[
                     "s3:GetObject",
                     "s3:GetObjectVersion",
                     "s3:PutObject",
                     "s3:DeleteObject",
-                    # Erasure must remove every version, not only add a delete marker.
-                    "s3:DeleteObjectVersion",
                     "s3:AbortMultipartUpload",
+                    *TAG_ACTIONS,
                 ],
-                resources=object_arns(access.bucket_arn, ALL_PREFIXES),
-            ),
-            list_statement("ListOwnPrefixes", access.bucket_arn, ALL_PREFIXES),
-            iam.PolicyStatement(
-                sid="FindUnfinishedUploads",
-                # Erasure aborts a user's unfinished uploads: their parts are stored data.
-                # S3 offers no prefix condition for this listing; it shows keys, not data.
-                actions=["s3:ListBucketMultipartUploads"],
-                resources=[access.bucket_arn],
+                resources=object_arns(access.bucket_arn, APPLICATION_PREFIXES),
             ),
             iam.PolicyStatement(
-                sid="ReplicaErasure",
-                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                resources=object_arns(access.replica_bucket_arn, REPLICATED_PREFIXES),
+                sid="PurgePromotedUploads",
+                # temp/ only: raw uploads (GPS included) go for good once promoted.
+                actions=["s3:DeleteObjectVersion"],
+                resources=object_arns(access.bucket_arn, (TEMP,)),
             ),
-            list_statement("ListReplicaPrefixes", access.replica_bucket_arn, REPLICATED_PREFIXES),
+            iam.PolicyStatement(
+                sid="BindUploadSessions",
+                actions=["s3:PutObject"],
+                resources=object_arns(access.bucket_arn, (SESSIONS,)),
+            ),
+            iam.PolicyStatement(
+                sid="AskForErasure",
+                # Request and read the status; never delete or hide a request (a tombstone).
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=object_arns(access.bucket_arn, (ERASURES,)),
+            ),
+            list_statement("ListOwnPrefixes", access.bucket_arn, (*APPLICATION_PREFIXES, ERASURES)),
             *kms_statement("UseBucketKey", access),
         ]
     )
 
 
 def tryon_worker_policy(access: BucketAccess) -> iam.PolicyDocument:
-    """The VTO workers: read body and clothing photos, write try-on results. Nothing else."""
+    """The VTO workers: read body and clothing photos, write try-on results and read them
+    back (the URL ``upload_tryon_result`` returns must work). A failed write is undone by
+    copying the previous result back (tags and versions of ``tryon/`` only). Nothing else."""
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
@@ -118,10 +139,19 @@ def tryon_worker_policy(access: BucketAccess) -> iam.PolicyDocument:
             ),
             iam.PolicyStatement(
                 sid="WriteResults",
-                # AbortMultipartUpload lets a failed large upload clean up after itself.
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                # AbortMultipartUpload lets a failed large upload clean up after itself;
+                # versions, tags and delete markers let a failed one be superseded.
+                actions=[
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                    *TAG_ACTIONS,
+                ],
                 resources=object_arns(access.bucket_arn, (TRYON,)),
             ),
+            list_statement("ListResults", access.bucket_arn, (TRYON,)),
             *kms_statement("UseBucketKey", access),
         ]
     )
@@ -152,7 +182,14 @@ def upload_worker_policy(
     """The upload workers: consume the upload queue, read and delete ``temp/`` uploads,
     record each session's outcome, write renditions into the categories they promote to,
     see whether a user asked for erasure. ``extra``: what running as a Lambda function
-    adds (writing its own logs)."""
+    adds (writing its own logs).
+
+    They decode hostile files, so they read no user's photos: every rendition they write
+    carries their writer tag (``s3:RequestObjectTag``: none without it), and the only
+    versions they may delete are those carrying it (``s3:ExistingObjectTag``): the undo of
+    their own half-written pairs. To find those versions they read tags, never bytes."""
+    own = {"StringEquals": {f"s3:ExistingObjectTag/{WRITER_TAG}": UPLOAD_WORKER_WRITER}}
+    tagged = {"StringEquals": {f"s3:RequestObjectTag/{WRITER_TAG}": UPLOAD_WORKER_WRITER}}
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
@@ -183,16 +220,27 @@ def upload_worker_policy(
                 resources=[f"{access.bucket_arn}/{STATUS_OBJECTS}"],
             ),
             iam.PolicyStatement(
-                sid="WriteRenditions",
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                sid="WriteOwnRenditions",
+                actions=["s3:PutObject", "s3:PutObjectTagging"],
+                resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
+                conditions=tagged,
+            ),
+            iam.PolicyStatement(
+                sid="AbortOwnMultipartUploads",
+                actions=["s3:AbortMultipartUpload"],
+                resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
+            ),
+            iam.PolicyStatement(
+                sid="FindOwnVersions",
+                # The tags of a version (its upload id), never its bytes.
+                actions=["s3:GetObjectVersionTagging"],
                 resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
             ),
             iam.PolicyStatement(
                 sid="RollBackOwnRenditions",
-                # A half-written pair is rolled back by deleting the versions this upload
-                # wrote (found by their upload id in the metadata): all-or-nothing needs it.
-                actions=["s3:GetObjectVersion", "s3:DeleteObjectVersion"],
+                actions=["s3:DeleteObjectVersion"],
                 resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
+                conditions=own,
             ),
             list_statement(
                 # erasures/: whether the upload's user asked for erasure (the tombstone).
@@ -207,14 +255,75 @@ def upload_worker_policy(
     )
 
 
-def queue_kms_statement(access: BucketAccess) -> list[iam.PolicyStatement]:
-    """Reading a KMS-encrypted queue decrypts its messages with the queue's key, via SQS."""
+def eraser_policy(
+    access: BucketAccess, queue_arn: str, extra: Sequence[iam.PolicyStatement] = ()
+) -> iam.PolicyDocument:
+    """The eraser: the one role that deletes versions of user data, in both buckets. It
+    decodes nothing and reads no photo: it lists, deletes, aborts unfinished uploads,
+    reads the erasure requests and bindings it acts on, records its progress and schedules
+    its second pass on its own queue."""
+    erased = (*ERASED_PREFIXES, TEMP)
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="ConsumeErasureQueue",
+                # SendMessage: the delayed second pass, on this queue only.
+                actions=[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:SendMessage",
+                ],
+                resources=[queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="EraseEveryVersion",
+                actions=[
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                    "s3:AbortMultipartUpload",
+                ],
+                resources=object_arns(access.bucket_arn, erased),
+            ),
+            list_statement("ListErased", access.bucket_arn, (*erased, ERASURES)),
+            iam.PolicyStatement(
+                sid="FindUnfinishedUploads",
+                actions=["s3:ListBucketMultipartUploads"],
+                resources=[access.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadRequestsAndRecordProgress",
+                actions=["s3:GetObject"],
+                resources=object_arns(access.bucket_arn, (ERASURES,)),
+            ),
+            iam.PolicyStatement(
+                sid="RecordProgress",
+                actions=["s3:PutObject"],
+                resources=[f"{access.bucket_arn}/{ERASURE_STATUS_OBJECTS}"],
+            ),
+            iam.PolicyStatement(
+                sid="EraseReplica",
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=object_arns(access.replica_bucket_arn, REPLICATED_PREFIXES),
+            ),
+            list_statement("ListReplica", access.replica_bucket_arn, REPLICATED_PREFIXES),
+            *kms_statement("UseBucketKey", access),
+            *queue_kms_statement(access, send=True),
+            *extra,
+        ]
+    )
+
+
+def queue_kms_statement(access: BucketAccess, *, send: bool = False) -> list[iam.PolicyStatement]:
+    """Reading a KMS-encrypted queue decrypts its messages with the queue's key, via SQS;
+    sending to it (``send``) encrypts them with it."""
     if access.kms_key_arn is None:
         return []
     return [
         iam.PolicyStatement(
-            sid="DecryptUploadEvents",
-            actions=["kms:Decrypt"],
+            sid="UseQueueKey" if send else "DecryptUploadEvents",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"] if send else ["kms:Decrypt"],
             resources=[access.kms_key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"sqs.{access.region}.amazonaws.com"}},
         )

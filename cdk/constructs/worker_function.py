@@ -62,14 +62,36 @@ MESSAGE_DEADLINE = Duration.seconds(20)
 #: the deadline stops starting new ones in time; 60 s bounds an invocation that meets a
 #: slow S3, and what is not started comes back whole.
 TIMEOUT = Duration.seconds(60)
-#: AWS's guidance for SQS event sources: a visibility timeout of at least six times the
-#: function's timeout, so a message is not delivered again while a retried invocation
-#: still works on it.
-VISIBILITY_TIMEOUT = Duration.seconds(6 * TIMEOUT.to_seconds())
 #: Ten messages per invocation, with no batching window: an upload's user waits for it
 #: (polling its status), so no message waits for others to fill a batch; under load
 #: batches fill by themselves, and ten amortises an invocation's start-up over ten renders.
 BATCH_SIZE = 10
+
+
+@dataclass(frozen=True)
+class WorkerSizing:
+    """How a worker function is sized: memory, timeout, batch, messages at once, and the
+    longest one message may take."""
+
+    memory_mb: int
+    timeout: Duration
+    batch_size: int
+    concurrency: int
+    message_deadline: Duration
+
+    @property
+    def visibility_timeout(self) -> Duration:
+        """AWS's guidance for SQS event sources: at least six times the function's timeout,
+        so a message is not delivered again while a retried invocation still works on it."""
+        return Duration.seconds(6 * self.timeout.to_seconds())
+
+
+#: The upload worker, from the figures above.
+UPLOAD_WORKER = WorkerSizing(MEMORY_MB, TIMEOUT, BATCH_SIZE, UPLOADS_AT_ONCE, MESSAGE_DEADLINE)
+#: The eraser decodes nothing: listings and batched deletes of at most 1,000 keys hold
+#: little, so the smallest memory that keeps boto3 quick. One erasure per invocation
+#: (rare, and a big user takes seconds of round trips): 5 minutes, a pass's 4 at most.
+ERASER = WorkerSizing(256, Duration.minutes(5), 1, 1, Duration.minutes(4))
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,7 @@ class QueueWorkerFunction(Construct):
         function_name: str,
         description: str,
         code: WorkerCode,
+        sizing: WorkerSizing,
         role: iam.IRole,
         queue: sqs.IQueue,
         environment: Mapping[str, str],
@@ -119,14 +142,13 @@ class QueueWorkerFunction(Construct):
                 str(code.bundle.directory), asset_hash=code.bundle.source_hash
             ),
             handler=code.handler,
-            memory_size=MEMORY_MB,
-            timeout=TIMEOUT,
+            memory_size=sizing.memory_mb,
+            timeout=sizing.timeout,
             role=role,
             environment={
                 **environment,
-                "WEARIT_IMAGE_MEMORY_MB": str(IMAGE_BUDGET_MB),
-                "WEARIT_WORKER_CONCURRENCY": str(UPLOADS_AT_ONCE),
-                "WEARIT_MESSAGE_DEADLINE_SECONDS": str(int(MESSAGE_DEADLINE.to_seconds())),
+                "WEARIT_WORKER_CONCURRENCY": str(sizing.concurrency),
+                "WEARIT_MESSAGE_DEADLINE_SECONDS": str(int(sizing.message_deadline.to_seconds())),
             },
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -143,7 +165,7 @@ class QueueWorkerFunction(Construct):
             "QueueSource",
             target=self.function,
             event_source_arn=queue.queue_arn,
-            batch_size=BATCH_SIZE,
+            batch_size=sizing.batch_size,
             report_batch_item_failures=True,
             max_concurrency=max_concurrency,
         )
@@ -151,7 +173,7 @@ class QueueWorkerFunction(Construct):
             self._alarm(
                 "ErrorAlarm",
                 self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-                f"{function_name}: invocations failed (a bug or a broken dependency: its "
+                f"{function_name}: invocations failed (a bug or a broken dependency: their "
                 "messages come back, then reach the DLQ). Read the function's log group.",
                 alarm_topic,
             ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import ArnFormat, CfnOutput, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -11,11 +13,12 @@ from constructs import Construct
 
 from cdk.bundle import require_bundle
 from cdk.compliance import acknowledge_status_objects, acknowledge_worker_function
-from cdk.config import EnvironmentConfig
+from cdk.config import MIN_WORKER_CONCURRENCY, EnvironmentConfig
 from cdk.constructs.access_roles import (
     ApplicationRole,
     BucketAccess,
     api_policy,
+    eraser_policy,
     exports_only_for,
     tryon_worker_policy,
     upload_worker_policy,
@@ -24,17 +27,29 @@ from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
 from cdk.constructs.monitoring import REQUEST_METRICS_FILTER_ID, StorageMonitoring
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
 from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
-from cdk.constructs.upload_pipeline import UploadPipeline
+from cdk.constructs.work_queues import AnnouncedQueue, announce
 from cdk.constructs.worker_function import (
+    ERASER,
+    IMAGE_BUDGET_MB,
+    UPLOAD_WORKER,
     QueueWorkerFunction,
     WorkerCode,
+    WorkerSizing,
     log_group_name,
     log_statement,
 )
-from cdk.prefixes import REPLICATED_PREFIXES, STATUS_OBJECTS
+from cdk.prefixes import (
+    ERASURE_STATUS_OBJECTS,
+    ERASURES,
+    REPLICATED_PREFIXES,
+    STATUS_OBJECTS,
+    TEMP,
+)
+from wearit_storage.paths import ERASURE_REQUEST_FILENAME, PINNED_UPLOAD_SUFFIXES
 
-#: The upload worker's entry point in the bundle (``wearit_storage.workers``).
+#: The workers' entry points in the bundle (``wearit_storage.workers``).
 UPLOAD_HANDLER = "wearit_storage.workers.lambda_handler.upload_handler"
+ERASER_HANDLER = "wearit_storage.workers.lambda_handler.eraser_handler"
 #: Worker logs name keys (user and item ids): kept a month, long enough to investigate.
 WORKER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -100,18 +115,14 @@ class StorageStack(Stack):
             region=config.region,
             kms_key_arn=self.key.key_arn if self.key else None,
         )
-        trusted: iam.IPrincipal = (
-            iam.ArnPrincipal(config.trusted_principal_arn)
-            if config.trusted_principal_arn
-            else iam.AccountRootPrincipal()
-        )
         api_role_name = f"{config.bucket_name}-api"
         self.api_role = ApplicationRole(
             self,
             "ApiRole",
             role_name=api_role_name,
-            description="WearIT API: objects under the six data prefixes, replica erasure",
-            trusted_principal=trusted,
+            description="WearIT API: reads and writes user data, asks for erasure; deletes "
+            "no version",
+            trusted_principal=_principal(config.trusted_principals.api),
             policy=api_policy(access),
         ).role
         # The role's ARN built from its stable name, not a reference to the role: the bucket
@@ -127,7 +138,7 @@ class StorageStack(Stack):
             "TryOnWorkerRole",
             role_name=f"{config.bucket_name}-tryon-worker",
             description="WearIT try-on workers: read body/ and clothing/, write tryon/",
-            trusted_principal=trusted,
+            trusted_principal=_principal(config.trusted_principals.tryon_worker),
             policy=tryon_worker_policy(access),
         ).role
 
@@ -146,63 +157,80 @@ class StorageStack(Stack):
             ),
         )
 
-        self.uploads = UploadPipeline(
+        self.uploads = AnnouncedQueue(
             self,
             "Uploads",
-            bucket=self.bucket,
             bucket_arn=self.replication.source_bucket_arn,
             queue_name=f"{config.bucket_name}-uploads",
             key=self.key,
             alarm_topic=self.monitoring.topic,
+            visibility_timeout=UPLOAD_WORKER.visibility_timeout,
+            # Pinned uploads' endings only: the worker's status.json writes go unannounced.
+            filters=[(TEMP, suffix) for suffix in PINNED_UPLOAD_SUFFIXES],
+            what="uploads",
         )
-        upload_worker_name = f"{config.bucket_name}-upload-worker"
-        # Where the worker runs decides who may assume its role: Lambda, or the hosts of
-        # the team that runs `wearit-storage worker` itself. Its rights are the same.
-        worker_logs = self.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=log_group_name(upload_worker_name),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.upload_worker_role = ApplicationRole(
+        self.erasures = AnnouncedQueue(
             self,
-            "UploadWorkerRole",
-            role_name=upload_worker_name,
-            description="WearIT upload workers: the upload queue, temp/, renditions they promote",
-            trusted_principal=(
-                iam.ServicePrincipal("lambda.amazonaws.com") if config.lambda_workers else trusted
-            ),
-            policy=upload_worker_policy(
-                access,
-                self.uploads.queue.queue_arn,
-                extra=[log_statement(worker_logs)] if config.lambda_workers else [],
-            ),
-        ).role
-        acknowledge_status_objects(
-            self.upload_worker_role, f"{self.replication.source_bucket_arn}/{STATUS_OBJECTS}"
+            "Erasures",
+            bucket_arn=self.replication.source_bucket_arn,
+            queue_name=f"{config.bucket_name}-erasures",
+            key=self.key,
+            alarm_topic=self.monitoring.topic,
+            visibility_timeout=ERASER.visibility_timeout,
+            # The requests only: the eraser's own status.json writes go unannounced.
+            filters=[(ERASURES, f"/{ERASURE_REQUEST_FILENAME}")],
+            what="erasure requests",
         )
-        self.upload_worker: QueueWorkerFunction | None = None
-        if config.lambda_workers:
-            self.upload_worker = QueueWorkerFunction(
-                self,
-                "UploadWorker",
-                function_name=upload_worker_name,
-                description="WearIT upload worker: pinned direct uploads from the upload queue",
-                code=WorkerCode(require_bundle("arm64"), UPLOAD_HANDLER),
-                role=self.upload_worker_role,
-                queue=self.uploads.queue,
-                environment={
-                    "AWS_REGION_NAME": config.region,
-                    "AWS_BUCKET_NAME": config.bucket_name,
-                    "WEARIT_UPLOAD_QUEUE_URL": self.uploads.queue.queue_url,
-                },
-                max_concurrency=config.worker_max_concurrency,
-                log_retention=WORKER_LOG_RETENTION,
-                alarm_topic=self.monitoring.topic,
-            )
-            acknowledge_worker_function(
-                self.upload_worker, self.upload_worker_role, log_group_name(upload_worker_name)
-            )
+        announce(
+            self.bucket, self.replication.source_bucket_arn, [self.uploads, self.erasures], self.key
+        )
+
+        self.upload_worker_role, self.upload_worker = self._worker(
+            config,
+            "UploadWorker",
+            name=f"{config.bucket_name}-upload-worker",
+            description="WearIT upload worker: pinned direct uploads from the upload queue",
+            policy=lambda extra: upload_worker_policy(
+                access, self.uploads.queue.queue_arn, extra=extra
+            ),
+            trusted=config.trusted_principals.upload_worker,
+            queue=self.uploads,
+            handler=UPLOAD_HANDLER,
+            sizing=UPLOAD_WORKER,
+            environment={
+                "WEARIT_UPLOAD_QUEUE_URL": self.uploads.queue.queue_url,
+                "WEARIT_IMAGE_MEMORY_MB": str(IMAGE_BUDGET_MB),
+            },
+            max_concurrency=config.worker_max_concurrency,
+        )
+        acknowledge_status_objects(
+            self.upload_worker_role,
+            f"{self.replication.source_bucket_arn}/{STATUS_OBJECTS}",
+            owners="temp/ upload session (random session ids)",
+        )
+        self.eraser_role, self.eraser = self._worker(
+            config,
+            "Eraser",
+            name=f"{config.bucket_name}-eraser",
+            description="WearIT eraser: requested erasures, both buckets, two passes",
+            policy=lambda extra: eraser_policy(access, self.erasures.queue.queue_arn, extra=extra),
+            trusted=config.trusted_principals.eraser,
+            queue=self.erasures,
+            handler=ERASER_HANDLER,
+            sizing=ERASER,
+            environment={
+                "WEARIT_ERASURE_QUEUE_URL": self.erasures.queue.queue_url,
+                "WEARIT_REPLICA_BUCKET_NAME": config.replica_bucket_name,
+                "WEARIT_REPLICA_REGION_NAME": config.replica_region,
+            },
+            # Erasures are rare, and each one is a burst of deletes: two at a time at most.
+            max_concurrency=MIN_WORKER_CONCURRENCY,
+        )
+        acknowledge_status_objects(
+            self.eraser_role,
+            f"{self.replication.source_bucket_arn}/{ERASURE_STATUS_OBJECTS}",
+            owners="erasures/ user folder (a user's erasure progress)",
+        )
 
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "ReplicaBucketName", value=config.replica_bucket_name)
@@ -214,7 +242,74 @@ class StorageStack(Stack):
         CfnOutput(self, "UploadQueueUrl", value=self.uploads.queue.queue_url)
         CfnOutput(self, "UploadDeadLetterQueueUrl", value=self.uploads.dead_letter_queue.queue_url)
         CfnOutput(self, "UploadWorkerRoleArn", value=self.upload_worker_role.role_arn)
-        if self.upload_worker is not None:
-            CfnOutput(
-                self, "UploadWorkerFunctionName", value=self.upload_worker.function.function_name
-            )
+        CfnOutput(self, "ErasureQueueUrl", value=self.erasures.queue.queue_url)
+        CfnOutput(
+            self, "ErasureDeadLetterQueueUrl", value=self.erasures.dead_letter_queue.queue_url
+        )
+        CfnOutput(self, "EraserRoleArn", value=self.eraser_role.role_arn)
+        for worker, output in ((self.upload_worker, "UploadWorker"), (self.eraser, "Eraser")):
+            if worker is not None:
+                CfnOutput(self, f"{output}FunctionName", value=worker.function.function_name)
+
+    def _worker(
+        self,
+        config: EnvironmentConfig,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        policy: Callable[[list[iam.PolicyStatement]], iam.PolicyDocument],
+        trusted: str | None,
+        queue: AnnouncedQueue,
+        handler: str,
+        sizing: WorkerSizing,
+        environment: dict[str, str],
+        max_concurrency: int,
+    ) -> tuple[iam.Role, QueueWorkerFunction | None]:
+        """A worker's role and, with ``workers: lambda``, the function that runs it. Where it
+        runs decides who may assume the role (Lambda, or the team's hosts); its rights are
+        the same, plus writing its own logs in Lambda."""
+        logs_arn = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=log_group_name(name),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        in_lambda = config.lambda_workers
+        role = ApplicationRole(
+            self,
+            f"{construct_id}Role",
+            role_name=name,
+            description=description,
+            trusted_principal=(
+                iam.ServicePrincipal("lambda.amazonaws.com") if in_lambda else _principal(trusted)
+            ),
+            policy=policy([log_statement(logs_arn)] if in_lambda else []),
+        ).role
+        if not in_lambda:
+            return role, None
+        function = QueueWorkerFunction(
+            self,
+            construct_id,
+            function_name=name,
+            description=description,
+            code=WorkerCode(require_bundle("arm64"), handler),
+            sizing=sizing,
+            role=role,
+            queue=queue.queue,
+            environment={
+                "AWS_REGION_NAME": config.region,
+                "AWS_BUCKET_NAME": config.bucket_name,
+                **environment,
+            },
+            max_concurrency=max_concurrency,
+            log_retention=WORKER_LOG_RETENTION,
+            alarm_topic=self.monitoring.topic,
+        )
+        acknowledge_worker_function(function, role, log_group_name(name))
+        return role, function
+
+
+def _principal(arn: str | None) -> iam.IPrincipal:
+    """A role's configured principal; none: the account (delegated to IAM policies in it)."""
+    return iam.ArnPrincipal(arn) if arn else iam.AccountRootPrincipal()

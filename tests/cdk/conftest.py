@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.cdk.helpers import Templates
+from cdk.config import WORKER_RUNTIMES
+from tests.cdk.helpers import DISTINCT_PRINCIPALS, Templates, environments_with, synthesize_primary
 
 
 @pytest.fixture(scope="session")
@@ -16,4 +18,21 @@ def templates(cloud_assembly_dir: Path) -> Templates:
     return {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in sorted(cloud_assembly_dir.glob("*.template.json"))
+    }
+
+
+@pytest.fixture(scope="session")
+def distinctly_trusted(
+    cloud_assembly_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """The dev primary template with a different principal configured for every role, by
+    where the workers run (``workers``: ``lambda``, ``none``). ``cloud_assembly_dir`` first:
+    it builds the workers' bundle the Lambda functions need."""
+    return {
+        workers: synthesize_primary(
+            environments_with("dev", workers=workers, trusted_principals=DISTINCT_PRINCIPALS),
+            "dev",
+            tmp_path_factory.mktemp(f"cdk.out-{workers}"),
+        )
+        for workers in WORKER_RUNTIMES
     }

@@ -202,6 +202,14 @@ def test_data_bucket_lifecycle(templates: Templates, env: str) -> None:
             "ExpirationInDays": 3,  # retention.export_days in cdk.json
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
         },
+        "ExpireSessionBindings": {
+            "Id": "ExpireSessionBindings",
+            "Status": "Enabled",
+            "Prefix": "sessions/",
+            # The longest presign (7 days), then retention.temp_upload_days in cdk.json.
+            "ExpirationInDays": 8,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        },
         "ExpireErasureRequests": {
             "Id": "ExpireErasureRequests",
             "Status": "Enabled",

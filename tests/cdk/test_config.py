@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cdk.config import ConfigError, load_environments
+from cdk.config import ConfigError, TrustedPrincipals, load_environments
 from tests.cdk.helpers import environments_with
 from tests.synth import REPO_ROOT, cdk_json_context
 
@@ -45,7 +45,42 @@ def load(context: dict[str, Any], selected: str | None = None) -> None:
         ),
         ("dev", {"use_kms": "yes"}, "use_kms' must be true or false"),
         ("dev", {"buckt_name": "x"}, "'wearit:environments.dev.buckt_name' is not a known"),
-        ("dev", {"trusted_principal_arn": "*"}, "must be an IAM role, user or account-root ARN"),
+        (
+            "dev",
+            {"trusted_principals": {"api": "*"}},
+            "'wearit:environments.dev.trusted_principals.api' '*' must be an IAM role, user or "
+            "account-root ARN",
+        ),
+        (
+            "prod",
+            {"trusted_principals": {"eraser": "arn:aws:iam::123456789012:group/ops"}},
+            "'wearit:environments.prod.trusted_principals.eraser' "
+            "'arn:aws:iam::123456789012:group/ops' must be an IAM role, user or account-root ARN",
+        ),
+        (
+            "dev",
+            {"trusted_principals": {"worker": "arn:aws:iam::123456789012:root"}},
+            "'wearit:environments.dev.trusted_principals.worker' is not a role: the roles are "
+            "api, tryon_worker, upload_worker, eraser",
+        ),
+        (
+            "dev",
+            {"trusted_principals": "arn:aws:iam::123456789012:root"},
+            "'wearit:environments.dev.trusted_principals' must be an object: one ARN (or null) "
+            "per role",
+        ),
+        (
+            "dev",
+            {"trusted_principals": {"eraser": "arn:aws:iam::123456789012:role/ops"}},
+            "'wearit:environments.dev.trusted_principals.eraser' is set, but with workers "
+            "'lambda' only Lambda assumes that role: remove it, or set workers to 'none'",
+        ),
+        # The one principal for every role is gone: a cdk.json still naming it is refused.
+        (
+            "dev",
+            {"trusted_principal_arn": "arn:aws:iam::123456789012:root"},
+            "'wearit:environments.dev.trusted_principal_arn' is not a known setting",
+        ),
     ],
 )
 def test_bad_configuration_is_rejected_with_the_key_and_the_fix(
@@ -55,6 +90,22 @@ def test_bad_configuration_is_rejected_with_the_key_and_the_fix(
         load(environments_with(env, **overrides))
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_each_role_reads_its_own_trusted_principal_and_an_absent_one_is_the_account() -> None:
+    api = "arn:aws:iam::123456789012:role/wearit-api-task"
+    eraser = "arn:aws:iam::210987654321:user/wearit-eraser"
+    context = environments_with(
+        "dev", workers="none", trusted_principals={"api": api, "eraser": eraser}
+    )
+    (dev,) = load_environments(context, "dev")
+    assert dev.trusted_principals == TrustedPrincipals(api=api, eraser=eraser)
+    assert (dev.trusted_principals.tryon_worker, dev.trusted_principals.upload_worker) == (
+        None,
+        None,
+    )
+    (default,) = load_environments(environments_with("dev", trusted_principals=None), "dev")
+    assert default.trusted_principals == TrustedPrincipals()
 
 
 def test_unknown_environment_lists_the_valid_ones() -> None:

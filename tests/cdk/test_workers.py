@@ -1,48 +1,68 @@
-"""The deployed workers: the upload worker function, its event source mapping on the upload
-queue, its log group and alarms, and its role, as the templates declare them."""
+"""The deployed workers: the upload worker and the eraser functions, their event source
+mappings on their queues, their log groups and alarms, and their roles, as the templates
+declare them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from aws_cdk import App
 
-from cdk.application import build_app
 from cdk.bundle import require_bundle
 from cdk.config import ConfigError, load_environments
 from cdk.constructs import worker_function
-from cdk.constructs.upload_pipeline import VISIBILITY_TIMEOUT
+from cdk.constructs.worker_function import ERASER, UPLOAD_WORKER, WorkerSizing
 from tests.cdk.helpers import (
     ENVIRONMENTS,
     Templates,
     environments_with,
+    function_named,
+    queue_named,
     resources_of_type,
     role_named,
     statements_by_sid,
 )
 from wearit_storage.imaging.limits import DEFAULT_LIMITS
 
-HANDLER = "wearit_storage.workers.lambda_handler.upload_handler"
+HANDLERS = {
+    "upload-worker": "wearit_storage.workers.lambda_handler.upload_handler",
+    "eraser": "wearit_storage.workers.lambda_handler.eraser_handler",
+}
+#: Each worker: its sizing and the queue it consumes.
+WORKERS: dict[str, tuple[WorkerSizing, str]] = {
+    "upload-worker": (UPLOAD_WORKER, "uploads"),
+    "eraser": (ERASER, "erasures"),
+}
 
 
-def _only(template: dict[str, Any], cfn_type: str) -> tuple[str, dict[str, Any]]:
-    (found,) = resources_of_type(template, cfn_type).items()
-    return found
+def worker(template: dict[str, Any], env: str, name: str) -> tuple[str, dict[str, Any]]:
+    return function_named(template, f"wearit-storage-{env}-{name}")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_upload_worker_is_python_3_13_on_arm64_sized_for_the_largest_image(
-    templates: Templates, env: str
-) -> None:
+def test_the_stack_runs_exactly_the_two_workers(templates: Templates, env: str) -> None:
     template = templates[f"WearitStorage-{env}"]
-    _, function = _only(template, "AWS::Lambda::Function")
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    assert sorted(f["Properties"]["FunctionName"] for f in functions.values()) == [
+        f"wearit-storage-{env}-eraser",
+        f"wearit-storage-{env}-upload-worker",
+    ]
+    for name, handler in HANDLERS.items():
+        _, function = worker(template, env, name)
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["Handler"] == handler
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["Role"]["Fn::GetAtt"][0].startswith(
+            {"upload-worker": "UploadWorkerRole", "eraser": "EraserRole"}[name]
+        )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_upload_worker_is_sized_for_the_largest_image(templates: Templates, env: str) -> None:
+    _, function = worker(templates[f"WearitStorage-{env}"], env, "upload-worker")
     props = function["Properties"]
-    assert props["Runtime"] == "python3.13"
-    assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == HANDLER
-    assert props["FunctionName"] == f"wearit-storage-{env}-upload-worker"
-    assert props["LoggingConfig"]["LogFormat"] == "JSON"
     # Two renders of the largest image the limits admit, within the image budget, fit.
     largest_render_mb = 4 * DEFAULT_LIMITS.max_pixels / 2**20
     assert int(props["Environment"]["Variables"]["WEARIT_IMAGE_MEMORY_MB"]) >= 2 * largest_render_mb
@@ -56,99 +76,154 @@ def test_the_upload_worker_is_python_3_13_on_arm64_sized_for_the_largest_image(
     assert "Ref" in variables["WEARIT_UPLOAD_QUEUE_URL"]
 
 
-def test_the_function_timeout_is_a_sixth_of_the_queues_visibility_timeout(
-    templates: Templates,
-) -> None:
-    template = templates["WearitStorage-dev"]
-    _, function = _only(template, "AWS::Lambda::Function")
-    queue = next(
-        q
-        for q in resources_of_type(template, "AWS::SQS::Queue").values()
-        if q["Properties"]["QueueName"] == "wearit-storage-dev-uploads"
-    )
-    visibility = queue["Properties"]["VisibilityTimeout"]
-    assert visibility == VISIBILITY_TIMEOUT.to_seconds()
-    assert visibility >= 6 * function["Properties"]["Timeout"]
-
-
-@pytest.mark.parametrize(("env", "ceiling"), [("dev", 5), ("prod", 50)])
-def test_the_event_source_mapping_reports_item_failures_under_a_concurrency_ceiling(
-    templates: Templates, env: str, ceiling: int
-) -> None:
-    template = templates[f"WearitStorage-{env}"]
-    function_id, _ = _only(template, "AWS::Lambda::Function")
-    _, mapping = _only(template, "AWS::Lambda::EventSourceMapping")
-    props = mapping["Properties"]
-    assert props["FunctionName"] == {"Ref": function_id}
-    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["BatchSize"] == 10
-    assert "MaximumBatchingWindowInSeconds" not in props  # the user waits: no batching wait
-    assert props["ScalingConfig"] == {"MaximumConcurrency": ceiling}
-    queue_id = props["EventSourceArn"]["Fn::GetAtt"][0]
-    assert template["Resources"][queue_id]["Properties"]["QueueName"].endswith("-uploads")
-
-
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_log_group_keeps_logs_a_month_and_the_role_writes_only_there(
+def test_the_eraser_is_small_one_erasure_at_a_time_and_knows_both_buckets(
     templates: Templates, env: str
 ) -> None:
     template = templates[f"WearitStorage-{env}"]
-    _, log_group = _only(template, "AWS::Logs::LogGroup")
-    name = f"/aws/lambda/wearit-storage-{env}-upload-worker"
-    assert log_group["Properties"] == {
-        "LogGroupName": name,
-        "RetentionInDays": 30,
-        "Tags": log_group["Properties"]["Tags"],
+    _, function = worker(template, env, "eraser")
+    props = function["Properties"]
+    # It decodes nothing: the smallest memory that keeps boto3 quick, five minutes a pass.
+    assert (props["MemorySize"], props["Timeout"]) == (256, 300)
+    erasures_id, _ = queue_named(template, f"wearit-storage-{env}-erasures")
+    assert props["Environment"]["Variables"] == {
+        "AWS_REGION_NAME": "us-east-1",
+        "AWS_BUCKET_NAME": f"wearit-storage-{env}",
+        "WEARIT_ERASURE_QUEUE_URL": {"Ref": erasures_id},
+        "WEARIT_REPLICA_BUCKET_NAME": f"wearit-storage-{env}-replica",
+        "WEARIT_REPLICA_REGION_NAME": "us-west-2",
+        "WEARIT_WORKER_CONCURRENCY": "1",
+        "WEARIT_MESSAGE_DEADLINE_SECONDS": "240",
     }
-    role = role_named(template, f"wearit-storage-{env}-upload-worker")
-    logs = statements_by_sid(role)["WriteOwnLogs"]
-    assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert f"log-group:{name}:*" in str(logs["Resource"])
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Action": "sts:AssumeRole",
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-        }
-    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_errors_and_throttles_alarm_on_the_alarm_topic(templates: Templates, env: str) -> None:
+@pytest.mark.parametrize("name", list(WORKERS))
+def test_each_function_timeout_is_a_sixth_of_its_queues_visibility_timeout(
+    templates: Templates, env: str, name: str
+) -> None:
     template = templates[f"WearitStorage-{env}"]
-    function_id, _ = _only(template, "AWS::Lambda::Function")
+    sizing, work = WORKERS[name]
+    _, function = worker(template, env, name)
+    _, queue = queue_named(template, f"wearit-storage-{env}-{work}")
+    visibility = queue["Properties"]["VisibilityTimeout"]
+    assert function["Properties"]["Timeout"] == sizing.timeout.to_seconds()
+    assert visibility == sizing.visibility_timeout.to_seconds()
+    assert visibility >= 6 * function["Properties"]["Timeout"]
+    # A message is started only while its deadline fits in what is left of the invocation.
+    deadline = int(
+        function["Properties"]["Environment"]["Variables"]["WEARIT_MESSAGE_DEADLINE_SECONDS"]
+    )
+    assert deadline == sizing.message_deadline.to_seconds() < function["Properties"]["Timeout"]
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "batch", "ceiling"),
+    [
+        ("dev", "upload-worker", 10, 5),
+        ("prod", "upload-worker", 10, 50),
+        # Erasures are rare and each a burst of deletes: one per invocation, two at once.
+        ("dev", "eraser", 1, 2),
+        ("prod", "eraser", 1, 2),
+    ],
+)
+def test_each_event_source_mapping_reports_item_failures_under_a_concurrency_ceiling(
+    templates: Templates, env: str, name: str, batch: int, ceiling: int
+) -> None:
+    template = templates[f"WearitStorage-{env}"]
+    function_id, _ = worker(template, env, name)
+    (mapping,) = [
+        m["Properties"]
+        for m in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == batch
+    assert "MaximumBatchingWindowInSeconds" not in mapping  # nobody waits for a batch to fill
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": ceiling}
+    queue_id, _ = queue_named(template, f"wearit-storage-{env}-{WORKERS[name][1]}")
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert len(resources_of_type(template, "AWS::Lambda::EventSourceMapping")) == 2
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("name", list(WORKERS))
+def test_each_log_group_keeps_logs_a_month_and_its_role_writes_only_there(
+    templates: Templates, env: str, name: str
+) -> None:
+    template = templates[f"WearitStorage-{env}"]
+    log_name = f"/aws/lambda/wearit-storage-{env}-{name}"
+    (log_group_id, log_group) = next(
+        (lid, g)
+        for lid, g in resources_of_type(template, "AWS::Logs::LogGroup").items()
+        if g["Properties"]["LogGroupName"] == log_name
+    )
+    assert log_group["Properties"] == {
+        "LogGroupName": log_name,
+        "RetentionInDays": 30,
+        "Tags": log_group["Properties"]["Tags"],
+    }
+    _, function = worker(template, env, name)
+    assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": log_group_id}
+    assert len(resources_of_type(template, "AWS::Logs::LogGroup")) == 2
+    role = role_named(template, f"wearit-storage-{env}-{name}")
+    logs = statements_by_sid(role)["WriteOwnLogs"]
+    assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["Resource"]["Fn::Join"][1][-1] == f":log-group:{log_name}:*"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_errors_and_throttles_of_each_function_alarm_on_the_alarm_topic(
+    templates: Templates, env: str
+) -> None:
+    template = templates[f"WearitStorage-{env}"]
     alarms = {
-        alarm["Properties"]["MetricName"]: alarm["Properties"]
+        (
+            alarm["Properties"]["Dimensions"][0]["Value"]["Ref"],
+            alarm["Properties"]["MetricName"],
+        ): alarm["Properties"]
         for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
         if alarm["Properties"].get("Namespace") == "AWS/Lambda"
     }
-    assert set(alarms) == {"Errors", "Throttles"}
-    for alarm in alarms.values():
+    function_ids = [worker(template, env, name)[0] for name in WORKERS]
+    assert set(alarms) == {(f, metric) for f in function_ids for metric in ("Errors", "Throttles")}
+    for (function_id, _), alarm in alarms.items():
         assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
         assert alarm["Threshold"] == 0
-        (action,) = alarm["AlarmActions"]
-        assert "Ref" in action
-    dlq_alarms = [
-        alarm
-        for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": "MonitoringAlarmTopicAF62D4F1"}]
+
+
+def test_workers_none_deploys_no_function_and_no_log_rights(
+    distinctly_trusted: dict[str, dict[str, Any]],
+) -> None:
+    """``workers: none``: the team's hosts run the workers (their roles trust the configured
+    principals: ``test_roles.py``); nothing of Lambda is deployed or granted."""
+    template = distinctly_trusted["none"]
+    for cfn_type in (
+        "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Logs::LogGroup",
+    ):
+        assert resources_of_type(template, cfn_type) == {}
+    assert not [
+        a
+        for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/Lambda"
     ]
-    assert dlq_alarms  # the dead-letter alarm stays
-
-
-def test_workers_none_deploys_no_function_and_the_role_trusts_the_hosts() -> None:
-    arn = "arn:aws:iam::123456789012:role/wearit-workers"
-    app = App(
-        context=environments_with("dev", workers="none", trusted_principal_arn=arn) | {"env": "dev"}
+    for name in WORKERS:
+        role = role_named(template, f"wearit-storage-dev-{name}")
+        assert "WriteOwnLogs" not in statements_by_sid(role)
+        assert "logs:" not in str(role["Properties"]["Policies"])
+    outputs = template["Outputs"]
+    assert "UploadWorkerFunctionName" not in outputs
+    assert "EraserFunctionName" not in outputs
+    # The queues, and the roles that consume them, stay.
+    assert {"UploadQueueUrl", "ErasureQueueUrl", "UploadWorkerRoleArn", "EraserRoleArn"} <= set(
+        outputs
     )
-    (primary_stack,) = [s for s in build_app(app) if s.stack_name == "WearitStorage-dev"]
-    template = app.synth().get_stack_by_name(primary_stack.stack_name).template
-    assert resources_of_type(template, "AWS::Lambda::Function") == {}
-    assert resources_of_type(template, "AWS::Lambda::EventSourceMapping") == {}
-    role = role_named(template, "wearit-storage-dev-upload-worker")
-    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"AWS": arn}
-    assert "WriteOwnLogs" not in statements_by_sid(role)
+    # And with Lambda, the same configuration deploys both.
+    assert len(resources_of_type(distinctly_trusted["lambda"], "AWS::Lambda::Function")) == 2
 
 
 @pytest.mark.parametrize(

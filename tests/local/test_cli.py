@@ -58,7 +58,7 @@ def test_demo_runs_the_whole_flow_against_templates_from_cdk_out(cdk_out: Path) 
     assert "left: primary 0, replica 0, exports 0" in out
     assert "every file and its SHA-256 checked against the bucket" in out
     assert "done: clothing/demo-user-42-async/dress-3/image.jpg" in out
-    assert "demo passed: 17 steps" in out
+    assert "demo passed: 22 steps" in out
 
 
 def test_demo_without_synthesized_templates_says_what_to_run(tmp_path: Path) -> None:
@@ -142,6 +142,12 @@ def test_local_up_prints_working_exports_and_stops_on_ctrl_c(cdk_out: Path) -> N
         versioning = s3.get_bucket_versioning(Bucket=bucket)
         assert versioning["Status"] == "Enabled"
         assert exports["WEARIT_REPLICA_BUCKET_NAME"] == "wearit-storage-dev-replica"
+        # The eraser's queue, and what reads it.
+        sqs = emulator_client("sqs", endpoint, exports["AWS_REGION_NAME"], credentials=exported)
+        erasures = exports["WEARIT_ERASURE_QUEUE_URL"]
+        assert sqs.get_queue_attributes(QueueUrl=erasures, AttributeNames=["QueueArn"])
+        assert erasures.endswith("/wearit-storage-dev-erasures")
+        assert any("wearit-storage eraser" in line for line in preamble)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         host, port = endpoint.removeprefix("http://").split(":")

@@ -16,7 +16,7 @@ def test_roles(cdk_out: Path, provisioned: ProvisionedEnvironment) -> None:
     template = raw_template(cdk_out, config.primary_stack_name)
     expect = Expect(provisioned, template)
     roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 4  # api, try-on worker, replication, upload worker
+    assert len(roles) == 5  # api, try-on worker, replication, upload worker, eraser
     iam = emulator_client("iam", provisioned.endpoint_url, provisioned.region)
     for resource in roles:
         props = resource["Properties"]
@@ -37,6 +37,7 @@ def test_roles(cdk_out: Path, provisioned: ProvisionedEnvironment) -> None:
     assert provisioned.api_role_arn.endswith(f":role/{config.bucket_name}-api")
     assert provisioned.tryon_worker_role_arn.endswith(f":role/{config.bucket_name}-tryon-worker")
     assert provisioned.upload_worker_role_arn.endswith(f":role/{config.bucket_name}-upload-worker")
+    assert provisioned.eraser_role_arn.endswith(f":role/{config.bucket_name}-eraser")
 
 
 def test_kms_keys_and_aliases(cdk_out: Path, provisioned: ProvisionedEnvironment) -> None:

@@ -11,12 +11,15 @@ What moto 5.2 can and cannot prove, and how each cell of the matrix is checked:
 * moto evaluates identity policies: Allow/Deny, actions and resources with wildcards. Cells
   without a marker are ENFORCED: the call is made with the role's credentials and must
   succeed (and do what it says) or fail with AccessDenied.
-* moto evaluates no condition operator except ``StringEquals``: others count as satisfied.
-  The API's list permission is conditioned on ``StringLike s3:prefix``, so moto would let
-  the API list *any* prefix (see test_moto_canaries.py). Cells marked ``*`` are therefore
-  DOCUMENT-CHECKED: the role's policy in the template is evaluated, condition included,
-  by a small evaluator (tests/local/iam_policy.py). ``test_markers_follow_the_policy``
-  keeps the markers honest if the policy changes.
+* moto evaluates no condition of an S3 request: it counts operators other than
+  ``StringEquals`` as satisfied, and fills no S3 context key (``s3:prefix``,
+  ``s3:RequestObjectTag/...``, ``s3:ExistingObjectTag/...``), and a ``StringEquals`` on a key
+  it did not fill holds too. The API's list permission is conditioned on ``StringLike
+  s3:prefix``, so moto would let the API list *any* prefix (see test_moto_canaries.py), and
+  the upload worker's tag conditions would let it write untagged renditions. Cells marked
+  ``*`` are therefore DOCUMENT-CHECKED: the role's policy in the template is evaluated,
+  condition included, by a small evaluator (tests/local/iam_policy.py).
+  ``test_markers_follow_the_policy`` keeps the markers honest if the policy changes.
 * moto's trust-policy check compares the caller's ARN literally with the principal, so the
   account-root principal (``arn:aws:iam::ACCOUNT:root``) never matches an IAM user under
   enforcement: the roles are assumed before enforcement is switched on, and the trust
@@ -33,8 +36,10 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from botocore.config import Config
@@ -57,7 +62,13 @@ from wearit_local import (
     provision_environment,
 )
 from wearit_local.intrinsics import intrinsics_used
-from wearit_storage import StorageSettings, SyncStorageRepository
+from wearit_storage import (
+    StorageError,
+    StorageSettings,
+    StorageUnavailable,
+    SyncStorageRepository,
+)
+from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.workers import Outcome, UploadProcessor, parse_message
 
@@ -70,37 +81,49 @@ role             action          clothing/  body/   tryon/  avatars/
 ApiRole          get             allow      allow   allow   allow
 ApiRole          put             allow      allow   allow   allow
 ApiRole          delete          allow      allow   allow   allow
-ApiRole          delete-version  allow      allow   allow   allow
+ApiRole          delete-version  deny       deny    deny    deny
 ApiRole          list            allow*     allow*  allow*  allow*
-TryOnWorkerRole  get             allow      allow   deny    deny
+TryOnWorkerRole  get             allow      allow   allow   deny
 TryOnWorkerRole  put             deny       deny    allow   deny
-TryOnWorkerRole  delete          deny       deny    deny    deny
+TryOnWorkerRole  delete          deny       deny    allow   deny
 TryOnWorkerRole  delete-version  deny       deny    deny    deny
-TryOnWorkerRole  list            deny       deny    deny    deny
+TryOnWorkerRole  list            deny*      deny*   allow*  deny*
 UploadWorkerRole get             deny       deny    deny    deny
-UploadWorkerRole put             allow      allow   deny    allow
+UploadWorkerRole put             deny*      deny*   deny    deny*
 UploadWorkerRole delete          deny       deny    deny    deny
-UploadWorkerRole delete-version  allow      allow   deny    allow
+UploadWorkerRole delete-version  deny*      deny*   deny    deny*
 UploadWorkerRole list            allow*     allow*  deny*   allow*
+EraserRole       get             deny       deny    deny    deny
+EraserRole       put             deny       deny    deny    deny
+EraserRole       delete          allow      allow   allow   allow
+EraserRole       delete-version  allow      allow   allow   allow
+EraserRole       list            allow*     allow*  allow*  allow*
 """
-# The same rows, more columns (two tables keep the lines short).
+# The same rows, more columns (two tables keep the lines short). The upload worker's
+# ``put`` is untagged here: with its writer tag it may write renditions, which
+# test_every_request_the_upload_worker_makes_is_allowed_by_its_policy decides.
 MATRIX_ELSEWHERE = """
-role             action          temp/   exports/  other-bucket  replica
-ApiRole          get             allow   allow     deny          deny
-ApiRole          put             allow   allow     deny          deny
-ApiRole          delete          allow   allow     deny          allow
-ApiRole          delete-version  allow   allow     deny          allow
-ApiRole          list            allow*  allow*    deny          allow*
-TryOnWorkerRole  get             deny    deny      deny          deny
-TryOnWorkerRole  put             deny    deny      deny          deny
-TryOnWorkerRole  delete          deny    deny      deny          deny
-TryOnWorkerRole  delete-version  deny    deny      deny          deny
-TryOnWorkerRole  list            deny    deny      deny          deny
-UploadWorkerRole get             allow   deny      deny          deny
-UploadWorkerRole put             deny    deny      deny          deny
-UploadWorkerRole delete          allow   deny      deny          deny
-UploadWorkerRole delete-version  allow   deny      deny          deny
-UploadWorkerRole list            allow*  deny*     deny          deny
+role             action          temp/   exports/  erasures/  sessions/  other-bucket  replica
+ApiRole          get             allow   allow     allow      deny       deny          deny
+ApiRole          put             allow   allow     allow      allow      deny          deny
+ApiRole          delete          allow   allow     deny       deny       deny          deny
+ApiRole          delete-version  allow   deny      deny       deny       deny          deny
+ApiRole          list            allow*  allow*    allow*     deny*      deny          deny
+TryOnWorkerRole  get             deny    deny      deny       deny       deny          deny
+TryOnWorkerRole  put             deny    deny      deny       deny       deny          deny
+TryOnWorkerRole  delete          deny    deny      deny       deny       deny          deny
+TryOnWorkerRole  delete-version  deny    deny      deny       deny       deny          deny
+TryOnWorkerRole  list            deny*   deny*     deny*      deny*      deny          deny
+UploadWorkerRole get             allow   deny      deny       deny       deny          deny
+UploadWorkerRole put             deny    deny      deny       deny       deny          deny
+UploadWorkerRole delete          allow   deny      deny       deny       deny          deny
+UploadWorkerRole delete-version  allow   deny      deny       deny       deny          deny
+UploadWorkerRole list            allow*  deny*     allow*     deny*      deny          deny
+EraserRole       get             deny    deny      allow      deny       deny          deny
+EraserRole       put             deny    deny      deny       deny       deny          deny
+EraserRole       delete          allow   allow     deny       allow      deny          allow
+EraserRole       delete-version  allow   allow     deny       allow      deny          allow
+EraserRole       list            allow*  allow*    allow*     allow*     deny          allow*
 """
 
 OTHER_BUCKET = "wearit-unrelated-bucket"
@@ -111,8 +134,9 @@ ACTIONS = {
     "delete-version": "s3:DeleteObjectVersion",
     "list": "s3:ListBucket",
 }
-# moto can evaluate these condition operators; any other makes a cell document-checked.
-MOTO_EVALUATED_OPERATORS = {"StringEquals"}
+# The condition keys moto fills in a request context, all outside S3 (its ``AssumeRole``'s
+# external id): any condition on a statement deciding an S3 cell makes it document-checked.
+MOTO_FILLED_KEYS = {"sts:ExternalId"}
 
 
 @dataclass(frozen=True)
@@ -149,7 +173,7 @@ PLACES = sorted({c.place for c in CELLS})
 
 def test_matrix_is_complete() -> None:
     roles = {c.role for c in CELLS}
-    assert roles == {"ApiRole", "TryOnWorkerRole", "UploadWorkerRole"}
+    assert roles == {"ApiRole", "TryOnWorkerRole", "UploadWorkerRole", "EraserRole"}
     assert {c.action for c in CELLS} == set(ACTIONS)
     assert (
         len(CELLS)
@@ -219,6 +243,7 @@ def matrix(cdk_out: Path) -> Iterator[Matrix]:
             "ApiRole": env.api_role_arn,
             "TryOnWorkerRole": env.tryon_worker_role_arn,
             "UploadWorkerRole": env.upload_worker_role_arn,
+            "EraserRole": env.eraser_role_arn,
         }
         versions: dict[tuple[str, str], str] = {}
         for place in PLACES:
@@ -233,6 +258,7 @@ def matrix(cdk_out: Path) -> Iterator[Matrix]:
                     Bucket=bucket, Key=seed_key(prefix, role, "version"), Body=b"v"
                 )
                 versions[(role, place)] = response["VersionId"]
+        _seed_erased_user(endpoint, env)
         sts = _client("sts", endpoint, env.region, SETUP)
         sessions = {}
         for role, arn in role_arns.items():
@@ -246,6 +272,18 @@ def matrix(cdk_out: Path) -> Iterator[Matrix]:
             )
         enforce_iam(endpoint)
         yield Matrix(env, role_arns, sessions, versions, endpoint)
+
+
+ERASED_KEY = "clothing/erased/i1/image.jpg"
+
+
+def _seed_erased_user(endpoint: str, env: ProvisionedEnvironment) -> None:
+    """Two versions in the primary, one in the replica, written before enforcement."""
+    primary = _client("s3", endpoint, env.region, SETUP)
+    replica = _client("s3", endpoint, env.replica_region, SETUP)
+    for version in (b"a", b"b"):
+        primary.put_object(Bucket=env.data_bucket, Key=ERASED_KEY, Body=version)
+    replica.put_object(Bucket=env.replica_bucket, Key=ERASED_KEY, Body=b"r")
 
 
 def test_enforcement_is_on(matrix: Matrix) -> None:
@@ -335,7 +373,9 @@ def test_markers_follow_the_policy(cdk_out: Path, matrix: Matrix, cell: Cell) ->
     action, resource, _ = request_of(cell, matrix.location(cell.place))
     statements = matching_statements(role_policies(cdk_out, cell.role), action, resource)
     unevaluable = any(
-        set(statement.get("Condition", {})) - MOTO_EVALUATED_OPERATORS for statement in statements
+        operator != "StringEquals" or set(keys) - MOTO_FILLED_KEYS
+        for statement in statements
+        for operator, keys in statement.get("Condition", {}).items()
     )
     assert cell.document_checked is unevaluable, cell.id
 
@@ -357,10 +397,10 @@ def test_trust_policy(cdk_out: Path, matrix: Matrix) -> None:
         (statement,) = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Action"] == "sts:AssumeRole"
         assert statement["Effect"] == "Allow"
-        # dev runs its upload worker in Lambda (workers: lambda): only Lambda assumes it.
+        # dev runs its workers in Lambda (workers: lambda): only Lambda assumes their roles.
         expected = (
             {"Service": "lambda.amazonaws.com"}
-            if role == "UploadWorkerRole"
+            if role in ("UploadWorkerRole", "EraserRole")
             else {"AWS": {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}}
         )
         assert statement["Principal"] == expected
@@ -380,44 +420,241 @@ def test_a_server_on_a_taken_port_fails_fast_naming_the_cause() -> None:
         assert server.pid is not None
 
 
-def test_the_upload_worker_role_is_enough_to_promote_a_pinned_upload(matrix: Matrix) -> None:
-    """Enforced end to end: with only its role's permissions, the worker claims, renders,
-    stores, records the outcome and purges the upload (every S3 call it makes)."""
+def _role_settings(matrix: Matrix, role: str) -> StorageSettings:
     env = matrix.env
-    temp_key = "temp/matrix-pinned/photo.jpg"
-    destination = UploadDestination("clothing", "matrix-user", "item-1")
-    api = matrix.s3("ApiRole", env.region)  # enforcement is on: the upload, as the API role
-    api.put_object(
-        Bucket=env.data_bucket, Key=temp_key, Body=make_jpeg(), Metadata=destination.metadata()
-    )
-    credentials = matrix.sessions["UploadWorkerRole"]
-    settings = StorageSettings(
+    credentials = matrix.sessions[role]
+    return StorageSettings(
         region=env.region,
         bucket_name=env.data_bucket,
         endpoint_url=matrix.endpoint,
         access_key=credentials.access_key_id,
         secret_key=credentials.secret_access_key,
         session_token=credentials.session_token,
+        replica_bucket_name=env.replica_bucket,
+        replica_region=env.replica_region,
         max_attempts=1,
         botocore_config=_CONFIG,
     )
-    event = json.dumps(
-        {
-            "Records": [
-                {
-                    "eventName": "ObjectCreated:Post",
-                    "eventTime": "2026-12-01T00:00:00Z",
-                    "s3": {"bucket": {"name": env.data_bucket}, "object": {"key": temp_key}},
-                }
+
+
+def test_canary_moto_authorizes_a_batch_delete_on_the_bucket_arn(matrix: Matrix) -> None:
+    """Why the eraser's run is decided on its policy document (below), not enforced: moto
+    authorizes ``DeleteObjects`` as ``s3:DeleteObject`` on the bucket's ARN, where S3
+    authorizes each key (``s3:DeleteObjectVersion`` on the object). The version the
+    eraser may delete alone (the enforced ``EraserRole-delete-version`` cells) it may not
+    delete in a batch here. When this fails, enforce the eraser's run end to end."""
+    env = matrix.env
+    s3 = matrix.s3("EraserRole", env.region)
+    listed = s3.list_object_versions(Bucket=env.data_bucket, Prefix=ERASED_KEY)["Versions"]
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed]
+    response = s3.delete_objects(Bucket=env.data_bucket, Delete={"Objects": objects})
+    assert {error["Code"] for error in response["Errors"]} == {"AccessDenied"}
+    assert "Deleted" not in response
+
+
+def test_the_try_on_role_stores_results_it_can_read_back(matrix: Matrix) -> None:
+    """Enforced: ``upload_tryon_result`` under the try-on role, and the result's bytes read
+    back with the same role (its URL is signed by it)."""
+    with SyncStorageRepository.from_settings(_role_settings(matrix, "TryOnWorkerRole")) as repo:
+        stored = repo.store_tryon_result("tryon-user", "t1", make_jpeg(), "result.jpg")
+        assert repo.download_tryon_result("tryon-user", "t1", "result.jpg")[:2] == b"\xff\xd8"
+        assert "X-Amz-Signature" in stored.url
+
+
+# --- every request the upload worker makes, on its policy document ------------------------
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    action: str
+    resource: str
+    context: dict[str, str]
+
+
+_S3_ACTIONS = {
+    "PutObject": "s3:PutObject",
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "DeleteObject": "s3:DeleteObject",
+    "GetObjectTagging": "s3:GetObjectTagging",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjectVersions": "s3:ListBucketVersions",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+}
+#: With a version id, S3 authorizes the ``*Version`` action.
+_VERSIONED = {
+    "s3:GetObject": "s3:GetObjectVersion",
+    "s3:DeleteObject": "s3:DeleteObjectVersion",
+    "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+}
+
+
+def _record_requests(boto_client: Any, admin: Any, sent: list[SentRequest]) -> None:
+    """What S3 would authorize for each call: its action(s), resource and the request
+    context the role's conditions read (the tags sent, the tags of the version acted on)."""
+
+    def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
+        if kwargs["context"].get("is_presign_request"):
+            return  # signed locally, sent by no one here
+        bucket, key = params["Bucket"], params.get("Key")
+        if model.name == "DeleteObjects":  # S3 authorizes each key of a batch
+            for target in params["Delete"]["Objects"]:
+                action = "s3:DeleteObjectVersion" if "VersionId" in target else "s3:DeleteObject"
+                sent.append(SentRequest(action, f"arn:aws:s3:::{bucket}/{target['Key']}", {}))
+            return
+        if key is None:
+            listing = {"s3:prefix": params.get("Prefix", "")}
+            sent.append(SentRequest(_S3_ACTIONS[model.name], f"arn:aws:s3:::{bucket}", listing))
+            return
+        action = _S3_ACTIONS[model.name]
+        if "VersionId" in params:
+            action = _VERSIONED.get(action, action)
+        context: dict[str, str] = {}
+        for tag_key, value in parse_qsl(params.get("Tagging", "")):
+            context[f"s3:RequestObjectTag/{tag_key}"] = value
+        if action == "s3:DeleteObjectVersion":
+            tags = admin.get_object_tagging(Bucket=bucket, Key=key, VersionId=params["VersionId"])[
+                "TagSet"
             ]
-        }
+            context |= {f"s3:ExistingObjectTag/{t['Key']}": t["Value"] for t in tags}
+        resource = f"arn:aws:s3:::{bucket}/{key}"
+        sent.append(SentRequest(action, resource, context))
+        if params.get("Tagging"):
+            sent.append(SentRequest("s3:PutObjectTagging", resource, context))
+
+    # The API parameters (``Tagging`` as sent, before serialization into a header).
+    boto_client.meta.events.register("provide-client-params.s3", record)
+
+
+def _allowed(documents: list[dict[str, Any]], request: SentRequest) -> bool:
+    allowed = False
+    for statement in matching_statements(documents, request.action, request.resource):
+        if conditions_hold(statement.get("Condition", {}), request.context):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+@pytest.fixture(scope="module")
+def open_env(cdk_out: Path) -> Iterator[ProvisionedEnvironment]:
+    """A second server without enforcement: moto cannot evaluate the tag conditions."""
+    with MotoServerProcess() as server:
+        yield provision_environment(cdk_out, "dev", s3_endpoint=server.endpoint_url)
+
+
+def test_every_request_the_upload_worker_makes_is_allowed_by_its_policy(
+    cdk_out: Path, open_env: ProvisionedEnvironment
+) -> None:
+    """moto's enforcement hands identity policies no S3 request context, so a condition on
+    ``s3:RequestObjectTag`` or ``s3:ExistingObjectTag`` never holds there. Every call the
+    worker makes (a promotion, then one whose thumbnail fails, so its own half-written main
+    is rolled back) is decided on the role's policy document instead, with the context S3
+    would give: all allowed, the rollback's delete by the worker's own writer tag."""
+    env = open_env
+    settings = StorageSettings.from_env(env.environment_variables())
+    admin = emulator_client("s3", env.endpoint_url, env.region)
+    documents = role_policies(cdk_out, "UploadWorkerRole")
+    sent: list[SentRequest] = []
+    with SyncStorageRepository.from_settings(settings) as repo:
+        _record_requests(repo.s3_client.boto_client, admin, sent)
+        for session, fail_thumbnail in (("matrix-ok", False), ("matrix-fail", True)):
+            destination = UploadDestination("clothing", "matrix-user", session)
+            key = f"temp/{session}/photo.jpg"
+            admin.put_object(
+                Bucket=env.data_bucket, Key=key, Body=make_jpeg(), Metadata=destination.metadata()
+            )
+            if fail_thumbnail:
+                _fail_thumbnail_puts(repo.s3_client.boto_client)
+            event = parse_message(
+                json.dumps(
+                    {
+                        "Records": [
+                            {
+                                "eventName": "ObjectCreated:Post",
+                                "eventTime": "2026-12-01T00:00:00Z",
+                                "s3": {
+                                    "bucket": {"name": env.data_bucket},
+                                    "object": {"key": key},
+                                },
+                            }
+                        ]
+                    }
+                )
+            )[0]
+            processor = UploadProcessor(repo.uploads, worker_id="matrix")
+            if fail_thumbnail:
+                with pytest.raises(StorageError):
+                    processor.process(event)
+            else:
+                assert processor.process(event).outcome is Outcome.DONE
+    refused = [request for request in sent if not _allowed(documents, request)]
+    assert refused == []
+    rollback = [
+        r for r in sent if r.action == "s3:DeleteObjectVersion" and "clothing/" in r.resource
+    ]
+    assert rollback
+    assert all(
+        r.context.get("s3:ExistingObjectTag/wearit-writer") == "upload-worker" for r in rollback
     )
-    with SyncStorageRepository.from_settings(settings) as worker_repo:
-        (record,) = parse_message(event)
-        result = UploadProcessor(worker_repo.uploads, worker_id="matrix").process(record)
-        assert result.outcome is Outcome.DONE
-        assert worker_repo.upload_status("matrix-pinned").state == "done"
-    assert "Contents" in api.list_objects_v2(
-        Bucket=env.data_bucket, Prefix="clothing/matrix-user/item-1/image"
-    )
-    assert "Versions" not in api.list_object_versions(Bucket=env.data_bucket, Prefix=temp_key)
+    # Never a read of a user's photo.
+    assert not [
+        r
+        for r in sent
+        if r.action.startswith("s3:GetObject")
+        and "/clothing/" in r.resource
+        and "Tagging" not in r.action
+    ]
+
+
+def test_every_request_of_an_erasure_is_allowed_by_the_roles_policies(
+    cdk_out: Path, open_env: ProvisionedEnvironment
+) -> None:
+    """The API asks, the eraser does, each call decided on its role's document with the
+    context S3 would give (a batch delete authorized key by key): the API's request and
+    status reads, the eraser's two passes over both buckets. They end with nothing of the
+    user in either bucket and the request reported done."""
+    env = open_env
+    admin = emulator_client("s3", env.endpoint_url, env.region)
+    replica_admin = emulator_client("s3", env.endpoint_url, env.replica_region)
+    for body in (b"a", b"b"):
+        admin.put_object(Bucket=env.data_bucket, Key=ERASED_KEY, Body=body)
+    replica_admin.put_object(Bucket=env.replica_bucket, Key=ERASED_KEY, Body=b"r")
+    settings = StorageSettings.from_env(env.environment_variables())
+    sent_by: dict[str, list[SentRequest]] = {"ApiRole": [], "EraserRole": []}
+    with SyncStorageRepository.from_settings(settings) as api:
+        _record_requests(api.s3_client.boto_client, admin, sent_by["ApiRole"])
+        assert api.request_user_erasure("erased").state == "requested"
+    with SyncStorageRepository.from_settings(settings) as repo:
+        assert repo.replica_client is not None
+        for client in (repo.s3_client, repo.replica_client):
+            _record_requests(client.boto_client, admin, sent_by["EraserRole"])
+        eraser = Eraser(
+            repo.s3_client, repo.replica_client, schedule=lambda *_: None, delay=timedelta(0)
+        )
+        eraser.first_pass("erased")
+        eraser.second_pass("erased")
+    with SyncStorageRepository.from_settings(settings) as api:
+        _record_requests(api.s3_client.boto_client, admin, sent_by["ApiRole"])
+        assert api.erasure_status("erased").state == "done"
+    for role, sent in sent_by.items():
+        documents = role_policies(cdk_out, role)
+        assert [request for request in sent if not _allowed(documents, request)] == [], role
+    deleted = [r for r in sent_by["EraserRole"] if r.action == "s3:DeleteObjectVersion"]
+    assert {r.resource.split(":::")[1].split("/")[0] for r in deleted} == {
+        env.data_bucket,
+        env.replica_bucket,
+    }
+    for client, bucket in ((admin, env.data_bucket), (replica_admin, env.replica_bucket)):
+        listed = client.list_object_versions(Bucket=bucket, Prefix="clothing/erased/")
+        assert "Versions" not in listed
+        assert "DeleteMarkers" not in listed
+
+
+def _fail_thumbnail_puts(boto_client: Any) -> None:
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].endswith("_thumb.jpg"):
+            raise StorageUnavailable("the thumbnail's PUT kept failing", key=params["Key"])
+
+    boto_client.meta.events.register("provide-client-params.s3.PutObject", refuse)

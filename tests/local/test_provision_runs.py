@@ -91,6 +91,7 @@ def test_provisioning_again_restores_the_template(
         "ExpireTempUploads",
         "ExpireExports",
         "ExpireErasureRequests",
+        "ExpireSessionBindings",
     }
     assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == ["StorageAccess"]
     kms = emulator_client("kms", dev.endpoint_url, dev.region)

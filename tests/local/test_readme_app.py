@@ -33,6 +33,8 @@ from wearit_local import ProvisionedEnvironment
 from wearit_local.http_upload import post_form
 from wearit_storage import StorageSettings, SyncStorageRepository
 from wearit_storage.workers import UploadWorker, WorkQueue
+from wearit_storage.workers.erasures import ErasureMessages
+from wearit_storage.workers.poller import QueuePoller
 
 README = REPO_ROOT / "README.md"
 _BLOCK = re.compile(
@@ -90,6 +92,31 @@ def run_worker(local_env: dict[str, str]) -> Iterator[Callable[[Callable[[], boo
             queue.close()
 
 
+@pytest.fixture
+def run_eraser(local_env: dict[str, str]) -> Iterator[Callable[[Callable[[], bool]], None]]:
+    """The eraser on the local erasure queue, as ``wearit-storage eraser`` runs it, until
+    ``done()`` (both passes: the second comes back after the local delay)."""
+    settings = StorageSettings.from_env(local_env)
+    with SyncStorageRepository.from_settings(settings) as repository:
+        queue = WorkQueue.erasures(settings)
+        messages = ErasureMessages.on_queue(
+            queue, repository.s3_client, repository.replica_client, settings
+        )
+        poller = QueuePoller(messages, queue, wait_s=1, name="readme-eraser")
+
+        def run(done: Callable[[], bool]) -> None:
+            for _ in range(12):
+                poller.poll(once=True)
+                if done():
+                    return
+            raise AssertionError(f"the erasure was not done after 12 receives: {messages.passes}")
+
+        try:
+            yield run
+        finally:
+            queue.close()
+
+
 def test_the_readme_blocks_are_found() -> None:
     assert sorted(readme_blocks()) == ["app", "curl", "fetch"]
 
@@ -98,6 +125,7 @@ def test_the_readme_app_serves_both_upload_paths_and_the_erasure(
     dev: ProvisionedEnvironment,
     local_env: dict[str, str],
     run_worker: Callable[[Callable[[], bool]], None],
+    run_eraser: Callable[[Callable[[], bool]], None],
 ) -> None:
     photo = make_jpeg((1600, 1200), "teal")
     with TestClient(readme_app()) as api:
@@ -131,7 +159,13 @@ def test_the_readme_app_serves_both_upload_paths_and_the_erasure(
         )
         assert api.get("/users/readme-u1/uploads/never-minted").status_code == 404
 
-        assert api.delete("/users/readme-u1").json() == {"erased": True}
+        asked = api.delete("/users/readme-u1")
+        assert (asked.status_code, asked.json()) == (202, {"state": "requested"})
+        assert api.get("/users/readme-u1/erasure").json()["state"] == "requested"
+        late = api.post("/users/readme-u1/clothing/c3/uploads")  # refused from now on
+        assert (late.status_code, late.json()["code"]) == (410, "user_erased")
+        run_eraser(lambda: api.get("/users/readme-u1/erasure").json()["state"] == "done")
+        assert api.get("/users/readme-u1/erasure").json()["versions_deleted"] >= 4
 
 
 def _free_port() -> int:
@@ -184,7 +218,10 @@ def served_app(local_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     shutil.which("curl") is None or shutil.which("jq") is None, reason="needs curl and jq"
 )
 def test_the_readme_clients_upload_through_the_app_under_uvicorn(
-    served_app: str, tmp_path: Path, run_worker: Callable[[Callable[[], bool]], None]
+    served_app: str,
+    local_env: dict[str, str],
+    tmp_path: Path,
+    run_worker: Callable[[Callable[[], bool]], None],
 ) -> None:
     (tmp_path / "photo.jpg").write_bytes(make_jpeg((1200, 900), "olive"))
     blocks = readme_blocks()
@@ -232,5 +269,7 @@ def test_the_readme_clients_upload_through_the_app_under_uvicorn(
     )
     assert "/clothing/u1/c1/image.jpg?" in status("u1", curl_session)["url"]
     assert "/clothing/readme-u3/c4/image.jpg?" in status("readme-u3", fetch_session)["url"]
-    assert httpx2.delete(f"{served_app}/users/u1").json() == {"erased": True}
-    assert httpx2.delete(f"{served_app}/users/readme-u3").json() == {"erased": True}
+    assert httpx2.delete(f"{served_app}/users/readme-u3").json() == {"state": "requested"}
+    # u1 is the README's user, and other tests' too: erased the scripts' way, no tombstone.
+    with SyncStorageRepository.from_settings(StorageSettings.from_env(local_env)) as repo:
+        assert repo.delete_user_files("u1")

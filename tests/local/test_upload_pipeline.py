@@ -73,7 +73,7 @@ def test_the_queue_policy_is_held_as_declared(
         ]["Policy"]
     )
     sids = [s.get("Sid") for s in policy["Statement"]]
-    assert sids == [None, "BucketAnnouncesUploads"]
+    assert sids == [None, "BucketAnnouncesObjects"]
     deny, allow = policy["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

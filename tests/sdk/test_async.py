@@ -183,5 +183,12 @@ async def test_from_env_end_to_end(
     }
     assert await repo.delete_user_files("u1")
     await repo.close()
-    assert [m.operation for m in metrics] == ["upload", "upload", "erase"]
+    # The erasure check before writing, the pair, then the erasure (its sessions read first).
+    assert [m.operation for m in metrics] == [
+        "exists",
+        "upload",
+        "upload",
+        "list_sessions",
+        "erase",
+    ]
     assert all(m.outcome == "ok" for m in metrics)

@@ -27,6 +27,7 @@ from wearit_storage import (
 from wearit_storage.categories import USER_CATEGORIES, Category
 from wearit_storage.imaging.decode import human_bytes
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
+from wearit_storage.uploads.store import UPLOAD_WORKER_WRITER, store_renditions
 
 
 def _image(admin: Any, bucket: str, key: str) -> Image.Image:
@@ -84,7 +85,7 @@ def test_distinct_main_keys_never_share_a_thumbnail(
         "clothing/u1/c1/photo_thumb.jpg",
     ]
     pairs = {
-        key: admin.head_object(Bucket=bucket, Key=key, VersionId=version)["Metadata"]
+        key: admin.get_object_tagging(Bucket=bucket, Key=key, VersionId=version)["TagSet"]
         for key, version in current.items()
     }
     assert pairs["clothing/u1/c1/photo.jpg"] == pairs["clothing/u1/c1/photo_thumb.jpg"]
@@ -124,16 +125,39 @@ def _fail_puts_of(repo: SyncStorageRepository, key_suffix: str) -> None:
     repo.s3_client.boto_client.meta.events.register("provide-client-params.s3.PutObject", fail)
 
 
-def test_failed_thumbnail_write_leaves_neither_rendition(
+def test_failed_thumbnail_write_leaves_neither_rendition_current(
     repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
     _fail_puts_of(repo, "_thumb.jpg")
     with pytest.raises(StorageError):
         repo.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
+    # The API deletes no version: the half-written main is hidden under a delete marker,
+    # noncurrent until the lifecycle (or an erasure) removes it; no key shows anything.
+    assert admin.list_objects_v2(Bucket=bucket, Prefix="clothing/").get("KeyCount") == 0
+    assert sorted((k, marker) for k, _, marker in all_versions(admin, bucket)) == [
+        ("clothing/u1/c1/photo.jpg", False),
+        ("clothing/u1/c1/photo.jpg", True),
+    ]
+
+
+def test_a_worker_written_failed_pair_leaves_nothing_at_all(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    """The upload worker deletes the versions it wrote (tagged with its writer tag)."""
+    _fail_puts_of(repo, "_thumb.jpg")
+    renditions = repo.render(jpeg, "clothing")
+    with pytest.raises(StorageError):
+        store_renditions(
+            repo.s3_client,
+            renditions,
+            "clothing/u1/c1/photo.jpg",
+            "clothing/u1/c1/photo_thumb.jpg",
+            writer=UPLOAD_WORKER_WRITER,
+        )
     assert all_versions(admin, bucket) == []  # not even a noncurrent version or marker
 
 
-def test_failed_thumbnail_write_keeps_the_previous_main_current(
+def test_failed_thumbnail_write_keeps_the_previous_pair_current(
     repo: SyncStorageRepository, admin: Any, bucket: str
 ) -> None:
     repo.upload_clothing_image("u1", "c1", make_jpeg(color="red"), "photo.jpg")
@@ -143,7 +167,9 @@ def test_failed_thumbnail_write_keeps_the_previous_main_current(
         repo.upload_clothing_image("u1", "c1", make_jpeg(color="green"), "photo.jpg")
     after = admin.get_object(Bucket=bucket, Key="clothing/u1/c1/photo.jpg")["Body"].read()
     assert after == before
-    assert len(all_versions(admin, bucket, "clothing/u1/c1/photo.jpg")) == 1
+    # Superseded, not deleted: the previous version copied back on top of the failed one.
+    versions = all_versions(admin, bucket, "clothing/u1/c1/photo.jpg")
+    assert [marker for _, _, marker in versions] == [False, False, False]
 
 
 def test_a_rollback_goes_through_the_instrumented_client(
@@ -155,13 +181,14 @@ def test_a_rollback_goes_through_the_instrumented_client(
         with pytest.raises(StorageError):
             repository.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
     assert [(m.operation, m.key, m.outcome) for m in metrics] == [
+        ("exists", "erasures/u1/request.json", "ok"),
         ("upload", "clothing/u1/c1/photo.jpg", "ok"),
         ("upload", "clothing/u1/c1/photo_thumb.jpg", "error"),
         ("rollback_lookup", "clothing/u1/c1/photo.jpg", "ok"),
-        ("delete_version", "clothing/u1/c1/photo.jpg", "ok"),
+        ("delete", "clothing/u1/c1/photo.jpg", "ok"),
         ("rollback_lookup", "clothing/u1/c1/photo_thumb.jpg", "ok"),
     ]
-    assert all_versions(admin, bucket) == []
+    assert admin.list_objects_v2(Bucket=bucket, Prefix="clothing/").get("KeyCount") == 0
 
 
 def _with_upload_limit(settings: StorageSettings, limit: int) -> SyncStorageRepository:
@@ -237,7 +264,10 @@ def test_promote_keeps_temp_when_the_final_write_fails(
         repo.promote_temp_upload(
             "sess-1", "upload.jpg", user_id="u1", category="clothing", item_id="c1"
         )
-    assert [k for k, _, _ in all_versions(admin, bucket)] == ["temp/sess-1/upload.jpg"]
+    # The temp upload is kept for the retry; the failed pair shows nothing (the main's
+    # version superseded by a delete marker).
+    assert [k for k, _, _ in all_versions(admin, bucket, "temp/")] == ["temp/sess-1/upload.jpg"]
+    assert admin.list_objects_v2(Bucket=bucket, Prefix="clothing/").get("KeyCount") == 0
 
 
 def test_promote_argument_checks(repo: SyncStorageRepository) -> None:

@@ -147,7 +147,7 @@ def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() ->
             raw = "700"
         if name == "replica_region":
             raw = "eu-central-1"
-        if name == "upload_queue_url":
+        if name in ("upload_queue_url", "erasure_queue_url"):
             raw = "https://sqs.eu-west-3.amazonaws.com/123456789012/value-7"
         environment = dict(BASE)
         if name in {"access_key", "secret_key", "session_token"}:

@@ -1,8 +1,10 @@
 """The upload worker against moto's S3 and SQS: notification -> queue -> worker -> status.
 
 The bucket notifies the queue as the stack declares it (pinned uploads' endings under
-temp/), so the messages here are the ones moto's S3 sends (with the version id S3 adds,
-see wearit_local.moto_patches); redeliveries are the same bodies again.
+temp/), so the messages here are the ones moto's S3 sends; moto leaves out the version id
+S3 sends, so those messages take the worker's fallback (a HeadObject), and the tests of the
+version-pinned path add it as S3 writes it (``as_s3_sends``). Redeliveries are the same
+bodies again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from tests.sdk.helpers import all_versions, notify_queue, upload_queue
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
+from wearit_local.lambda_events import as_s3_sends
 from wearit_storage import OperationMetric, StorageUnavailable, SyncStorageRepository
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.uploads.status import (
@@ -85,12 +88,16 @@ def claim_as(repo: SyncStorageRepository, worker: str, lease: timedelta) -> Clai
     return claim(repo.s3_client, SESSION, "photo.jpg", upload=ref, worker=worker, lease=lease)
 
 
-def receive_upload_message(queue: WorkQueue) -> QueueMessage:
-    """The next message announcing an upload."""
+def receive_upload_message(queue: WorkQueue, s3: Any = None) -> QueueMessage:
+    """The next message announcing an upload; with ``s3``, its body as S3 itself writes it
+    (with the object's version id, which moto's events lack)."""
     for _ in range(5):
         messages = queue.receive(1, wait_s=1)
         if messages:
-            return messages[0]
+            message = messages[0]
+            if s3 is None:
+                return message
+            return dataclasses.replace(message, body=as_s3_sends(message.body, s3))
     raise AssertionError("no upload message arrived")
 
 
@@ -134,10 +141,10 @@ def test_a_pinned_upload_becomes_renditions_and_status_done(
 
 
 def test_one_upload_costs_five_requests_plus_one_per_rendition(
-    repo: SyncStorageRepository, queue: WorkQueue, worker: UploadWorker, jpeg: bytes
+    repo: SyncStorageRepository, queue: WorkQueue, worker: UploadWorker, jpeg: bytes, admin: Any
 ) -> None:
     upload(repo, jpeg)
-    message = receive_upload_message(queue)
+    message = receive_upload_message(queue, admin)  # as S3 sends it: versionId included
     sent = count_requests(repo)
     worker.messages.handle(message)
     sent_for_the_upload = Counter(sent)
@@ -151,12 +158,12 @@ def test_one_upload_costs_five_requests_plus_one_per_rendition(
 
 
 def test_the_worker_pins_the_announced_version(
-    repo: SyncStorageRepository, queue: WorkQueue, worker: UploadWorker, jpeg: bytes
+    repo: SyncStorageRepository, queue: WorkQueue, worker: UploadWorker, jpeg: bytes, admin: Any
 ) -> None:
     temp_key = upload(repo, jpeg)
-    (event,) = parse_message(receive_upload_message(queue).body)
+    (event,) = parse_message(receive_upload_message(queue, admin).body)
     current = repo.s3_client.head_object(temp_key)
-    assert event.version_id == current.version_id  # S3 names it; moto is patched to
+    assert event.version_id == current.version_id
     result = worker.processor.process(event)
     assert result.outcome is Outcome.DONE
     stored = read_status(repo.s3_client, SESSION)
@@ -178,9 +185,9 @@ def test_a_second_post_while_the_first_renders_is_refused_explicitly_never_lost(
     first = receive_upload_message(queue)
     store_for = repo.uploads.store_for
 
-    def second_post_lands_meanwhile(*args: Any) -> Any:
+    def second_post_lands_meanwhile(*args: Any, **kwargs: Any) -> Any:
         upload(repo, jpeg)  # between the first's download and its delete
-        return store_for(*args)
+        return store_for(*args, **kwargs)
 
     monkeypatch.setattr(repo.uploads, "store_for", second_post_lands_meanwhile)
     worker.handle(first)
@@ -312,7 +319,7 @@ def test_a_transient_failure_leaves_the_message_to_come_back_and_says_pending_ag
 ) -> None:
     upload(repo, jpeg)
 
-    def unavailable(*_: Any) -> None:
+    def unavailable(*_: Any, **__: Any) -> None:
         raise StorageUnavailable("S3 kept failing with SlowDown after retries")
 
     monkeypatch.setattr(repo.uploads, "store_for", unavailable)
@@ -350,7 +357,7 @@ def test_a_release_never_resurrects_an_older_outcome(
     write_status(repo.s3_client, SESSION, dataclasses.replace(old, state="processing"))
     write_status(repo.s3_client, SESSION, old)
 
-    def unavailable(*_: Any) -> None:
+    def unavailable(*_: Any, **__: Any) -> None:
         raise StorageUnavailable("S3 kept failing")
 
     monkeypatch.setattr(repo.uploads, "store_for", unavailable)

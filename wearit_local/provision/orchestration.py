@@ -68,6 +68,9 @@ OUTPUT_REPLICATION_ROLE = "ReplicationRoleArn"
 OUTPUT_UPLOAD_QUEUE = "UploadQueueUrl"
 OUTPUT_UPLOAD_DEAD_LETTER_QUEUE = "UploadDeadLetterQueueUrl"
 OUTPUT_UPLOAD_WORKER_ROLE = "UploadWorkerRoleArn"
+OUTPUT_ERASURE_QUEUE = "ErasureQueueUrl"
+OUTPUT_ERASURE_DEAD_LETTER_QUEUE = "ErasureDeadLetterQueueUrl"
+OUTPUT_ERASER_ROLE = "EraserRoleArn"
 
 _RETRIES = Config(retries={"max_attempts": 3, "mode": "standard"})
 
@@ -287,6 +290,9 @@ def _describe(
         upload_queue_url=output(OUTPUT_UPLOAD_QUEUE),
         upload_dead_letter_queue_url=output(OUTPUT_UPLOAD_DEAD_LETTER_QUEUE),
         upload_worker_role_arn=output(OUTPUT_UPLOAD_WORKER_ROLE),
+        erasure_queue_url=output(OUTPUT_ERASURE_QUEUE),
+        erasure_dead_letter_queue_url=output(OUTPUT_ERASURE_DEAD_LETTER_QUEUE),
+        eraser_role_arn=output(OUTPUT_ERASER_ROLE),
         stacks=stacks,
         credentials=credentials,
     )

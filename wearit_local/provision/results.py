@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from wearit_local.clients import LocalCredentials
 from wearit_local.provision.queues import ProvisionedQueue
 
+#: The eraser's second pass, locally: seconds, not the deployed 15 minutes.
+LOCAL_SECOND_PASS_S = 2
+
 
 @dataclass(frozen=True)
 class ProvisionedBucket:
@@ -85,6 +88,9 @@ class ProvisionedEnvironment:
     upload_queue_url: str
     upload_dead_letter_queue_url: str
     upload_worker_role_arn: str
+    erasure_queue_url: str
+    erasure_dead_letter_queue_url: str
+    eraser_role_arn: str
     stacks: tuple[ProvisionedStack, ...]
     credentials: LocalCredentials = field(default_factory=LocalCredentials)
 
@@ -130,6 +136,9 @@ class ProvisionedEnvironment:
             "WEARIT_REPLICA_BUCKET_NAME": self.replica_bucket,
             "WEARIT_REPLICA_REGION_NAME": self.replica_region,
             "WEARIT_UPLOAD_QUEUE_URL": self.upload_queue_url,
+            "WEARIT_ERASURE_QUEUE_URL": self.erasure_queue_url,
+            # Nothing replicates here (moto runs no replication): no late write to wait for.
+            "WEARIT_ERASURE_SECOND_PASS_SECONDS": str(LOCAL_SECOND_PASS_S),
             "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
         }

@@ -1,9 +1,10 @@
 """The eraser: what a user's erasure request sets off, in two passes.
 
 The first pass runs when the bucket announces the request: every version and delete
-marker of the user's data, exports, upload sessions (the pending ``temp/`` uploads their
-bindings name, raw photos and status records included) and those bindings, in the primary
-and the replica. It records ``erasing`` and schedules the second pass.
+marker of the user's data, exports and upload sessions (the pending ``temp/`` uploads their
+bindings name, raw photos and status records included), in the primary and the replica.
+It records ``erasing`` and schedules the second pass, which finds the sessions by the same
+bindings and erases them last.
 
 Writes can still land after it: an upload whose worker checked the tombstone just before
 the request was written, a version still on its way to the replica (up to 15 minutes with
@@ -78,7 +79,8 @@ class Eraser:
         self.delay = delay
 
     def first_pass(self, user_id: str) -> PassResult:
-        report = self._erase(user_id)
+        # The bindings stay: the second pass finds the user's sessions by them again.
+        report = self._erase(user_id, keep_bindings=True)
         counts = counts_of(report)
         after = datetime.now(UTC) + self.delay
         write_eraser_record(
@@ -95,7 +97,7 @@ class Eraser:
             return PassResult(user_id, True, record.counts, not_before=record.second_pass_after)
         earlier = record.counts if record is not None else ErasureCounts()
         try:
-            report = self._erase(user_id)
+            report = self._erase(user_id, keep_bindings=False)
         except ErasureIncomplete as incomplete:
             write_eraser_record(
                 self.primary,
@@ -110,8 +112,8 @@ class Eraser:
         logger.info("eraser: user %s erased, nothing left in either bucket", user_id)
         return PassResult(user_id, True, counts)
 
-    def _erase(self, user_id: str) -> ErasureReport:
-        prefixes = user_erasure_prefixes(self.primary, user_id)
+    def _erase(self, user_id: str, *, keep_bindings: bool) -> ErasureReport:
+        prefixes = user_erasure_prefixes(self.primary, user_id, keep_bindings=keep_bindings)
         report = erase(self.primary, self.replica, f"user {user_id}", prefixes)
         report.raise_if_incomplete()
         return report

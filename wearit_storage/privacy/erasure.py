@@ -358,11 +358,15 @@ def erase(
     return report
 
 
-def user_erasure_prefixes(client: SyncS3Client, user_id: str) -> list[tuple[Category, str]]:
+def user_erasure_prefixes(
+    client: SyncS3Client, user_id: str, *, keep_bindings: bool = False
+) -> list[tuple[Category, str]]:
     """Everything erasing a user removes: their data, their export archives, their upload
     sessions (``temp/{session}/`` of every session bound to them, read from ``sessions/``:
-    one listing) and those bindings."""
-    prefixes = [(category, user_prefix(category, user_id)) for category in ERASED_CATEGORIES]
+    one listing) and, unless ``keep_bindings`` (an erasure's first pass: its second finds
+    the sessions by them again), those bindings."""
+    categories = [c for c in ERASED_CATEGORIES if not (keep_bindings and c is Category.SESSIONS)]
+    prefixes = [(category, user_prefix(category, user_id)) for category in categories]
     prefixes += [(Category.TEMP, session_prefix(s)) for s in sessions_of(client, user_id)]
     return prefixes
 

@@ -29,7 +29,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -68,7 +68,9 @@ class UserExport:
     objects: int  # files in the archive, manifest not counted
     bytes: int  # bytes of those files
     archive_bytes: int  # size of the ZIP
-    url: str  # presigned GET, Content-Disposition: attachment
+    # A bearer URL (presigned GET, Content-Disposition: attachment): out of the repr, so
+    # logging an export never logs a credential.
+    url: str = field(repr=False)
     expires_in: int  # seconds the URL stays valid
     version_id: str | None
 

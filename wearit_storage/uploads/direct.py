@@ -12,9 +12,14 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from wearit_storage.categories import Category
-from wearit_storage.errors import ImageRejected, UploadTooLarge
+from wearit_storage.errors import ImageRejected, UploadTooLarge, UserErased
 from wearit_storage.imaging import Renditions
-from wearit_storage.paths import StoragePathBuilder, pinned_upload_filename, promotion_keys
+from wearit_storage.paths import (
+    StoragePathBuilder,
+    pinned_upload_filename,
+    promotion_keys,
+    tombstone_key,
+)
 from wearit_storage.renditions import RenditionPolicy
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.presign import PresignedPost, validate_image_content_type
@@ -96,6 +101,12 @@ class DirectUploads:
             pinned=None if destination is None else destination.form_fields(),
         )
         if destination is not None:
+            if self.s3_client.key_exists(tombstone_key(destination.user_id)):
+                raise UserErased(
+                    f"user {destination.user_id} asked for erasure: no upload of theirs is "
+                    "presigned any more",
+                    key=tombstone_key(destination.user_id),
+                )
             # Before anyone can POST: an erasure finds the user's sessions by this record.
             bind_session(self.s3_client, destination.user_id, session_id)
         return post

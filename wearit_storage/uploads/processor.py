@@ -52,6 +52,7 @@ from wearit_storage.uploads.status import (
     UploadRef,
     WrittenStatus,
     claim,
+    read_status,
     release,
     write_status,
 )
@@ -131,10 +132,17 @@ class UploadProcessor:
             logger.info("upload worker: %s skipped: %s", event.key, skipped)
             return RecordResult(Outcome.SKIPPED, event.key, reason=skipped)
         parsed = parse_key(event.key)
+        session, filename = parsed.owner_id, parsed.filename
         ref = self._announced(event)
         if ref is None:
+            # Gone before anyone could look: settled already (a redelivery), or expired,
+            # erased or promoted by the API.
+            stored = read_status(client, session)
+            record = stored.record if stored is not None else None
+            announced = UploadRef(None, event.etag or "")
+            if record is not None and record.settled and record.is_about(announced):
+                return RecordResult(Outcome.SETTLED, event.key, reason=record.state)
             return RecordResult(Outcome.GONE, event.key)
-        session, filename = parsed.owner_id, parsed.filename
         try:
             taken = claim(
                 client,
@@ -209,9 +217,8 @@ class UploadProcessor:
         # Right before anything of the user is written: an erasure requested meanwhile
         # wins over the upload.
         if client.key_exists(tombstone_key(destination.user_id)):
-            erased = StorageError(
-                f"user {destination.user_id} asked for erasure: nothing of theirs is stored"
-            )
+            # The record outlives the erasure: it names no one.
+            erased = StorageError("the upload's user asked for erasure: nothing is stored")
             return self._settle_refused(upload, "user_erased", erased)
         stored = self.uploads.store_for(renditions, destination, writer=UPLOAD_WORKER_WRITER)
         done = StatusRecord(

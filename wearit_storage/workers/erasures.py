@@ -18,6 +18,8 @@ from wearit_storage.errors import InvalidStorageKey, MalformedUploadEvent, Stora
 from wearit_storage.observability import Instrumentation, MetricsHook, logger
 from wearit_storage.paths import ERASURE_REQUEST_FILENAME, parse_key
 from wearit_storage.privacy.eraser import Eraser, ScheduleSecondPass
+from wearit_storage.s3.client import SyncS3Client
+from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.events import is_test_event, parse_message
 from wearit_storage.workers.messages import Verdict
 from wearit_storage.workers.queue import QueueMessage, WorkQueue
@@ -50,6 +52,26 @@ class ErasureMessages:
         self.eraser = eraser
         self._instrumentation = Instrumentation(metrics_hook)
         self.passes = 0
+
+    @classmethod
+    def on_queue(
+        cls,
+        queue: WorkQueue,
+        primary: SyncS3Client,
+        replica: SyncS3Client | None,
+        settings: StorageSettings,
+        *,
+        metrics_hook: MetricsHook | None = None,
+    ) -> ErasureMessages:
+        """What every eraser host runs: second passes scheduled on ``queue`` itself, after
+        the settings' delay."""
+        eraser = Eraser(
+            primary,
+            replica,
+            schedule=scheduler(queue),
+            delay=timedelta(seconds=settings.erasure_second_pass_s),
+        )
+        return cls(eraser, metrics_hook=metrics_hook)
 
     def handle(self, message: QueueMessage) -> Verdict:
         try:

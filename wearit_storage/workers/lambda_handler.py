@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from wearit_storage.observability import embedded_metrics_hook
-from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.processor import UploadProcessor
@@ -31,7 +30,6 @@ from wearit_storage.workers.erasures import (
     FAILED,
     FIRST_ROUND,
     ErasureMessages,
-    scheduler,
 )
 from wearit_storage.workers.lambda_batch import BatchResponse, LambdaContext, handle_batch
 from wearit_storage.workers.queue import WorkQueue
@@ -99,12 +97,13 @@ class EraserEnvironment:
         )
         self.repository = SyncStorageRepository.from_settings(self.settings, metrics_hook=hook)
         self.queue = WorkQueue.erasures(self.settings)
-        eraser = Eraser(
+        self.messages = ErasureMessages.on_queue(
+            self.queue,
             self.repository.s3_client,
             self.repository.replica_client,
-            schedule=scheduler(self.queue),
+            self.settings,
+            metrics_hook=hook,
         )
-        self.messages = ErasureMessages(eraser, metrics_hook=hook)
 
 
 @functools.cache
