@@ -106,10 +106,10 @@ def _png(data: bytes, fmt: str) -> Source:
     header = _header(fmt, lambda: Image.pngload_buffer(data, access="sequential", **_STRICT))
     size = (header.width, header.height)
     # Adam7 interlacing spreads every row over seven passes: libspng then decodes the
-    # whole image before handing out a row.
-    interlaced = header.get_typeof("interlaced") and header.get("interlaced")
+    # whole image before handing out a row. The flag is IHDR's last byte, which the
+    # signature (8 bytes), the chunk's length and type (8) and 12 bytes of fields precede.
     frame = 0
-    if interlaced:
+    if data[28:29] == b"\x01":
         sample_bytes = 2 if header.format == "ushort" else 1
         frame = size[0] * size[1] * header.bands * sample_bytes
 
