@@ -25,7 +25,7 @@ from wearit_storage import (
     SyncStorageRepository,
 )
 from wearit_storage.categories import USER_CATEGORIES, Category
-from wearit_storage.imaging.decode import human_bytes
+from wearit_storage.imaging.checks import human_bytes
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 
 

@@ -43,4 +43,3 @@ def avif(image: Image, quality: int) -> bytes:
         keep="none",
     )
     return data
-

@@ -93,7 +93,7 @@ def _orientation(image: Image) -> int:
 
 def _jpeg(data: bytes, fmt: str) -> Source:
     header = _header(fmt, lambda: Image.jpegload_buffer(data, access="sequential", **_STRICT))
-    size = (header.width, header.height)
+    size: Size = (int(header.width), int(header.height))
 
     def decode(scale: float) -> Image:
         shrink = next((s for s in _DCT_SHRINKS if DCT_HEADROOM * scale <= 1 / s), 1)
@@ -104,7 +104,7 @@ def _jpeg(data: bytes, fmt: str) -> Source:
 
 def _png(data: bytes, fmt: str) -> Source:
     header = _header(fmt, lambda: Image.pngload_buffer(data, access="sequential", **_STRICT))
-    size = (header.width, header.height)
+    size: Size = (int(header.width), int(header.height))
     # Adam7 interlacing spreads every row over seven passes: libspng then decodes the
     # whole image before handing out a row. The flag is IHDR's last byte, which the
     # signature (8 bytes), the chunk's length and type (8) and 12 bytes of fields precede.
@@ -126,13 +126,11 @@ def _webp_scale(scale: float) -> float:
 
 def _webp(data: bytes, fmt: str) -> Source:
     header = _header(fmt, lambda: Image.webpload_buffer(data, access="sequential", **_STRICT))
-    size = (header.width, header.height)
+    size: Size = (int(header.width), int(header.height))
     bands = 4 if header.hasalpha() else 3
 
     def decode(scale: float) -> Image:
-        return Image.webpload_buffer(
-            data, scale=_webp_scale(scale), access="sequential", **_STRICT
-        )
+        return Image.webpload_buffer(data, scale=_webp_scale(scale), access="sequential", **_STRICT)
 
     def held(scale: float) -> int:
         kept = _webp_scale(scale)
@@ -146,7 +144,7 @@ def _avif(data: bytes, fmt: str) -> Source:
     # libheif applies the container's rotation and mirroring (irot, imir) while decoding:
     # the pixels come out upright, whatever an EXIF block says.
     header = _header(fmt, lambda: Image.heifload_buffer(data, access="sequential", **_STRICT))
-    size = (header.width, header.height)
+    size: Size = (int(header.width), int(header.height))
 
     def decode(scale: float) -> Image:
         return Image.heifload_buffer(data, access="sequential", **_STRICT)

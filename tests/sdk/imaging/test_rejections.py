@@ -86,7 +86,9 @@ def test_valid_images_in_other_formats(
 ) -> None:
     assert Image.open(io.BytesIO(make())).format == name  # really a valid image
     message = _rejected(process, make())
-    assert message == f"{name} images are not accepted; convert it to JPEG, PNG, WebP, AVIF, HEIC/HEIF"
+    assert (
+        message == f"{name} images are not accepted; convert it to JPEG, PNG, WebP, AVIF, HEIC/HEIF"
+    )
 
 
 def test_a_truncated_avif_is_named(

@@ -118,8 +118,9 @@ def test_heic_decoding_fewer_pixels_than_declared_is_corrupt(
     import pillow_heif
 
     opened = pillow_heif.open_heif(corpus.heic((64, 48)))
+    rows = bytes(opened.data)[: 192 * 13]
     short = type("Short", (), {"size": (64, 48), "mode": "RGB", "stride": 192, "info": {}})()
-    short.data = bytes(opened.data)[: 192 * 13]  # type: ignore[attr-defined]
+    short.data = rows
     monkeypatch.setattr(pillow_heif, "open_heif", lambda data, **kwargs: short)
     with pytest.raises(ImageRejected, match="declares 64x48 pixels but fewer were decoded"):
         ImageProcessor.render(corpus.heic((64, 48)))
