@@ -163,6 +163,10 @@ class DirectUploads:
                     upload_etag=head.etag,
                     main_key=outcome.main.key,
                     thumbnail_key=outcome.thumbnail.key if outcome.thumbnail else None,
+                    avif_key=outcome.main_avif.key if outcome.main_avif else None,
+                    thumbnail_avif_key=(
+                        outcome.thumbnail_avif.key if outcome.thumbnail_avif else None
+                    ),
                     completed_at=now,
                 )
             write_status(self.s3_client, session_id, record)

@@ -46,7 +46,8 @@ class UploadStatus:
     """What ``upload_status(session_id)`` answers.
 
     ``done``: ``main_key`` (and ``thumbnail_key`` where the category has thumbnails) with
-    presigned GET URLs; ``rejected``: ``reason`` (an ``ImageRejected`` reason) and a
+    presigned GET URLs, and the AVIFs beside them (``avif_key``, ``thumbnail_avif_key``,
+    their URLs) where the category stores AVIF; ``rejected``: ``reason`` (an ``ImageRejected`` reason) and a
     message; ``pending``: nothing yet (not uploaded, queued, or being rendered).
     """
 
@@ -59,6 +60,10 @@ class UploadStatus:
     reason: RejectionReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
+    avif_key: str | None = None
+    thumbnail_avif_key: str | None = None
+    avif_url: str | None = None
+    thumbnail_avif_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,8 @@ class StatusRecord:
     reason: RejectionReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
+    avif_key: str | None = None
+    thumbnail_avif_key: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -89,7 +96,7 @@ class StatusRecord:
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {"state": self.state, "filename": self.filename}
-        for name in ("upload_etag", "worker", "main_key", "thumbnail_key", "reason", "message"):
+        for name in _TEXT_FIELDS:
             value = getattr(self, name)
             if value:
                 document[name] = value
@@ -120,6 +127,8 @@ class StatusRecord:
                 reason=reason,
                 message=document.get("message"),
                 completed_at=_moment(document.get("completed_at")),
+                avif_key=document.get("avif_key"),
+                thumbnail_avif_key=document.get("thumbnail_avif_key"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(
@@ -127,6 +136,19 @@ class StatusRecord:
                 "the upload be processed again",
                 key=key,
             ) from exc
+
+
+#: The record's text fields, written only when set.
+_TEXT_FIELDS: Final = (
+    "upload_etag",
+    "worker",
+    "main_key",
+    "thumbnail_key",
+    "avif_key",
+    "thumbnail_avif_key",
+    "reason",
+    "message",
+)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -285,8 +307,14 @@ def status_for_api(client: SyncS3Client, session_id: str) -> UploadStatus:
         main_key=record.main_key,
         thumbnail_key=record.thumbnail_key,
         url=client.generate_presigned_url(record.main_key),
-        thumbnail_url=(
-            client.generate_presigned_url(record.thumbnail_key) if record.thumbnail_key else None
-        ),
+        thumbnail_url=_url(client, record.thumbnail_key),
         completed_at=record.completed_at,
+        avif_key=record.avif_key,
+        thumbnail_avif_key=record.thumbnail_avif_key,
+        avif_url=_url(client, record.avif_key),
+        thumbnail_avif_url=_url(client, record.thumbnail_avif_key),
     )
+
+
+def _url(client: SyncS3Client, key: str | None) -> str | None:
+    return client.generate_presigned_url(key) if key else None

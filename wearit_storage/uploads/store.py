@@ -1,10 +1,12 @@
 """Storing an image's renditions all-or-nothing, even when responses are lost.
 
 Every write of one upload carries the same ``wearit-upload-id`` in its object metadata.
-The main rendition is written first, the thumbnail second. If anything fails, every version
-carrying that id is deleted from both keys, whatever the SDK was told: a write whose
-response was lost (S3 stored it, the SDK saw a reset) is found by its id, and so is an
-earlier attempt that a retry superseded. A previous pair, if any, is current again.
+The main JPEG is written first, then the thumbnail's JPEG, then their AVIFs (where the
+category stores AVIF, beside each JPEG: :func:`~wearit_storage.paths.avif_key`). If
+anything fails, every version carrying that id is deleted from every one of those keys,
+whatever the SDK was told: a write whose response was lost (S3 stored it, the SDK saw a
+reset) is found by its id, and so is an earlier attempt that a retry superseded. The
+renditions stored before, if any, are current again.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Final
 from wearit_storage.errors import StorageError
 from wearit_storage.imaging import Renditions
 from wearit_storage.observability import logger
+from wearit_storage.paths import avif_key
+from wearit_storage.renditions import MEDIA_TYPES
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.listings import key_versions
 
-JPEG: Final = "image/jpeg"
 #: Object metadata (``x-amz-meta-wearit-upload-id``) shared by the renditions of one upload.
 UPLOAD_ID_METADATA: Final = "wearit-upload-id"
 #: Versions older than the upload's start by more than this cannot be its own: S3's clock
@@ -33,30 +36,51 @@ _CLEANUP_BACKOFF_S: Final = 0.2
 
 @dataclass(frozen=True, slots=True)
 class StoredImage:
+    """What an upload stored: the JPEGs always, the AVIFs beside them where the category's
+    policy stores AVIF (``None`` otherwise), and a presigned GET URL of each main image
+    (pick one for a client with :func:`~wearit_storage.renditions.preferred_format`)."""
+
     main: StoredObject
     thumbnail: StoredObject | None
-    url: str  # presigned GET URL of the main rendition
+    url: str  # presigned GET URL of the main JPEG
+    main_avif: StoredObject | None = None
+    thumbnail_avif: StoredObject | None = None
+    avif_url: str | None = None  # presigned GET URL of the main AVIF
 
 
 def store_renditions(
     client: SyncS3Client, renditions: Renditions, main_key: str, thumbnail_key: str | None
 ) -> StoredImage:
-    """Write the main rendition, then the thumbnail (if a key is given), all-or-nothing."""
+    """Write every rendition (main, then the thumbnail if a key is given; each JPEG, then
+    each AVIF the renditions hold), all-or-nothing."""
+    writes: list[tuple[bytes, str, str]] = [(renditions.main, main_key, MEDIA_TYPES["jpeg"])]
+    if thumbnail_key is not None:
+        writes.append((renditions.require_thumbnail(), thumbnail_key, MEDIA_TYPES["jpeg"]))
+    if renditions.main_avif is not None:
+        writes.append((renditions.main_avif, avif_key(main_key), MEDIA_TYPES["avif"]))
+    if renditions.thumbnail_avif is not None and thumbnail_key is not None:
+        writes.append((renditions.thumbnail_avif, avif_key(thumbnail_key), MEDIA_TYPES["avif"]))
     upload_id = uuid.uuid4().hex
     metadata = {UPLOAD_ID_METADATA: upload_id}
     started = datetime.now(UTC)
     try:
-        main = client.put_object(renditions.main, main_key, JPEG, metadata=metadata)
-        thumbnail = None
-        if thumbnail_key is not None:
-            thumbnail = client.put_object(
-                renditions.require_thumbnail(), thumbnail_key, JPEG, metadata=metadata
-            )
+        stored = {
+            key: client.put_object(body, key, content_type, metadata=metadata)
+            for body, key, content_type in writes
+        }
     except BaseException:
-        written = [main_key] if thumbnail_key is None else [main_key, thumbnail_key]
+        written = [key for _, key, _ in writes]
         remove_upload(client, upload_id, written, since=started - _CLOCK_SKEW)
         raise
-    return StoredImage(main, thumbnail, client.generate_presigned_url(main_key))
+    main_avif = stored.get(avif_key(main_key))
+    return StoredImage(
+        main=stored[main_key],
+        thumbnail=None if thumbnail_key is None else stored[thumbnail_key],
+        url=client.generate_presigned_url(main_key),
+        main_avif=main_avif,
+        thumbnail_avif=None if thumbnail_key is None else stored.get(avif_key(thumbnail_key)),
+        avif_url=None if main_avif is None else client.generate_presigned_url(main_avif.key),
+    )
 
 
 def remove_upload(
