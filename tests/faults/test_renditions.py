@@ -1,9 +1,10 @@
 """Renditions stay all-or-nothing when S3 stores a write but its response is lost.
 
-``upload_clothing_image`` writes ``photo.jpg`` then ``photo_thumb.jpg``, both tagged with
-one ``wearit-upload-id``. In each scenario the proxy lets moto store writes and then
-resets the connection, so the SDK never learns their version ids; afterwards nothing the
-failed upload wrote may remain, and a pair stored before it must be current again.
+``upload_clothing_image`` writes ``photo.jpg``, ``photo_thumb.jpg``, then their AVIFs
+``photo.avif`` and ``photo_thumb.avif``, all tagged with one ``wearit-upload-id``. In each
+scenario the proxy lets moto store writes and then resets the connection, so the SDK never
+learns their version ids; afterwards nothing the failed upload wrote may remain, and the
+renditions stored before it must be current again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ USER, ITEM, FILENAME = "u", "i", "photo.jpg"
 FOLDER = f"clothing/{USER}/{ITEM}/"
 MAIN = f"{FOLDER}photo.jpg"
 THUMB = f"{FOLDER}photo_thumb.jpg"
+THUMB_AVIF = f"{FOLDER}photo_thumb.avif"
+RENDITIONS = (MAIN, THUMB, f"{FOLDER}photo.avif", THUMB_AVIF)
 
 # Factories: a rule counts its matches, so every test needs fresh ones.
 SCENARIOS: dict[str, Callable[[], list[Rule]]] = {
@@ -39,6 +42,11 @@ SCENARIOS: dict[str, Callable[[], list[Rule]]] = {
     "thumbnail-response-always-lost": lambda: [
         Rule(FaultKind.RESET_AFTER, operation="PutObject", key=THUMB)
     ],
+    # (D) The last write, the thumbnail's AVIF, is stored on every attempt; every response
+    # is lost: three renditions stored and acknowledged must go too.
+    "last-avif-response-always-lost": lambda: [
+        Rule(FaultKind.RESET_AFTER, operation="PutObject", key=THUMB_AVIF)
+    ],
 }
 
 
@@ -47,7 +55,7 @@ def _upload(repo: SyncStorageRepository, color: str) -> str:
 
 
 def _current_pair(admin: Any, bucket: str) -> dict[str, str | None]:
-    return {key: current(admin, bucket, key) for key in (MAIN, THUMB)}
+    return {key: current(admin, bucket, key) for key in RENDITIONS}
 
 
 @pytest.mark.parametrize("previous", [False, True], ids=["fresh", "over-a-previous-pair"])

@@ -131,7 +131,7 @@ def test_a_redelivered_message_neither_fails_nor_renders_again(
     message = receive_upload_message(queue)
     worker.handle(message)
     versions_after_first = all_versions(admin, bucket, "clothing/user-1/")
-    assert len(versions_after_first) == 2  # main + thumbnail
+    assert len(versions_after_first) == 4  # main + thumbnail, JPEG and AVIF
     # The same body again (SQS at-least-once, or S3's own duplicate event).
     worker.handle(message)
     worker.handle(message)
@@ -175,7 +175,8 @@ def test_a_second_worker_backs_off_while_the_first_holds_the_upload_then_takes_o
     write_status(repo.s3_client, SESSION, expired)
     takeover = UploadProcessor(repo.uploads, worker_id="w3").process(event)
     assert takeover.outcome is Outcome.DONE
-    assert len(all_versions(admin, bucket, "clothing/")) == 2  # one main, one thumbnail
+    # One main, one thumbnail, each a JPEG and an AVIF.
+    assert len(all_versions(admin, bucket, "clothing/")) == 4
     assert repo.upload_status(SESSION).state == "done"
 
 
