@@ -111,6 +111,13 @@ def test_a_pinned_upload_becomes_renditions_and_status_done(
     assert status.url is not None
     assert "X-Amz-Signature" in status.url
     assert status.thumbnail_url is not None
+    # Clothing stores an AVIF beside each JPEG: the status names both, with their URLs.
+    assert status.avif_key == "clothing/user-1/item-1/image.avif"
+    assert status.thumbnail_avif_key == "clothing/user-1/item-1/image_thumb.avif"
+    assert status.avif_url is not None
+    assert "/image.avif?" in status.avif_url
+    assert status.thumbnail_avif_url is not None
+    assert "/image_thumb.avif?" in status.thumbnail_avif_url
     assert [k for k, _, _ in all_versions(admin, bucket, temp_key)] == []
     done = [m for m in metrics if m.operation == "upload_done"]
     assert len(done) == 1

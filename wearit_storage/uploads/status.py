@@ -47,8 +47,9 @@ class UploadStatus:
 
     ``done``: ``main_key`` (and ``thumbnail_key`` where the category has thumbnails) with
     presigned GET URLs, and the AVIFs beside them (``avif_key``, ``thumbnail_avif_key``,
-    their URLs) where the category stores AVIF; ``rejected``: ``reason`` (an ``ImageRejected`` reason) and a
-    message; ``pending``: nothing yet (not uploaded, queued, or being rendered).
+    their URLs) where the category stores AVIF; ``rejected``: ``reason`` (an
+    ``ImageRejected`` reason) and a message; ``pending``: nothing yet (not uploaded,
+    queued, or being rendered).
     """
 
     session_id: str
