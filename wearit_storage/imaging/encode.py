@@ -10,15 +10,17 @@ from typing import Final
 
 from .engine import Image
 
-#: AVIF quality for a JPEG quality: libvips' ``Q`` scale is not JPEG's. 52 for the
-#: wardrobe's Q85 main image: the AVIF keeps the JPEG's structural similarity to the
-#: source (within 0.005 SSIM) at about half its bytes (``make bench``: ``images``), the
-#: same neighbourhood as sharp's default (50) for photos.
-AVIF_QUALITY_OFFSET: Final = 33
+#: AVIF quality for a JPEG quality: libvips' ``Q`` scale is not JPEG's. The wardrobe's Q85
+#: main image becomes Q60 (its Q80 thumbnail Q55): about 0.55x the JPEG's bytes. At the
+#: worker's speed (below) AV1 smooths fine texture, which SSIM counts against it: such an
+#: AVIF scores ~0.01 below its JPEG, and matching the JPEG's SSIM takes Q70 and ~0.75x the
+#: bytes, which would halve what AVIF is for (``make bench``: ``images``, AVIF rows).
+AVIF_QUALITY_OFFSET: Final = 25
 #: libaom's effort (0-9; libvips maps it to aom's speed 9-0). Encoding is most of what an
-#: AVIF costs: at 0, an 800 px rendition takes about as long as its JPEG render, where the
-#: default (4) takes ten times longer for ~15% fewer bytes, which the worker's throughput
-#: would pay on every upload (measured: ``make bench``, ``avif-settings``).
+#: AVIF costs: at 0, both AVIFs of a wardrobe upload take ~50 ms, about what its whole
+#: JPEG render takes, where effort 1 takes three times that and the default (4) sixty
+#: times, for 10-15% fewer bytes: the worker's throughput would pay it on every upload
+#: (``make bench``: ``images``, AVIF settings).
 AVIF_EFFORT: Final = 0
 
 
