@@ -155,17 +155,19 @@ def _avif(data: bytes, fmt: str) -> Source:
 def _heif(data: bytes, fmt: str) -> Source:
     import pillow_heif  # lazily: libheif is a large native library JPEG-only workers never need
 
+    # pillow-heif raises whatever its parsing meets on damaged files (ValueError,
+    # RuntimeError, IndexError, ...): any failure on untrusted bytes is a rejection.
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
         size = (int(heif.size[0]), int(heif.size[1]))
-    except (ValueError, RuntimeError, OSError, KeyError) as error:
-        raise checks.corrupt_header(fmt, str(error)) from error
+    except Exception as error:
+        raise checks.corrupt_header(fmt, str(error) or type(error).__name__) from error
 
     def decode(scale: float) -> Image:
         try:
             pixels, stride = heif.data, int(heif.stride)  # decodes now
-        except (ValueError, RuntimeError, OSError) as error:
-            raise checks.corrupt_data(str(error)) from error
+        except Exception as error:  # as above: untrusted bytes
+            raise checks.corrupt_data(str(error) or type(error).__name__) from error
         bands = len(heif.mode)  # "L", "RGB" or "RGBA"... at 8 bits
         if (int(heif.size[0]), int(heif.size[1])) != size or len(pixels) < stride * size[1]:
             # Seen with damaged files: libheif decodes fewer rows than the header declared.
