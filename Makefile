@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: bootstrap synth lint typecheck test demo local-up bench clean
+.PHONY: bootstrap bundle synth lint typecheck test demo local-up bench dist clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -33,6 +33,16 @@ $(PY_STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.t
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	@echo "bootstrap: installing the pinned CDK CLI into node_modules"
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## bundle: the workers' Lambda bundle (arm64), built by pip without Docker; cached by the
+## hash of the lock and the SDK's sources (cdk/bundle.py), so a second run does nothing
+BUNDLE_STAMP := build/lambda/arm64/.bundle-hash
+SDK_SOURCES := $(shell find wearit_storage -type f -not -path '*/__pycache__/*')
+bundle: $(BUNDLE_STAMP)
+
+$(BUNDLE_STAMP): $(PY_STAMP) requirements.lock pyproject.toml $(SDK_SOURCES)
+	$(PY) -m cdk.bundle arm64
 	touch $@
 
 SYNTH_STAMP := cdk.out/.synthesized
@@ -60,7 +70,7 @@ endif
 ## synth: synthesize every environment through the pinned CDK CLI, then lint the templates
 synth: $(SYNTH_STAMP)
 
-$(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
+$(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES) $(BUNDLE_STAMP)
 # Even with --quiet the CLI says where it wrote and which stacks it has (the last line of
 # this recipe says both); its notices are off in cdk.json ("notices": false).
 	set -o pipefail; npx cdk synth --quiet 2>&1 \
@@ -73,10 +83,12 @@ $(SYNTH_STAMP): $(PY_STAMP) $(NODE_STAMP) $(CDK_SOURCES)
 demo: $(SYNTH_STAMP)
 	$(PY) -m wearit_local demo
 
-## local-up: keep a local S3 provisioned from cdk.out running on PORT; prints the exports
-PORT ?= 4566
+## local-up: keep a local S3 provisioned from cdk.out running; prints the exports. Its port:
+## PORT=N, else a free one (in the printed AWS_ENDPOINT_URL). No fixed default: 4566 is the
+## port every AWS emulator takes, and one already running there would answer instead.
+PORT ?=
 local-up: $(SYNTH_STAMP)
-	$(PY) -m wearit_local up --port $(PORT)
+	$(PY) -m wearit_local up $(if $(PORT),--port $(PORT))
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -86,7 +98,7 @@ typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
 ## test: lint, type-check and run every test (CDK assertions, snapshots, SDK against moto)
-test: bootstrap lint typecheck
+test: bootstrap bundle lint typecheck
 	$(PY) -m pytest
 
 BENCH_STAMP := $(VENV)/.bench-installed
@@ -95,9 +107,20 @@ $(BENCH_STAMP): requirements-bench.txt requirements.lock $(PY_STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -r requirements-bench.txt
 	touch $@
 
-## bench: every benchmark side by side; writes benchmarks/results/latest.{json,md}
+## bench: every benchmark side by side; writes benchmarks/results/latest.{json,md}. It prints
+## each section's expected time as it goes; ONLY="worker export" runs those sections only.
+ONLY ?=
 bench: bootstrap $(BENCH_STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(foreach section,$(ONLY),--only $(section))
+
+## dist: the SDK's wheel and sdist in DIST_DIR (default dist/): what an application
+## installs. Built with the venv's pinned setuptools (no isolated build env: no download);
+## the wheel is built from the sdist, so it holds what a source release holds.
+DIST_DIR ?= dist
+dist: $(PY_STAMP)
+	rm -f $(DIST_DIR)/wearit_storage-*
+	$(PY) -m build --quiet --no-isolation --outdir $(DIST_DIR) .
+	@ls -1 $(DIST_DIR)/wearit_storage-*
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build dist .pytest_cache .mypy_cache .ruff_cache

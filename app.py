@@ -8,6 +8,7 @@ import sys
 from aws_cdk import App
 
 from cdk.application import build_app
+from cdk.bundle import BundleError
 from cdk.config import ConfigError
 
 
@@ -17,6 +18,8 @@ def main() -> None:
         build_app(app)
     except ConfigError as error:
         sys.exit(f"wearit-storage configuration error: {error}")
+    except BundleError as error:
+        sys.exit(f"wearit-storage bundle error: {error}")
     app.synth()
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
+from wearit_local.notifications import notify_queue
 from wearit_local.samples import sample_photo
 from wearit_storage import StorageSettings, SyncStorageRepository
 from wearit_storage.uploads.destination import UploadDestination
@@ -58,21 +59,7 @@ def _pipeline(endpoint: str) -> tuple[str, str]:
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
         },
     )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    s3.put_bucket_notification_configuration(
-        Bucket=name,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "temp/"}]}},
-                }
-            ]
-        },
-    )
+    notify_queue(endpoint, name, str(url), REGION)
     return name, str(url)
 
 

@@ -1,34 +1,46 @@
-"""Run every benchmark in one process run and write results/latest.json and latest.md."""
+"""Run the benchmarks side by side in one run and write results/latest.json and latest.md.
+
+Before each section it prints how long the section should take (the last run's time,
+recorded in latest.json; a first estimate for a section never timed) and how long the
+whole run has left. --only SECTION (repeatable) runs just those sections; the others keep
+their last numbers in the results.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from benchmarks import (
-    bench_erasure,
-    bench_event_loop,
-    bench_export,
-    bench_image_memory,
-    bench_images,
-    bench_synth,
-    bench_worker,
-)
+from benchmarks.progress import BenchProgress
 from wearit_local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("images", "image_memory", "event_loop", "erasure", "export", "worker", "synth")
+SECTIONS = (
+    "images",
+    "image_memory",
+    "event_loop",
+    "erasure",
+    "export",
+    "worker",
+    "lambda",
+    "synth",
+)
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:
-    client = bench_erasure.raw_client(endpoint)
+    from benchmarks.bench_erasure import raw_client
+
+    client = raw_client(endpoint)
     client.create_bucket(Bucket=name)
     client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     return name
@@ -83,66 +95,121 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=SECTIONS, action="append")
-    args = parser.parse_args()
-    selected = set(args.only or SECTIONS)
+def last_durations_s() -> dict[str, float]:
+    """Each section's duration in the last run that ran it (empty before any)."""
+    previous = RESULTS / "latest.json"
+    if not previous.exists():
+        return {}
+    durations: dict[str, float] = json.loads(previous.read_text()).get("durations_s", {})
+    return durations
+
+
+def run_section(
+    section: str, moto: Callable[[], str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One section's results and targets. Each module is imported here, not at start-up:
+    ``--help`` and the plan need none of the benchmark-only packages (pyvips, numpy)."""
+    workdir = RESULTS / "tmp"
+    workdir.mkdir(exist_ok=True)
+    if section == "images":
+        from benchmarks import bench_images
+
+        data = bench_images.run(workdir)
+        return data, bench_images.targets(data)
+    if section == "image_memory":
+        from benchmarks import bench_image_memory
+
+        data = bench_image_memory.run(workdir)
+        return data, bench_image_memory.targets(data)
+    if section == "event_loop":
+        from benchmarks import bench_event_loop
+
+        data = bench_event_loop.run(moto(), versioned_bucket(moto(), "bench-event-loop"))
+        return data, bench_event_loop.targets(data)
+    if section == "erasure":
+        from benchmarks import bench_erasure
+
+        data = bench_erasure.run(moto(), versioned_bucket(moto(), "bench-erasure"))
+        return data, bench_erasure.targets(data)
+    if section == "export":
+        from benchmarks import bench_export
+
+        data = bench_export.run(moto(), versioned_bucket(moto(), "bench-export"))
+        return data, bench_export.targets(data)
+    if section == "worker":
+        from benchmarks import bench_worker
+
+        data = bench_worker.run(moto())
+        return data, bench_worker.targets(data)
+    if section == "lambda":
+        from benchmarks import bench_lambda
+
+        data = bench_lambda.run(workdir)
+        return data, bench_lambda.targets(data)
+    from benchmarks import bench_synth
+
+    data = bench_synth.run()
+    measured = (
+        f"{data['wearit_all_stacks_s']} s vs {data['minimal_one_bucket_s']} s ({data['ratio']}x)"
+    )
+    return data, [
+        {
+            "target": "report synth time vs a one-bucket app (no target)",
+            "measured": measured,
+            "met": True,
+        }
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        epilog=BenchProgress(SECTIONS, last_durations_s(), sys.stderr).estimates_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        action="append",
+        metavar="SECTION",
+        help=f"run only this section (repeat for several): {', '.join(SECTIONS)}",
+    )
+    args = parser.parse_args(argv)
+    selected = [section for section in SECTIONS if section in set(args.only or SECTIONS)]
     RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "targets": {},
+        "durations_s": {},
     }
     previous = RESULTS / "latest.json"
-    if args.only and previous.exists():
+    kept: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    if args.only:
         # A partial run replaces its own sections and keeps the others' last numbers.
-        kept = json.loads(previous.read_text())
-        for section in set(SECTIONS) - selected:
+        for section in set(SECTIONS) - set(selected):
             if section in kept:
                 results[section] = kept[section]
                 results["targets"][section] = kept["targets"][section]
-    if "images" in selected:
-        workdir = RESULTS / "tmp"
-        workdir.mkdir(exist_ok=True)
-        results["images"] = bench_images.run(workdir)
-        results["targets"]["images"] = bench_images.targets(results["images"])
-    if "image_memory" in selected:
-        workdir = RESULTS / "tmp"
-        workdir.mkdir(exist_ok=True)
-        results["image_memory"] = bench_image_memory.run(workdir)
-        results["targets"]["image_memory"] = bench_image_memory.targets(results["image_memory"])
-    if selected & {"event_loop", "erasure", "export", "worker"}:
-        with MotoServerProcess() as server:  # its own process: no shared GIL with us
-            endpoint = server.endpoint_url
-            if "event_loop" in selected:
-                bucket = versioned_bucket(endpoint, "bench-event-loop")
-                results["event_loop"] = bench_event_loop.run(endpoint, bucket)
-                results["targets"]["event_loop"] = bench_event_loop.targets(results["event_loop"])
-            if "erasure" in selected:
-                bucket = versioned_bucket(endpoint, "bench-erasure")
-                results["erasure"] = bench_erasure.run(endpoint, bucket)
-                results["targets"]["erasure"] = bench_erasure.targets(results["erasure"])
-            if "export" in selected:
-                bucket = versioned_bucket(endpoint, "bench-export")
-                results["export"] = bench_export.run(endpoint, bucket)
-                results["targets"]["export"] = bench_export.targets(results["export"])
-            if "worker" in selected:
-                results["worker"] = bench_worker.run(endpoint)
-                results["targets"]["worker"] = bench_worker.targets(results["worker"])
-    if "synth" in selected:
-        results["synth"] = bench_synth.run()
-        results["targets"]["synth"] = [
-            {
-                "target": "report synth time vs a one-bucket app (no target)",
-                "measured": (
-                    f"{results['synth']['wearit_all_stacks_s']} s vs "
-                    f"{results['synth']['minimal_one_bucket_s']} s "
-                    f"({results['synth']['ratio']}x)"
-                ),
-                "met": True,
-            }
-        ]
+            if section in kept.get("durations_s", {}):
+                results["durations_s"][section] = kept["durations_s"][section]
+    progress = BenchProgress(selected, last_durations_s(), sys.stderr)
+    progress.plan()
+    with contextlib.ExitStack() as stack:
+        server: list[MotoServerProcess] = []
+
+        def moto() -> str:
+            # Its own process, started when the first section needs it: no shared GIL.
+            if not server:
+                server.append(stack.enter_context(MotoServerProcess()))
+            return server[0].endpoint_url
+
+        for section in selected:
+            progress.start(section)
+            results[section], results["targets"][section] = run_section(section, moto)
+            progress.done(section)
+            results["durations_s"][section] = progress.durations_s[section]
     results["targets"] = {k: results["targets"][k] for k in SECTIONS if k in results["targets"]}
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

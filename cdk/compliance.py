@@ -7,15 +7,20 @@ acknowledgement cannot hide a wildcard added later: a new one fails ``cdk synth`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 
+if TYPE_CHECKING:
+    from cdk.constructs.worker_function import QueueWorkerFunction
+
 NAG_PACK = "AwsSolutions"
 
 
-def finding_id(rule: str, detail: str) -> str:
-    return f"{NAG_PACK}::{NAG_PACK}-{rule}[{detail}]"
+def finding_id(rule: str, detail: str = "") -> str:
+    suffix = f"[{detail}]" if detail else ""
+    return f"{NAG_PACK}::{NAG_PACK}-{rule}{suffix}"
 
 
 def wildcard_resources(document: iam.PolicyDocument) -> list[str]:
@@ -24,7 +29,10 @@ def wildcard_resources(document: iam.PolicyDocument) -> list[str]:
     for statement in document.to_json().get("Statement", []):
         resources = statement.get("Resource", [])
         for resource in [resources] if isinstance(resources, str) else resources:
-            if isinstance(resource, str) and resource.endswith("*") and resource not in found:
+            # A resource with a token (an account id left to deployment) is acknowledged
+            # where it is made, as cdk-nag prints it.
+            literal = isinstance(resource, str) and not Token.is_unresolved(resource)
+            if literal and resource.endswith("*") and resource not in found:
                 found.append(resource)
     return found
 
@@ -71,6 +79,37 @@ def acknowledge_status_objects(role: iam.Role, resource: str) -> None:
             reason=(
                 "Only the status.json object of each temp/ upload session: session ids are "
                 "random and minted per upload at run time, the file name is fixed."
+            ),
+        )
+    )
+
+
+def acknowledge_worker_function(
+    worker: QueueWorkerFunction, role: iam.Role, log_group_name: str
+) -> None:
+    """The findings a worker function (and its role's log rights) raise, each for its exact
+    reason."""
+    stack = Stack.of(worker)
+    # cdk-nag prints the account pseudo-parameter this way when the account is not fixed.
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    log_streams = (
+        f"arn:{stack.partition}:logs:{stack.region}:{account}:log-group:{log_group_name}:*"
+    )
+    Validations.of(worker.function).acknowledge(
+        Acknowledgment(
+            id=finding_id("L1"),
+            reason=(
+                "Python 3.13 on purpose: the bundle is built for it (cp313 wheels of Pillow, "
+                "pillow-heif and the image libraries), and the CLI worker and tests run it."
+            ),
+        )
+    )
+    Validations.of(role).acknowledge(
+        Acknowledgment(
+            id=finding_id("IAM5", f"Resource::{log_streams}"),
+            reason=(
+                "The log streams of the function's own log group: Lambda names each stream "
+                "at run time, one per execution environment."
             ),
         )
     )

@@ -30,6 +30,22 @@ _LONGEST_DERIVED_SUFFIX = len("-replica-access-logs")
 #: Longest an export archive may be kept: it exists to be downloaded, and every day it stays
 #: is another full copy of a user's photos outside erasure's usual reach.
 MAX_EXPORT_DAYS = 30
+#: How long the upload queue's dead letters are kept (SQS's maximum): a redrive can bring an
+#: upload back this long after it was announced.
+DEAD_LETTER_RETENTION_DAYS = 14
+#: A presigned POST can be used for up to 7 days (SigV4's limit).
+MAX_PRESIGN_DAYS = 7
+#: An erasure request (the tombstone that refuses a user's late uploads) must outlive every
+#: write that can still land: an upload presigned before the erasure, posted as late as its
+#: signature allows, then redriven from the dead-letter queue as late as it is kept.
+MIN_ERASURE_REQUEST_DAYS = MAX_PRESIGN_DAYS + DEAD_LETTER_RETENTION_DAYS + 1
+
+
+#: Where the upload workers run: Lambda functions on the queues (``cdk deploy`` runs them),
+#: or nothing deployed (``wearit-storage worker`` on the team's own hosts).
+WORKER_RUNTIMES = ("lambda", "none")
+#: ``ScalingConfig.MaximumConcurrency`` of an SQS event source mapping: 2 to 1000.
+MIN_WORKER_CONCURRENCY, MAX_WORKER_CONCURRENCY = 2, 1000
 
 
 class ConfigError(ValueError):
@@ -48,6 +64,8 @@ class RetentionSettings:
     #: GDPR export archives (exports/): a copy of everything a user owns, kept only long
     #: enough to be downloaded.
     export_days: int = 3
+    #: Erasure requests (erasures/): the tombstones that refuse an erased user's late uploads.
+    erasure_request_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,14 @@ class EnvironmentConfig:
     use_kms: bool
     replication_time_control: bool
     retention: RetentionSettings
+    workers: str = "lambda"
+    #: The most worker invocations at once: bounds what a burst of uploads takes of the
+    #: account's Lambda concurrency and of S3's request rate on the data prefixes.
+    worker_max_concurrency: int = 10
+
+    @property
+    def lambda_workers(self) -> bool:
+        return self.workers == "lambda"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -155,6 +181,14 @@ def parse_environment(name: str, raw: Any) -> EnvironmentConfig:
             name, "replication_time_control", raw.get("replication_time_control", is_prod)
         ),
         retention=_retention(name, raw.get("retention", {})),
+        workers=_choice(name, "workers", raw.get("workers", "lambda"), WORKER_RUNTIMES),
+        worker_max_concurrency=_whole_number(
+            name,
+            "worker_max_concurrency",
+            raw.get("worker_max_concurrency", 10),
+            MIN_WORKER_CONCURRENCY,
+            MAX_WORKER_CONCURRENCY,
+        ),
     )
 
 
@@ -170,6 +204,8 @@ _KNOWN_KEYS = frozenset(
         "use_kms",
         "replication_time_control",
         "retention",
+        "workers",
+        "worker_max_concurrency",
     }
 )
 
@@ -272,6 +308,22 @@ def _bool(env: str, key: str, value: Any) -> bool:
     return value
 
 
+def _choice(env: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(
+            f"{_key(env, key)} is {value!r}: use one of " + ", ".join(f'"{c}"' for c in choices)
+        )
+    return str(value)
+
+
+def _whole_number(env: str, key: str, value: Any, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(
+            f"{_key(env, key)} must be a whole number from {low} to {high}, got {value!r}"
+        )
+    return value
+
+
 def _retention(env: str, value: Any) -> RetentionSettings:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{_key(env, 'retention')} must be an object of day counts")
@@ -289,6 +341,14 @@ def _retention(env: str, value: Any) -> RetentionSettings:
         raise ConfigError(
             f"{_key(env, 'retention.export_days')} is {days['export_days']}: an export is a "
             f"full copy of a user's data, keep it at most {MAX_EXPORT_DAYS} days"
+        )
+    if days["erasure_request_days"] < MIN_ERASURE_REQUEST_DAYS:
+        raise ConfigError(
+            f"{_key(env, 'retention.erasure_request_days')} is {days['erasure_request_days']}: "
+            "an erasure request must outlive every upload that can still land (a "
+            f"{MAX_PRESIGN_DAYS}-day presign, then {DEAD_LETTER_RETENTION_DAYS} days in the "
+            "dead-letter queue): "
+            f"keep it at least {MIN_ERASURE_REQUEST_DAYS} days"
         )
     unknown = sorted(set(value) - set(days))
     if unknown:

@@ -18,6 +18,7 @@ BODY: Final = Category.BODY.prefix
 TRYON: Final = Category.TRYON.prefix
 TEMP: Final = Category.TEMP.prefix
 EXPORTS: Final = Category.EXPORTS.prefix
+ERASURES: Final = Category.ERASURES.prefix
 
 ALL_PREFIXES: Final[tuple[str, ...]] = tuple(category.prefix for category in Category)
 # A user's data is replicated; temp/ holds uploads awaiting validation, expires in a day and

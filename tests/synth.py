@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_cdk import App
 
+from cdk import bundle
 from cdk.application import build_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +22,10 @@ def cdk_json_context() -> dict[str, Any]:
 
 def synthesize(outdir: Path) -> Path:
     """Synthesize every environment into ``outdir``, ignoring the machine's account (or
-    snapshots and account-dependent ARNs would differ per developer)."""
+    snapshots and account-dependent ARNs would differ per developer). The workers' bundle
+    is built first if the sources changed since it was (``cdk synth`` itself refuses a stale
+    one: tests rebuild it, so that editing the SDK and running pytest just works)."""
+    bundle.build("arm64")
     saved = os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
     try:
         app = App(context=cdk_json_context(), outdir=str(outdir))

@@ -7,9 +7,12 @@ checked, and the demo exits non-zero at the first step whose check fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
+import logging
+import os
 import time
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -20,6 +23,7 @@ from PIL import Image
 
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import get_url, post_presigned
+from wearit_local.lambda_events import LocalContext, receive_all, sqs_event
 from wearit_local.provision import ProvisionedEnvironment
 from wearit_local.samples import natural_image, sample_photo
 from wearit_storage import (
@@ -30,7 +34,8 @@ from wearit_storage import (
     UserExport,
 )
 from wearit_storage.uploads.destination import UploadDestination
-from wearit_storage.workers import UploadQueue, UploadWorker, WorkerStats
+from wearit_storage.workers import UploadWorker, WorkerStats, WorkQueue, lambda_handler
+from wearit_storage.workers.lambda_batch import BatchResponse
 
 T = TypeVar("T")
 USER = "demo-user-42"
@@ -141,7 +146,7 @@ def work_until_settled(
 ) -> WorkerStats:
     """One upload worker, as ``wearit-storage worker`` runs it, polling until the session
     is settled (the queue also holds the s3:TestEvent and the unpinned upload's event)."""
-    queue = UploadQueue.from_settings(settings)
+    queue = WorkQueue.uploads(settings)
     try:
         worker = UploadWorker(repository, queue, wait_s=1, worker_id="demo-worker")
         for _ in range(10):
@@ -169,20 +174,25 @@ async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> N
     )
     try:
         await _run_steps(repo, environment, report, paths, photo)
-        await _run_pipeline(repo, settings, report)
+        await _run_pipeline(repo, environment, settings, report)
     finally:
         await repo.close()
 
 
 async def _run_pipeline(
-    repo: StorageRepository, settings: StorageSettings, report: DemoReport
+    repo: StorageRepository,
+    environment: ProvisionedEnvironment,
+    settings: StorageSettings,
+    report: DemoReport,
 ) -> None:
     """The asynchronous path: the API only presigns; S3 -> SQS -> worker renders."""
     session = "session-2"
     destination = UploadDestination("clothing", f"{USER}-async", "dress-3")
 
     async def pinned_upload() -> int:
-        post = repo.presign_upload(session, "upload.jpg", "image/jpeg", destination=destination)
+        post = await repo.presign_upload(
+            session, "upload.jpg", "image/jpeg", destination=destination
+        )
         return await asyncio.to_thread(post_presigned, post, jpeg((1600, 1200), 12), "image/jpeg")
 
     status = await report.step(
@@ -195,16 +205,102 @@ async def _run_pipeline(
         "upload worker: S3 event on SQS -> validate + render -> ack",
         lambda: asyncio.to_thread(work_until_settled, repo.sync_repository, settings, session),
     )
-    report.note(
-        f"worker: {stats.received} received, {stats.done} done, {stats.ignored} not for it "
-        "(the upload the API promoted itself, status writes)"
-    )
+    report.note(f"worker: {stats.summary()}")
     done = await report.step("upload_status(session) -> done", lambda: repo.upload_status(session))
     check(done.state == "done", f"upload_status says {done.state} ({done.message})")
     check(done.url is not None, "done without a URL")
     report.note(f"done: {done.main_key} + {done.thumbnail_key}")
+    await _run_lambda_batch(repo, environment, report)
     erased = await repo.delete_user_files(f"{USER}-async")
     check(bool(erased), "could not erase the asynchronous upload's user")
+
+
+async def _run_lambda_batch(
+    repo: StorageRepository, environment: ProvisionedEnvironment, report: DemoReport
+) -> None:
+    """The deployed path: the upload worker's Lambda handler, handed one batch of the
+    queue's messages as the SQS event source mapping hands it (moto runs no Lambda)."""
+    uploads = {
+        "session-l1": jpeg((1600, 1200), 21),
+        "session-l2": jpeg((1200, 1600), 22),
+        "session-l3": b"\xff\xd8 a JPEG header and nothing of a photo" * 10,
+    }
+    for index, (session, data) in enumerate(uploads.items()):
+        destination = UploadDestination("clothing", f"{USER}-async", f"item-l{index}")
+        post = await repo.presign_upload(
+            session, "upload.jpg", "image/jpeg", destination=destination
+        )
+        status = await asyncio.to_thread(post_presigned, post, data, "image/jpeg")
+        check(status in (200, 201, 204), f"presigned POST answered {status}")
+    sqs = emulator_client("sqs", environment.endpoint_url, environment.region)
+    sqs.send_message(QueueUrl=environment.upload_queue_url, MessageBody="no S3 event at all")
+    messages = await asyncio.to_thread(receive_all, sqs, environment.upload_queue_url, 4)
+    event = sqs_event(sqs, environment.upload_queue_url, messages)
+    response, output = await report.step(
+        "Lambda handler: one SQS batch -> the same processor, partial failures",
+        lambda: asyncio.to_thread(_invoke_upload_handler, environment, event),
+    )
+    failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+    malformed = [m["MessageId"] for m in messages if m["Body"] == "no S3 event at all"]
+    check(failed == malformed, f"batchItemFailures {failed}, expected {malformed}")
+    states = [(await repo.upload_status(session)).state for session in uploads]
+    check(states == ["done", "done", "rejected"], f"statuses after the batch: {states}")
+    report.note(
+        f"batch of {len(messages)}: 2 done, 1 rejected (settled: deleted from the queue), 1 "
+        "listed in batchItemFailures (no S3 event: it comes back, then goes to the DLQ)"
+    )
+    metrics = [line for line in output.stdout.splitlines() if line.startswith('{"_aws"')]
+    check(len(metrics) >= 6, f"{len(metrics)} embedded-metric lines")
+    report.note(
+        f"its output: {len(metrics)} CloudWatch embedded-metric lines, "
+        + ", ".join(f"{r.levelname} {r.getMessage()[:60]}" for r in output.warnings)
+    )
+
+
+@dataclass
+class FunctionOutput:
+    """What a function wrote: stdout (the metrics) and its warnings."""
+
+    stdout: str
+    warnings: list[logging.LogRecord]
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _invoke_upload_handler(
+    environment: ProvisionedEnvironment, event: dict[str, Any]
+) -> tuple[BatchResponse, FunctionOutput]:
+    """``upload_handler`` in a fresh execution environment configured as the stack
+    configures the function (here, pointed at the local server); what it writes is kept
+    for the report (in Lambda, it goes to the function's log group)."""
+    variables = {**environment.environment_variables(), "WEARIT_WORKER_CONCURRENCY": "2"}
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    lambda_handler.upload_worker.cache_clear()
+    stdout, warnings = io.StringIO(), _Warnings()
+    sdk_logger = logging.getLogger("wearit_storage")
+    sdk_logger.addHandler(warnings)
+    sdk_logger.propagate = False
+    try:
+        with contextlib.redirect_stdout(stdout):
+            response = lambda_handler.upload_handler(event, LocalContext())
+        return response, FunctionOutput(stdout.getvalue(), warnings.records)
+    finally:
+        sdk_logger.removeHandler(warnings)
+        sdk_logger.propagate = True
+        lambda_handler.upload_worker.cache_clear()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 async def _run_steps(
@@ -253,7 +349,7 @@ async def _run_steps(
     check(fetched == main, "the presigned URL served different bytes")
 
     async def direct_upload() -> int:
-        post = repo.presign_upload("session-1", "upload.jpg", "image/jpeg")
+        post = await repo.presign_upload("session-1", "upload.jpg", "image/jpeg")
         return await asyncio.to_thread(post_presigned, post, jpeg((1600, 1200), 10), "image/jpeg")
 
     status = await report.step("direct upload to temp/ through a presigned POST", direct_upload)

@@ -29,10 +29,10 @@ def multipart_body(
 
 
 def post_presigned(post: PresignedPost, file_data: bytes, content_type: str) -> int:
-    """Upload through a presigned POST exactly as a browser form would; return the status."""
-    return post_form(
-        post.url, {**post.fields, "Content-Type": content_type}, file_data, content_type
-    )
+    """Upload through a presigned POST exactly as a browser form would, with the returned
+    fields as they are (``content_type`` is the file part's own, which S3 ignores: the
+    stored type is the ``Content-Type`` field); return the status."""
+    return post_form(post.url, post.fields, file_data, content_type)
 
 
 def post_form(url: str, fields: dict[str, str], file_data: bytes, content_type: str) -> int:

@@ -1,4 +1,5 @@
-"""Fixes applied to moto before it serves: defects that matter to a long-running local S3.
+"""Fixes applied to moto before it serves: defects that matter to a long-running local S3,
+and what its S3 events leave out.
 
 moto 5.x ``S3Backend.list_object_versions`` deep-copies every version of the bucket (its
 bytes included, whatever the ``Prefix`` or ``MaxKeys``) on each call, and
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.s3 import notifications
 from moto.s3.models import FakeDeleteMarker, FakeKey
 
 
@@ -39,7 +41,24 @@ def _marker_view(self: FakeDeleteMarker, memo: dict[int, Any]) -> FakeDeleteMark
     return view
 
 
+# moto 5.x's S3 event records name the object's key, size and ETag but not its
+# ``versionId``, which S3 sends for every object created in a versioned bucket (and the
+# upload worker pins its claim, download and delete to). Added here, as S3 writes it.
+_original_s3_event = notifications._get_s3_event
+
+
+def _s3_event_with_version(
+    event_name: str, bucket: Any, key: Any, notification_id: str
+) -> dict[str, list[dict[str, Any]]]:
+    event = _original_s3_event(event_name, bucket, key, notification_id)
+    if bucket.is_versioned and getattr(key, "version_id", "null") != "null":
+        for record in event["Records"]:
+            record["s3"]["object"]["versionId"] = key.version_id
+    return event
+
+
 def apply() -> None:
     """Idempotent; process-wide (also affects an in-process ``mock_aws``)."""
     FakeKey.__deepcopy__ = _listing_view  # type: ignore[attr-defined]
     FakeDeleteMarker.__deepcopy__ = _marker_view  # type: ignore[attr-defined]
+    notifications._get_s3_event = _s3_event_with_version

@@ -20,6 +20,14 @@ class Category(StrEnum):
     AVATARS = "avatars"
     TEMP = "temp"
     EXPORTS = "exports"
+    # Erasure requests (``erasures/{user}/request.json``, holding nothing but the id) and
+    # their progress: the tombstone that keeps a user's late uploads out, long after the
+    # erasure itself. Not user data: never erased, exported or replicated.
+    ERASURES = "erasures"
+    # Which user each direct-upload session belongs to (``sessions/{user}/{session}.json``),
+    # recorded when the API presigns with a destination: an erasure finds the user's
+    # pending sessions in temp/ by it. Expires with the longest a session can live.
+    SESSIONS = "sessions"
 
     @property
     def prefix(self) -> str:
@@ -35,7 +43,8 @@ USER_CATEGORIES: Final = (Category.CLOTHING, Category.BODY, Category.TRYON, Cate
 #: What S3 replicates to the replica bucket (and erasure deletes there too).
 REPLICATED_CATEGORIES: Final = USER_CATEGORIES
 #: Everything erasure removes for a user: their data plus the archives exported from it
-#: (``exports/{user}/``, a copy of that data, short-lived, never replicated).
-ERASED_CATEGORIES: Final = (*USER_CATEGORIES, Category.EXPORTS)
+#: (``exports/{user}/``, a copy of that data, short-lived, never replicated) and the record
+#: of their upload sessions (``sessions/{user}/``, once the sessions it names are erased).
+ERASED_CATEGORIES: Final = (*USER_CATEGORIES, Category.EXPORTS, Category.SESSIONS)
 #: Categories whose keys have an item folder between the owner id and the file name.
 ITEM_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.TRYON})

@@ -1,10 +1,11 @@
 """``wearit-storage``: the SDK from a terminal, against AWS or a local S3.
 
-Storage errors print one line naming the key and the cause (exit 1); bad arguments print a
-usage error naming the argument (exit 2). Configuration comes from the environment, as for
-the SDK (``StorageSettings.from_env``); the repository's ``python -m wearit_local up``
-starts a local S3 and prints the lines to export. The SDK's own log lines reach stderr only
-with ``--verbose``.
+Storage errors print one line naming the key and the cause (exit 1); bad arguments, an
+unreadable input file included, print a usage error naming the argument (exit 2); an
+erasure whose confirmation was mistyped does nothing (exit 3). Configuration comes from
+the environment, as for the SDK (``StorageSettings.from_env``); the repository's
+``python -m wearit_local up`` starts a local S3 and prints the lines to export. The SDK's
+own log lines reach stderr only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ from wearit_storage.errors import (
     StorageError,
 )
 from wearit_storage.paths import parse_key, validate_id, validate_key
+from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.privacy.export import ExportProgress
 from wearit_storage.privacy.usage import StorageUsage
 from wearit_storage.repository import SyncStorageRepository
 from wearit_storage.s3.presign import validate_expiry
 from wearit_storage.s3.versions import KeyVersion, list_key_versions
 from wearit_storage.settings import MAX_PRESIGN_EXPIRY_S, StorageSettings
-from wearit_storage.workers import UploadQueue, UploadWorker
+from wearit_storage.workers import QueuePoller, UploadWorker, WorkQueue
+from wearit_storage.workers.erasures import ErasureMessages, scheduler
 
 PROGRAM = "wearit-storage"
 
@@ -46,10 +49,18 @@ def repository() -> SyncStorageRepository:
     return SyncStorageRepository.from_settings(StorageSettings.from_env())
 
 
+#: Exit status of an erasure whose confirmation did not match: nothing was done.
+EXIT_ABORTED = 3
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     """Category keys go through the image pipeline, as the repository's uploads do; temp/
     keys are stored raw, as a direct upload would be (then promoted)."""
-    data = Path(args.file).read_bytes()
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        # A bad argument like any other, found before any request.
+        raise UsageError(f"argument FILE: cannot read {args.file!r}: {error.strerror}") from None
     parsed = parse_key(args.key)
     with repository() as repo:
         if parsed.category is Category.TEMP:
@@ -106,7 +117,7 @@ PROGRESS_WIDTH = 30
 
 def progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
     def show(done: int) -> None:
-        # Delete markers are not in the usage total, so the count may pass it.
+        # Versions written while the erasure runs are erased too: the count may pass it.
         filled = min(PROGRESS_WIDTH, PROGRESS_WIDTH * done // max(total, 1))
         bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
         out.write(f"\rerasing [{bar}] {done} deleted")
@@ -117,18 +128,20 @@ def progress_bar(total: int, out: TextIO) -> Callable[[int], None]:
 
 def cmd_erase_user(args: argparse.Namespace) -> int:
     with repository() as repo:
-        usage = repo.user_storage_usage(args.user)
-        versions = sum(c.objects + c.noncurrent_versions for c in usage.categories.values())
+        preview = repo.preview_user_erasure(args.user)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("--yes is required when standard input is not a terminal")
             answer = input(
-                f"Erase user {args.user}: {usage.objects} files, {versions} versions, in the "
-                "primary and replica buckets, beyond recovery? Type the user id to confirm: "
+                f"Erase user {args.user}: {preview.files} files ({preview.exports} of them "
+                f"export archives), {preview.versions} versions and delete markers, "
+                f"{preview.multipart_uploads} unfinished uploads, in the primary and replica "
+                "buckets, beyond recovery? Type the user id to confirm: "
             )
             if answer.strip() != args.user:
-                print("aborted: nothing was deleted")
-                return 1
+                print(f"aborted: {answer.strip()!r} is not {args.user!r}; nothing was deleted")
+                return EXIT_ABORTED
+        versions = preview.versions
         progress = progress_bar(versions, sys.stderr) if versions >= PROGRESS_BAR_FROM else None
         report = repo.delete_user_files(args.user, progress=progress)
         if progress is not None:
@@ -195,9 +208,14 @@ def cmd_export_user(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    """What the SDK's ``restore_previous_version`` does: the key's whole upload comes back."""
     with repository() as repo:
-        version = repo.restore_previous_version(args.key)
-    print(f"restored {args.key}: current version is now {version}")
+        restored = repo.restore_renditions(args.key)
+    print(f"restored {args.key}: current version is now {restored.version_id}")
+    for key, version in restored.restored.items():
+        print(f"restored {key} (same upload): current version is now {version}")
+    for key in restored.hidden:
+        print(f"hid {key}: the restored upload has no rendition there (delete marker)")
     return 0
 
 
@@ -230,26 +248,54 @@ def _state(version: KeyVersion) -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = StorageSettings.from_env()
-    queue = UploadQueue.from_settings(settings)
+    queue = WorkQueue.uploads(settings)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with SyncStorageRepository.from_settings(settings) as repo:
-            worker = UploadWorker(repo, queue, concurrency=args.concurrency)
+            concurrency = args.concurrency or settings.worker_concurrency
+            worker = UploadWorker(repo, queue, concurrency=concurrency)
+
+            def drain(signum: int, _: object) -> None:
+                # Said at once: the long poll in progress can hold the exit for 20 s.
+                worker.stop()
+                print(
+                    f"{PROGRAM} worker: {signal.Signals(signum).name}: stopping; "
+                    f"{worker.in_flight} upload message(s) in flight finish first, and the "
+                    f"receive in progress returns within {worker.wait_s} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
             # SIGTERM (ECS, Kubernetes) and Ctrl-C drain: in-flight uploads finish.
             for stop_signal in previous:
-                signal.signal(stop_signal, lambda *_: worker.stop())
+                signal.signal(stop_signal, drain)
             stats = worker.run(once=args.once)
     finally:
         for stop_signal, handler in previous.items():
             signal.signal(stop_signal, handler)
         queue.close()
-    print(
-        f"worker stopped: {stats.received} received, {stats.done} done, {stats.rejected} "
-        f"rejected, {stats.retried} left to retry, {stats.settled_before} already settled, "
-        f"{stats.ignored} ignored"
-    )
+    print(f"worker stopped: {stats.summary()}")
+    return 0
+
+
+def cmd_eraser(args: argparse.Namespace) -> int:
+    settings = StorageSettings.from_env()
+    queue = WorkQueue.erasures(settings)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with SyncStorageRepository.from_settings(settings) as repo:
+            eraser = Eraser(repo.s3_client, repo.replica_client, schedule=scheduler(queue))
+            messages = ErasureMessages(eraser)
+            poller = QueuePoller(messages, queue, name="eraser")
+            for stop_signal in previous:
+                signal.signal(stop_signal, lambda *_: poller.stop())
+            poller.poll(once=args.once)
+    finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
+        queue.close()
+    print(f"eraser stopped: {messages.passes} erasure pass(es) done")
     return 0
 
 
@@ -310,7 +356,8 @@ environment (read as the SDK reads it):
                        the replica bucket, which erase-user also erases
 
 In a checkout, python -m wearit_local up starts a local S3 and prints these to export.
-Exit status: 0 done, 1 storage error, 2 bad arguments.
+Exit status: 0 done, 1 storage error, 2 bad arguments (a missing input file included),
+3 erase-user aborted at its confirmation (nothing deleted), 130 interrupted.
 """
 
 KEY_HELP = "storage key, e.g. clothing/USER/ITEM/image.jpg or avatars/USER/avatar.jpg"
@@ -336,7 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, command_parser=sub)
         return sub
 
-    upload = command("upload", cmd_upload, "upload a file to a key; print a GET URL")
+    upload = command(
+        "upload",
+        cmd_upload,
+        "render an image into a key's renditions (stored as .jpg, with its thumbnail where "
+        "the category has one; temp/ keys stored raw); print a GET URL",
+    )
     upload.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
     upload.add_argument("file", metavar="FILE", help="local file to upload")
     upload.add_argument("--content-type", help="default: guessed from the key's extension")
@@ -363,7 +415,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="do not ask (required without a terminal)"
     )
 
-    restore = command("restore", cmd_restore, "undo the last overwrite or delete of a key")
+    restore = command(
+        "restore",
+        cmd_restore,
+        "undo the last overwrite or delete of a key, with the other renditions of its upload",
+    )
     restore.add_argument("key", type=key_argument, metavar="KEY", help=KEY_HELP)
 
     versions = command("versions", cmd_versions, "list a key's versions, newest first")
@@ -381,17 +437,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--concurrency",
         type=concurrency_argument,
-        default=1,
-        help="uploads rendered at once (default 1)",
+        help="uploads rendered at once (default: WEARIT_WORKER_CONCURRENCY, else 1)",
     )
     worker.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
+    # A worker's log is its output: one line per upload, with the time, even without -v.
+    worker.set_defaults(log_operations=True)
+
+    eraser = command("eraser", cmd_eraser, "run the erasures requested on WEARIT_ERASURE_QUEUE_URL")
+    eraser.add_argument("--once", action="store_true", help="one receive (20 s poll), then exit")
+    eraser.set_defaults(log_operations=True)
 
     return parser
 
 
 @contextmanager
-def sdk_logging(verbose: bool) -> Iterator[None]:
-    """The SDK's log lines on stderr with ``--verbose``, nowhere otherwise.
+def sdk_logging(verbose: bool, *, timestamps: bool = False) -> Iterator[None]:
+    """The SDK's log lines on stderr with ``--verbose`` (and for ``worker``, whose log is its
+    output: ``timestamps``), nowhere otherwise; one handler, so each line is printed once.
 
     This command prints each error itself, in one line; with no handler configured,
     Python's last-resort handler would print the SDK's ERROR log line for it too.
@@ -399,9 +461,10 @@ def sdk_logging(verbose: bool) -> Iterator[None]:
     sdk_logger = logging.getLogger("wearit_storage")
     handler: logging.Handler = logging.NullHandler()
     previous_level = sdk_logger.level
-    if verbose:
+    if verbose or timestamps:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        line = "%(levelname)s %(message)s"
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {line}" if timestamps else line))
         sdk_logger.setLevel(logging.INFO)
     sdk_logger.addHandler(handler)
     try:
@@ -437,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     handler: Command = args.handler
     try:
-        with sdk_logging(args.verbose):
+        with sdk_logging(args.verbose, timestamps=getattr(args, "log_operations", False)):
             status = handler(args)
             # A reader that left (`| head`) fails the flush here rather than at exit.
             sys.stdout.flush()

@@ -25,6 +25,18 @@ RejectionReason = Literal[
     "corrupt",
     "decompression_bomb",
 ]
+#: Why the upload worker refused a direct upload (``UploadStatus.reason``): the image
+#: reasons above, or one about the upload itself, decided before any pixel is decoded.
+RefusalReason = Literal[
+    RejectionReason,
+    # The session had settled (or was taken by another upload): one presign, one render.
+    "session_closed",
+    # The user the upload is pinned to asked for erasure: nothing of theirs is written.
+    "user_erased",
+    # What the upload carries cannot be acted on (an invalid pinned destination, a status
+    # record the worker did not write): retrying would fail the same way.
+    "invalid_upload",
+]
 
 _REJECTION_STATUS: dict[str, int] = {"too_large": 413, "unsupported_format": 415}
 
@@ -103,6 +115,13 @@ class ErasureIncomplete(StorageError):
     """Raised by strict erasure when some versions could not be deleted."""
 
     code = "erasure_incomplete"
+
+
+class UserErased(StorageError):
+    """The user asked to be erased: nothing of theirs is written any more."""
+
+    code = "user_erased"
+    _status = 410
 
 
 class InvalidStorageRequest(StorageError, ValueError):

@@ -27,12 +27,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
-from wearit_storage.errors import ImageRejected, StorageError
+from wearit_storage.errors import ImageRejected, InvalidStorageRequest, StorageError
 from wearit_storage.observability import MetricsHook
 from wearit_storage.renditions import preferred_format
 from wearit_storage.repository import StorageRepository
@@ -94,8 +98,14 @@ def get_storage(request: Request) -> StorageRepository:
 
 
 def install_exception_handlers(app: FastAPI) -> None:
-    """Answer every :class:`StorageError` with an RFC 9457 problem-details response."""
+    """Answer every error with an RFC 9457 problem-details response: each
+    :class:`StorageError`, and FastAPI's own request validation errors (an empty or missing
+    body, a bad parameter: 422, ``code`` ``invalid_request``) and ``HTTPException`` (404
+    for an unknown route, the app's own ``raise HTTPException(...)``), so that a client
+    reads one error shape whatever failed."""
     app.add_exception_handler(StorageError, _problem_response)
+    app.add_exception_handler(RequestValidationError, _invalid_request_response)
+    app.add_exception_handler(HTTPException, _http_problem_response)
 
 
 async def _problem_response(request: Request, error: Exception) -> JSONResponse:
@@ -111,6 +121,51 @@ async def _problem_response(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ImageRejected):
         problem["reason"] = error.reason
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _invalid_request_response(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)  # registered for it only
+    # Where and what, never the "input" FastAPI would echo back (a whole request body).
+    errors = [
+        {
+            "loc": list(item.get("loc", ())),
+            "msg": str(item.get("msg", "")),
+            "type": item.get("type"),
+        }
+        for item in error.errors()
+    ]
+    detail = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in errors
+    )
+    code = InvalidStorageRequest.code  # the code the SDK's own request errors carry
+    problem = {
+        "type": f"urn:wearit:storage:{code}",
+        "title": "Invalid request",
+        "status": 422,
+        "detail": detail or "The request is invalid.",
+        "code": code,
+        "errors": errors,
+    }
+    return JSONResponse(problem, status_code=422, media_type=PROBLEM_JSON)
+
+
+async def _http_problem_response(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)  # registered for it only
+    if error.status_code < 200 or error.status_code in (204, 205, 304):
+        return await http_exception_handler(request, error)  # a status with no body
+    try:
+        title = HTTPStatus(error.status_code).phrase
+    except ValueError:  # a status code Python does not name
+        title = f"HTTP {error.status_code}"
+    problem = {
+        "type": "about:blank",  # RFC 9457: the status code says it all
+        "title": title,
+        "status": error.status_code,
+        "detail": error.detail,  # the app's own words, as FastAPI would send them
+    }
+    return JSONResponse(
+        problem, status_code=error.status_code, headers=error.headers, media_type=PROBLEM_JSON
+    )
 
 
 def _client_detail(request: Request, error: StorageError, status: int) -> str:

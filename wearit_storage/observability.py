@@ -6,9 +6,11 @@ query string is a bearer credential).
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -112,3 +114,58 @@ class Instrumentation:
             logger.warning(
                 "metrics hook raised for %s key=%s", metric.operation, metric.key, exc_info=True
             )
+
+
+def embedded_metrics_hook(
+    namespace: str,
+    dimensions: Mapping[str, str],
+    *,
+    operations: frozenset[str],
+    write: Callable[[str], object] | None = None,
+) -> MetricsHook:
+    """A metrics hook that writes CloudWatch embedded metric format (EMF) lines: in Lambda,
+    a JSON line on stdout becomes metrics with no API call and no extra permission
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+
+    Only ``operations`` are written (the worker's own events, not every S3 call); each line
+    counts one, with its duration, by ``operation`` and ``outcome`` plus ``dimensions``
+    (e.g. the function name). The key and the error travel as properties, never dimensions:
+    a dimension per key would be a metric per object.
+    """
+    emit = write or _stdout_line
+    names = ["operation", "outcome", *dimensions]
+
+    def hook(metric: OperationMetric) -> None:
+        if metric.operation not in operations:
+            return
+        document = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": namespace,
+                        "Dimensions": [names],
+                        "Metrics": [
+                            {"Name": "Count", "Unit": "Count"},
+                            {"Name": "Duration", "Unit": "Seconds"},
+                        ],
+                    }
+                ],
+            },
+            **dimensions,
+            "operation": metric.operation,
+            "outcome": metric.outcome,
+            "Count": 1,
+            "Duration": round(metric.duration_s, 6),
+            "key": metric.key,
+        }
+        if metric.error is not None:
+            document["error"] = metric.error
+        emit(json.dumps(document, separators=(",", ":")))
+
+    return hook
+
+
+def _stdout_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

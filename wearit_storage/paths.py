@@ -8,6 +8,8 @@ Layout (one folder per item, so deleting an item is deleting a prefix)::
     avatars/{user_id}/{filename}
     temp/{session_id}/{filename}
     exports/{user_id}/{export_id}.zip
+    erasures/{user_id}/request.json (and status.json)
+    sessions/{user_id}/{session_id}.json
 
 Rendition names, one scheme whichever path writes them: the main rendition is
 ``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it; where the category stores
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from wearit_storage.categories import ITEM_CATEGORIES, Category
+from wearit_storage.categories import ITEM_CATEGORIES, USER_CATEGORIES, Category
 from wearit_storage.errors import InvalidStorageKey
 
 IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "avif", "heic", "heif"})
@@ -45,10 +47,20 @@ AVATAR_RENDITION_NAME: Final = "avatar.jpg"
 RENDITION_EXTENSION: Final = "jpg"
 #: The AVIF beside a JPEG rendition (categories whose policy stores AVIF).
 AVIF_RENDITION_EXTENSION: Final = "avif"
+#: Every extension renditions are stored with: the renditions of one upload are its main
+#: image and thumbnail in each of these (see :func:`rendition_family`).
+RENDITION_EXTENSIONS: Final = (RENDITION_EXTENSION, AVIF_RENDITION_EXTENSION)
 #: The outcome of a direct upload, written by the upload worker beside the upload
 #: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.uploads.status`). ``json``
 #: is no upload extension, so no presigned upload can ever target this name.
 STATUS_FILENAME: Final = "status.json"
+
+#: An erasure request, the tombstone the upload worker checks before it writes anything of
+#: a user, and the eraser's record of its progress beside it (``erasures/{user_id}/``).
+ERASURE_REQUEST_FILENAME: Final = "request.json"
+ERASURE_STATUS_FILENAME: Final = "status.json"
+_ERASURE_FILENAMES: Final = frozenset({ERASURE_REQUEST_FILENAME, ERASURE_STATUS_FILENAME})
+SESSION_EXTENSION: Final = "json"
 
 # re.ASCII matters: without it \w and friends would accept unicode letters and digits.
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
@@ -93,6 +105,20 @@ def new_upload_session_id() -> str:
     remember which user it belongs to, and promote only that user's sessions.
     """
     return uuid.uuid4().hex
+
+
+#: The endings of a pinned upload's key (its extension, lowercased when presigned): the
+#: bucket announces only these to the upload worker, so the worker's own ``status.json``
+#: writes are never announced, and no announcement is wasted on them.
+PINNED_UPLOAD_SUFFIXES: Final = tuple(f".{extension}" for extension in sorted(IMAGE_EXTENSIONS))
+
+
+def pinned_upload_filename(filename: str) -> str:
+    """``photo.JPG`` -> ``photo.jpg``: the name a pinned upload is presigned under, whose
+    ending is one the bucket announces (:data:`PINNED_UPLOAD_SUFFIXES`)."""
+    validate_filename(filename)
+    stem, extension = filename.rsplit(".", 1)
+    return f"{stem}.{extension.lower()}"
 
 
 def thumbnail_name(filename: str) -> str:
@@ -142,7 +168,8 @@ class StorageKey:
 _LAYOUTS: Final = (
     "clothing/{user_id}/{clothing_id}/{filename}, body/{user_id}/{body_id}/{filename}, "
     "tryon/{user_id}/{tryon_id}/{filename}, avatars/{user_id}/{filename}, "
-    "temp/{session_id}/{filename}, exports/{user_id}/{export_id}.zip"
+    "temp/{session_id}/{filename}, exports/{user_id}/{export_id}.zip, "
+    "erasures/{user_id}/request.json, sessions/{user_id}/{session_id}.json"
 )
 
 
@@ -174,11 +201,34 @@ def parse_key(key: str) -> StorageKey:
         item_id = validate_id(parts[2], field="item_id") if expected_parts == 4 else None
         if category is Category.TEMP and parts[-1] == STATUS_FILENAME:
             filename = STATUS_FILENAME
+        elif category is Category.ERASURES:
+            filename = _erasure_filename(parts[-1])
+        elif category is Category.SESSIONS:
+            filename = _session_filename(parts[-1])
         else:
             filename = validate_filename(parts[-1], allowed_extensions=extensions)
     except InvalidStorageKey as exc:
         raise InvalidStorageKey(f"invalid key {_describe(key)}: {exc}", key=key) from None
     return StorageKey(category, owner_id, item_id, filename)
+
+
+def _erasure_filename(filename: str) -> str:
+    if filename not in _ERASURE_FILENAMES:
+        raise InvalidStorageKey(
+            f"invalid filename {_describe(filename)}: erasures/ holds only "
+            + " and ".join(sorted(_ERASURE_FILENAMES))
+        )
+    return filename
+
+
+def _session_filename(filename: str) -> str:
+    session, dot, extension = filename.rpartition(".")
+    if dot != "." or extension != SESSION_EXTENSION:
+        raise InvalidStorageKey(
+            f"invalid filename {_describe(filename)}: sessions/ holds {{session_id}}.json"
+        )
+    validate_id(session, field="session_id")
+    return filename
 
 
 def _extensions(category: Category) -> frozenset[str]:
@@ -290,6 +340,26 @@ def avif_key(jpeg_key: str) -> str:
     return validate_key(f"{stem}.{AVIF_RENDITION_EXTENSION}")
 
 
+def rendition_family(key: str) -> tuple[str, ...]:
+    """Every key a rendition of the upload stored at ``key`` can lie at, ``key`` first:
+    for ``clothing/u/i/photo.jpg`` or ``clothing/u/i/photo_thumb.jpg``, the main image and
+    the thumbnail of stem ``photo`` in every rendition extension. Which of them one upload
+    really wrote is in their tags (``wearit-upload-id``), not in the names. A key that
+    names no rendition (``temp/``, ``exports/``, another extension) is its own family."""
+    parsed = parse_key(key)
+    stem, _, extension = parsed.filename.rpartition(".")
+    if parsed.category not in USER_CATEGORIES or extension not in RENDITION_EXTENSIONS:
+        return (key,)
+    folder = key.rpartition("/")[0]
+    stem = stem.removesuffix(THUMBNAIL_SUFFIX)
+    names = [
+        f"{folder}/{stem}{suffix}.{ext}"
+        for ext in RENDITION_EXTENSIONS
+        for suffix in ("", THUMBNAIL_SUFFIX)
+    ]
+    return (key, *(validate_key(name) for name in names if name != key))
+
+
 #: Categories a temp upload may be promoted into, and which of them get a thumbnail.
 PROMOTABLE_CATEGORIES: Final = frozenset({Category.CLOTHING, Category.BODY, Category.AVATARS})
 
@@ -336,6 +406,32 @@ def export_key(user_id: str, export_id: str) -> str:
     """``exports/{user_id}/{export_id}.zip``, both ids validated."""
     validate_id(export_id, field="export_id")
     return str(build_key(Category.EXPORTS, user_id, None, f"{export_id}.{EXPORT_EXTENSION}"))
+
+
+def tombstone_key(user_id: str) -> str:
+    """``erasures/{user_id}/request.json``: the erasure request of a user, and the tombstone
+    that refuses their later uploads."""
+    return f"{user_prefix(Category.ERASURES, user_id)}{ERASURE_REQUEST_FILENAME}"
+
+
+def erasure_status_key(user_id: str) -> str:
+    """``erasures/{user_id}/status.json``: how the user's erasure is going."""
+    return f"{user_prefix(Category.ERASURES, user_id)}{ERASURE_STATUS_FILENAME}"
+
+
+def session_binding_key(user_id: str, session_id: str) -> str:
+    """``sessions/{user_id}/{session_id}.json``: the record that this upload session is the
+    user's (what an erasure finds their pending uploads by)."""
+    validate_id(session_id, field="session_id")
+    return f"{user_prefix(Category.SESSIONS, user_id)}{session_id}.{SESSION_EXTENSION}"
+
+
+def session_of_binding(key: str) -> str:
+    """The session id a binding key names."""
+    parsed = parse_key(key)
+    if parsed.category is not Category.SESSIONS:
+        raise InvalidStorageKey(f"{key!r} is no session binding", key=key)
+    return parsed.filename.rsplit(".", 1)[0]
 
 
 def key_category(key: str) -> Category | None:

@@ -32,7 +32,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
-from wearit_storage.categories import ERASED_CATEGORIES, Category
+from wearit_storage.categories import USER_CATEGORIES, Category
 from wearit_storage.errors import InvalidStorageKey
 from wearit_storage.faces.asynchronous import AsyncFace, inline, offloaded
 from wearit_storage.faces.closing import ClosedOnExit
@@ -48,26 +48,35 @@ from wearit_storage.paths import (
     rendition_key,
     require_rendition_key,
     thumbnail_key,
-    user_prefix,
     validate_id,
 )
 from wearit_storage.privacy.erasure import (
     DEFAULT_BACKOFF_S,
     DEFAULT_RETRIES,
+    ErasurePreview,
     ErasureProgress,
     ErasureReport,
+    Prefixes,
     erase,
+    preview_erasure,
+    user_erasure_prefixes,
 )
 from wearit_storage.privacy.export import ExportProgress, UserExport, export_user_files
+from wearit_storage.privacy.requests import (
+    ErasureStatus,
+    erasure_status,
+    refuse_if_erased,
+    request_user_erasure,
+)
 from wearit_storage.privacy.usage import StorageUsage, user_storage_usage
 from wearit_storage.renditions import WARDROBE, RenditionPolicy, merged_policies
 from wearit_storage.s3.client import S3Client, StoredObject, SyncS3Client, executor_for
 from wearit_storage.s3.health import HealthReport, check_health
 from wearit_storage.s3.presign import PresignedPost
-from wearit_storage.s3.versions import restore_previous_version
 from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.uploads.direct import DirectUploads
+from wearit_storage.uploads.restore import RestoredRenditions, restore_renditions
 from wearit_storage.uploads.status import UploadStatus
 from wearit_storage.uploads.store import StoredImage, store_renditions
 
@@ -252,6 +261,10 @@ class SyncStorageRepository(ClosedOnExit):
         if thumbnail_key is not None and policy.thumbnail_size is None:
             policy = dataclasses.replace(policy, thumbnail_size=WARDROBE.thumbnail_size)
         renditions = self._render_with(policy, file_data)
+        parsed = parse_key(main_key)
+        if parsed.category in USER_CATEGORIES:
+            # Right before anything of the user is written: an erasure request wins.
+            refuse_if_erased(self.s3_client, parsed.owner_id)
         return store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
 
     def store_at_key(self, key: str, file_data: bytes) -> StoredImage:
@@ -310,11 +323,18 @@ class SyncStorageRepository(ClosedOnExit):
         )
 
     def presign_upload_put(
-        self, session_id: str, filename: str, content_type: str, *, expires_in: int | None = None
+        self,
+        session_id: str,
+        filename: str,
+        content_type: str,
+        content_length: int,
+        *,
+        expires_in: int | None = None,
     ) -> str:
-        """Presigned PUT into ``temp/``; the client must send exactly ``content_type``."""
+        """Presigned PUT into ``temp/`` of exactly ``content_length`` bytes of
+        ``content_type``."""
         return self.uploads.presign_upload_put(
-            session_id, filename, content_type, expires_in=expires_in
+            session_id, filename, content_type, content_length, expires_in=expires_in
         )
 
     def promote_temp_upload(
@@ -331,11 +351,6 @@ class SyncStorageRepository(ClosedOnExit):
         return self.uploads.promote_temp_upload(
             session_id, filename, user_id=user_id, category=category, item_id=item_id
         )
-
-    def promote_pinned_upload(self, session_id: str, filename: str) -> StoredImage:
-        """Promote a temp upload into the destination pinned in its POST (what the upload
-        worker runs)."""
-        return self.uploads.promote_pinned_upload(session_id, filename)
 
     def upload_status(self, session_id: str) -> UploadStatus:
         """``pending``, ``done`` or ``rejected`` for a session presigned with a destination."""
@@ -355,8 +370,26 @@ class SyncStorageRepository(ClosedOnExit):
         ``progress`` receives the running count of deleted entries after each batch, on
         the thread doing the work (from the async face: not the event loop's thread).
         """
-        prefixes = {category: user_prefix(category, user_id) for category in ERASED_CATEGORIES}
+        prefixes = user_erasure_prefixes(self.s3_client, user_id)
         return self._erase(f"user {user_id}", prefixes, progress)
+
+    def preview_user_erasure(self, user_id: str) -> ErasurePreview:
+        """What ``delete_user_files(user_id)`` would remove from the primary bucket (files,
+        versions, export archives, unfinished uploads), counted without changing anything:
+        what a confirmation prompt shows."""
+        return preview_erasure(self.s3_client, user_erasure_prefixes(self.s3_client, user_id))
+
+    def request_user_erasure(self, user_id: str) -> ErasureStatus:
+        """Ask for the user's erasure and return at once: one PUT of
+        ``erasures/{user_id}/request.json``, which the eraser acts on and which refuses
+        every later upload of the user. What the API calls (its role deletes nothing for
+        good); ``erasure_status`` tells when it is done."""
+        return request_user_erasure(self.s3_client, user_id)
+
+    def erasure_status(self, user_id: str) -> ErasureStatus:
+        """``requested``, ``done`` (with the counts) or ``failed``; ``ObjectNotFound`` if no
+        erasure was requested."""
+        return erasure_status(self.s3_client, user_id)
 
     def export_user_files(
         self, user_id: str, *, progress: ExportProgress | None = None
@@ -375,13 +408,13 @@ class SyncStorageRepository(ClosedOnExit):
     def delete_clothing_item(self, user_id: str, clothing_id: str) -> ErasureReport:
         """Erase every version of every file of one clothing item (primary and replica)."""
         validate_id(clothing_id, field="clothing_id")
-        prefixes = {Category.CLOTHING: item_prefix(Category.CLOTHING, user_id, clothing_id)}
+        prefixes = [(Category.CLOTHING, item_prefix(Category.CLOTHING, user_id, clothing_id))]
         return self._erase(f"clothing item {user_id}/{clothing_id}", prefixes)
 
     def _erase(
         self,
         subject: str,
-        prefixes: dict[Category, str],
+        prefixes: Prefixes,
         progress: ErasureProgress | None = None,
     ) -> ErasureReport:
         return erase(
@@ -395,8 +428,17 @@ class SyncStorageRepository(ClosedOnExit):
         )
 
     def restore_previous_version(self, s3_key: str) -> str:
-        """Undo the last overwrite or delete of ``s3_key``; returns the current version id."""
-        return restore_previous_version(self.s3_client, s3_key)
+        """Undo the last overwrite or delete of ``s3_key``, and of the other renditions of
+        the same upload with it (see :meth:`restore_renditions`); returns ``s3_key``'s
+        current version id."""
+        return self.restore_renditions(s3_key).version_id
+
+    def restore_renditions(self, s3_key: str) -> RestoredRenditions:
+        """Undo the last overwrite or delete of ``s3_key`` together with the other
+        renditions of the upload it brings back (its thumbnail), all-or-nothing: a main
+        image never comes back beside another upload's thumbnail
+        (:mod:`wearit_storage.uploads.restore`)."""
+        return restore_renditions(self.s3_client, s3_key)
 
     def user_storage_usage(self, user_id: str) -> StorageUsage:
         return user_storage_usage(self.s3_client, user_id)
@@ -477,13 +519,17 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     store_image = offloaded(SyncStorageRepository.store_image)
     upload_temp = offloaded(SyncStorageRepository.upload_temp)
     promote_temp_upload = offloaded(SyncStorageRepository.promote_temp_upload)
-    promote_pinned_upload = offloaded(SyncStorageRepository.promote_pinned_upload)
     upload_status = offloaded(SyncStorageRepository.upload_status)
     delete_user_files = offloaded(SyncStorageRepository.delete_user_files)
+    request_user_erasure = offloaded(SyncStorageRepository.request_user_erasure)
+    erasure_status = offloaded(SyncStorageRepository.erasure_status)
+    preview_user_erasure = offloaded(SyncStorageRepository.preview_user_erasure)
     delete_clothing_item = offloaded(SyncStorageRepository.delete_clothing_item)
     export_user_files = offloaded(SyncStorageRepository.export_user_files)
     restore_previous_version = offloaded(SyncStorageRepository.restore_previous_version)
+    restore_renditions = offloaded(SyncStorageRepository.restore_renditions)
     user_storage_usage = offloaded(SyncStorageRepository.user_storage_usage)
-    presign_upload = inline(SyncStorageRepository.presign_upload)
+    # A presign with a destination records the session's owner (one PUT): off the loop.
+    presign_upload = offloaded(SyncStorageRepository.presign_upload)
     presign_upload_put = inline(SyncStorageRepository.presign_upload_put)
     presigned_url = inline(SyncStorageRepository.presigned_url)

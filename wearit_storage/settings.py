@@ -171,6 +171,14 @@ class StorageSettings:
     replica_region: str | None = _text("WEARIT_REPLICA_REGION_NAME")
     #: The queue S3 announces direct uploads on; only ``wearit-storage worker`` needs it.
     upload_queue_url: str | None = _setting("WEARIT_UPLOAD_QUEUE_URL", parse=check_queue_url)
+    #: The queue S3 announces erasure requests on; only ``wearit-storage eraser`` needs it.
+    erasure_queue_url: str | None = _setting("WEARIT_ERASURE_QUEUE_URL", parse=check_queue_url)
+    #: Uploads a worker handles at once (``wearit-storage worker``, and the messages of
+    #: one Lambda batch).
+    worker_concurrency: int = _int("WEARIT_WORKER_CONCURRENCY", 1, 1, 64)
+    #: The longest one queue message may take: a Lambda worker starts a message only while
+    #: this much of its invocation is left, and returns the others whole.
+    message_deadline_s: int = _int("WEARIT_MESSAGE_DEADLINE_SECONDS", 20, 1, 900)
     #: Worker threads of the async faces = the boto3 connection pool size.
     max_concurrency: int = _int("WEARIT_MAX_CONCURRENCY", 10, 1, 256)
     get_expiry_s: int = _int("WEARIT_GET_EXPIRY_SECONDS", 3600, 1, MAX_PRESIGN_EXPIRY_S)
@@ -207,6 +215,8 @@ class StorageSettings:
             check_bucket_name("WEARIT_REPLICA_BUCKET_NAME", self.replica_bucket_name)
         if self.upload_queue_url is not None:
             check_queue_url("WEARIT_UPLOAD_QUEUE_URL", self.upload_queue_url)
+        if self.erasure_queue_url is not None:
+            check_queue_url("WEARIT_ERASURE_QUEUE_URL", self.erasure_queue_url)
         if self.session_token is not None and self.access_key is None:
             raise StorageConfigurationError(
                 "AWS_SESSION_TOKEN is set without AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: set "

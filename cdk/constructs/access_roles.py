@@ -20,6 +20,7 @@ from cdk.prefixes import (
     ALL_PREFIXES,
     BODY,
     CLOTHING,
+    ERASURES,
     EXPORTS,
     PROMOTED_PREFIXES,
     REPLICATED_PREFIXES,
@@ -145,20 +146,35 @@ def exports_only_for(api_role_arn: str, bucket_arn: str) -> iam.PolicyStatement:
     )
 
 
-def upload_worker_policy(access: BucketAccess, queue_arn: str) -> iam.PolicyDocument:
+def upload_worker_policy(
+    access: BucketAccess, queue_arn: str, extra: Sequence[iam.PolicyStatement] = ()
+) -> iam.PolicyDocument:
     """The upload workers: consume the upload queue, read and delete ``temp/`` uploads,
-    record each session's outcome, write renditions into the categories they promote to."""
+    record each session's outcome, write renditions into the categories they promote to,
+    see whether a user asked for erasure. ``extra``: what running as a Lambda function
+    adds (writing its own logs)."""
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
                 sid="ConsumeUploadQueue",
-                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+                # GetQueueAttributes: what Lambda's event source mapping reads of the queue.
+                actions=[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ],
                 resources=[queue_arn],
             ),
             iam.PolicyStatement(
                 sid="ReadAndDeleteUploads",
-                # Versions: a promoted or rejected upload is purged, every version of it.
-                actions=["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                # Versions: the worker reads and deletes exactly the version S3 announced.
+                actions=[
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                ],
                 resources=object_arns(access.bucket_arn, (TEMP,)),
             ),
             iam.PolicyStatement(
@@ -179,10 +195,14 @@ def upload_worker_policy(access: BucketAccess, queue_arn: str) -> iam.PolicyDocu
                 resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
             ),
             list_statement(
-                "ListUploadsAndRenditions", access.bucket_arn, (TEMP, *PROMOTED_PREFIXES)
+                # erasures/: whether the upload's user asked for erasure (the tombstone).
+                "ListUploadsRenditionsAndErasures",
+                access.bucket_arn,
+                (TEMP, *PROMOTED_PREFIXES, ERASURES),
             ),
             *kms_statement("UseBucketKey", access),
             *queue_kms_statement(access),
+            *extra,
         ]
     )
 

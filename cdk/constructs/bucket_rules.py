@@ -8,7 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 
 from cdk.config import RetentionSettings
-from cdk.prefixes import EXPORTS, TEMP
+from cdk.prefixes import ERASURES, EXPORTS, TEMP
 
 CORS_MAX_AGE_SECONDS = 3000
 # The mobile app reads through presigned GETs and uploads through presigned PUT/POST.
@@ -54,6 +54,14 @@ def data_lifecycle_rules(retention: RetentionSettings) -> list[s3.LifecycleRule]
             expiration=Duration.days(retention.export_days),
             # Once expired (or deleted), an archive's bytes go the next day, not after the
             # 30 days other noncurrent versions are kept: it is a copy, nothing to undo.
+            noncurrent_version_expiration=Duration.days(1),
+        ),
+        s3.LifecycleRule(
+            id="ExpireErasureRequests",
+            prefix=ERASURES,
+            # Long enough to refuse every late upload of an erased user (cdk/config.py
+            # checks the floor); then the request itself, a user id, goes too.
+            expiration=Duration.days(retention.erasure_request_days),
             noncurrent_version_expiration=Duration.days(1),
         ),
     ]

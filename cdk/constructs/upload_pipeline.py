@@ -1,5 +1,6 @@
-"""The direct-upload pipeline: S3 announces objects created under ``temp/`` on an SQS queue,
-which any number of ``wearit-storage worker`` processes consume.
+"""The direct-upload pipeline: S3 announces pinned uploads created under ``temp/`` on an SQS
+queue, which the upload worker function (or ``wearit-storage worker`` processes on hosts)
+consumes.
 
 Declared natively in CloudFormation: the bucket's ``NotificationConfiguration`` is set on
 the ``CfnBucket`` (``Bucket.add_event_notification`` would deploy a Lambda-backed custom
@@ -22,16 +23,20 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk.config import DEAD_LETTER_RETENTION_DAYS
+from cdk.constructs.worker_function import VISIBILITY_TIMEOUT as WORKER_VISIBILITY_TIMEOUT
 from cdk.prefixes import TEMP
+from wearit_storage.paths import PINNED_UPLOAD_SUFFIXES
 
 #: Covers a long weekend (Friday evening to Tuesday morning) with no worker running.
 QUEUE_RETENTION = Duration.days(4)
 #: SQS's maximum: the dead letters wait for someone to read them. A message keeps its
 #: original enqueue time when it moves, so the DLQ must retain longer than the queue.
-DLQ_RETENTION = Duration.days(14)
-#: How long a received message stays hidden: far above a render (about a second), and
-#: the wait before a transiently failed upload is tried again.
-VISIBILITY_TIMEOUT = Duration.minutes(2)
+DLQ_RETENTION = Duration.days(DEAD_LETTER_RETENTION_DAYS)
+#: How long a received message stays hidden: six times the worker function's timeout
+#: (AWS's guidance for SQS event sources), far above a render, and the wait before a
+#: transiently failed upload is tried again.
+VISIBILITY_TIMEOUT = WORKER_VISIBILITY_TIMEOUT
 MAX_RECEIVE_COUNT = 5
 UPLOAD_EVENTS = "s3:ObjectCreated:*"
 
@@ -105,6 +110,8 @@ class UploadPipeline(Construct):
             )
 
         cfn_bucket = cast(s3.CfnBucket, bucket.node.default_child)
+        # One configuration per ending a pinned upload can have (S3 filters on one prefix
+        # and one suffix): the worker's own status.json writes are never announced.
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             queue_configurations=[
                 s3.CfnBucket.QueueConfigurationProperty(
@@ -112,10 +119,14 @@ class UploadPipeline(Construct):
                     queue=self.queue.queue_arn,
                     filter=s3.CfnBucket.NotificationFilterProperty(
                         s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                            rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=TEMP)]
+                            rules=[
+                                s3.CfnBucket.FilterRuleProperty(name="prefix", value=TEMP),
+                                s3.CfnBucket.FilterRuleProperty(name="suffix", value=suffix),
+                            ]
                         )
                     ),
                 )
+                for suffix in PINNED_UPLOAD_SUFFIXES
             ]
         )
         # The queue's policy (enforce_ssl and the statement above) must exist first.

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import ArnFormat, CfnOutput, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk.compliance import acknowledge_status_objects
+from cdk.bundle import require_bundle
+from cdk.compliance import acknowledge_status_objects, acknowledge_worker_function
 from cdk.config import EnvironmentConfig
 from cdk.constructs.access_roles import (
     ApplicationRole,
@@ -23,7 +25,18 @@ from cdk.constructs.monitoring import REQUEST_METRICS_FILTER_ID, StorageMonitori
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
 from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
 from cdk.constructs.upload_pipeline import UploadPipeline
+from cdk.constructs.worker_function import (
+    QueueWorkerFunction,
+    WorkerCode,
+    log_group_name,
+    log_statement,
+)
 from cdk.prefixes import REPLICATED_PREFIXES, STATUS_OBJECTS
+
+#: The upload worker's entry point in the bundle (``wearit_storage.workers``).
+UPLOAD_HANDLER = "wearit_storage.workers.lambda_handler.upload_handler"
+#: Worker logs name keys (user and item ids): kept a month, long enough to investigate.
+WORKER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
 class StorageStack(Stack):
@@ -142,17 +155,54 @@ class StorageStack(Stack):
             key=self.key,
             alarm_topic=self.monitoring.topic,
         )
+        upload_worker_name = f"{config.bucket_name}-upload-worker"
+        # Where the worker runs decides who may assume its role: Lambda, or the hosts of
+        # the team that runs `wearit-storage worker` itself. Its rights are the same.
+        worker_logs = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=log_group_name(upload_worker_name),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         self.upload_worker_role = ApplicationRole(
             self,
             "UploadWorkerRole",
-            role_name=f"{config.bucket_name}-upload-worker",
+            role_name=upload_worker_name,
             description="WearIT upload workers: the upload queue, temp/, renditions they promote",
-            trusted_principal=trusted,
-            policy=upload_worker_policy(access, self.uploads.queue.queue_arn),
+            trusted_principal=(
+                iam.ServicePrincipal("lambda.amazonaws.com") if config.lambda_workers else trusted
+            ),
+            policy=upload_worker_policy(
+                access,
+                self.uploads.queue.queue_arn,
+                extra=[log_statement(worker_logs)] if config.lambda_workers else [],
+            ),
         ).role
         acknowledge_status_objects(
             self.upload_worker_role, f"{self.replication.source_bucket_arn}/{STATUS_OBJECTS}"
         )
+        self.upload_worker: QueueWorkerFunction | None = None
+        if config.lambda_workers:
+            self.upload_worker = QueueWorkerFunction(
+                self,
+                "UploadWorker",
+                function_name=upload_worker_name,
+                description="WearIT upload worker: pinned direct uploads from the upload queue",
+                code=WorkerCode(require_bundle("arm64"), UPLOAD_HANDLER),
+                role=self.upload_worker_role,
+                queue=self.uploads.queue,
+                environment={
+                    "AWS_REGION_NAME": config.region,
+                    "AWS_BUCKET_NAME": config.bucket_name,
+                    "WEARIT_UPLOAD_QUEUE_URL": self.uploads.queue.queue_url,
+                },
+                max_concurrency=config.worker_max_concurrency,
+                log_retention=WORKER_LOG_RETENTION,
+                alarm_topic=self.monitoring.topic,
+            )
+            acknowledge_worker_function(
+                self.upload_worker, self.upload_worker_role, log_group_name(upload_worker_name)
+            )
 
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "ReplicaBucketName", value=config.replica_bucket_name)
@@ -164,3 +214,7 @@ class StorageStack(Stack):
         CfnOutput(self, "UploadQueueUrl", value=self.uploads.queue.queue_url)
         CfnOutput(self, "UploadDeadLetterQueueUrl", value=self.uploads.dead_letter_queue.queue_url)
         CfnOutput(self, "UploadWorkerRoleArn", value=self.upload_worker_role.role_arn)
+        if self.upload_worker is not None:
+            CfnOutput(
+                self, "UploadWorkerFunctionName", value=self.upload_worker.function.function_name
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -97,16 +98,27 @@ def test_every_bucket_is_retained_on_stack_deletion(templates: Templates, env: s
         assert bucket["UpdateReplacePolicy"] == "Retain"
 
 
-def test_no_custom_resources_or_lambda_anywhere(templates: Templates) -> None:
+def test_no_custom_resources_and_no_function_but_the_workers(templates: Templates) -> None:
+    """Read off the templates, not the constructs' names: nothing deploys a custom resource
+    (no Custom:: type, no ServiceToken, no provider function), and every Lambda function is
+    one of the product's workers, run by an event source mapping on its queue."""
     assert len(templates) == 4
     for name, template in templates.items():
-        types = {resource["Type"] for resource in template["Resources"].values()}
-        forbidden = {
-            t
-            for t in types
-            if t.startswith(("Custom::", "AWS::Lambda::", "AWS::CloudFormation::C"))
+        resources = template["Resources"]
+        types = {resource["Type"] for resource in resources.values()}
+        custom = {t for t in types if t.startswith(("Custom::", "AWS::CloudFormation::Custom"))}
+        assert not custom, f"{name} deploys {custom}"
+        assert "ServiceToken" not in json.dumps(template), f"{name} names a ServiceToken"
+        lambda_types = {t for t in types if t.startswith("AWS::Lambda::")}
+        assert lambda_types <= {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping"}
+        functions = resources_of_type(template, "AWS::Lambda::Function")
+        mapped = {
+            mapping["Properties"]["FunctionName"]["Ref"]
+            for mapping in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
         }
-        assert not forbidden, f"{name} deploys {forbidden}"
+        for logical_id, function in functions.items():
+            assert function["Properties"]["Handler"].startswith("wearit_storage.workers."), name
+            assert logical_id in mapped, f"{name}: {logical_id} is run by no queue"
 
 
 def test_prod_encrypts_data_with_rotating_customer_key_and_bucket_keys(
@@ -188,6 +200,13 @@ def test_data_bucket_lifecycle(templates: Templates, env: str) -> None:
             "Status": "Enabled",
             "Prefix": "exports/",
             "ExpirationInDays": 3,  # retention.export_days in cdk.json
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        },
+        "ExpireErasureRequests": {
+            "Id": "ExpireErasureRequests",
+            "Status": "Enabled",
+            "Prefix": "erasures/",
+            "ExpirationInDays": 30,  # retention.erasure_request_days in cdk.json
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
         },
     }

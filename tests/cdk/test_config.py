@@ -38,6 +38,11 @@ def load(context: dict[str, Any], selected: str | None = None) -> None:
         ("dev", {"retention": {"temp_upload_days": 0}}, "retention.temp_upload_days"),
         ("dev", {"retention": {"export_days": 0}}, "retention.export_days' must be a whole"),
         ("prod", {"retention": {"export_days": 31}}, "keep it at most 30 days"),
+        (
+            "prod",
+            {"retention": {"erasure_request_days": 21}},
+            "must outlive every upload that can still land",
+        ),
         ("dev", {"use_kms": "yes"}, "use_kms' must be true or false"),
         ("dev", {"buckt_name": "x"}, "'wearit:environments.dev.buckt_name' is not a known"),
         ("dev", {"trusted_principal_arn": "*"}, "must be an IAM role, user or account-root ARN"),

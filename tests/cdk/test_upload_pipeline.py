@@ -47,7 +47,8 @@ def test_the_upload_queue_keeps_a_long_weekend_and_dead_letters_after_five_recei
     }
     # Messages keep their enqueue time in the DLQ: it must retain longer than the queue.
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * DAY
-    assert 60 <= props["VisibilityTimeout"] <= 300
+    # Six times the worker function's timeout (AWS's guidance for SQS event sources).
+    assert props["VisibilityTimeout"] == 6 * 60
 
 
 @pytest.mark.parametrize(
@@ -113,13 +114,22 @@ def test_the_bucket_notifies_the_queue_of_uploads_under_temp_natively(
     (queue_id, _), _ = queues(templates, env)
     bucket_id, bucket = bucket_named(template, f"wearit-storage-{env}")
     assert bucket_id == "DataBucketE6B0FAA8"  # the retained bucket is not replaced
+    # Pinned uploads' endings only: the worker's status.json writes are not announced.
     assert bucket["Properties"]["NotificationConfiguration"] == {
         "QueueConfigurations": [
             {
                 "Event": "s3:ObjectCreated:*",
-                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "temp/"}]}},
+                "Filter": {
+                    "S3Key": {
+                        "Rules": [
+                            {"Name": "prefix", "Value": "temp/"},
+                            {"Name": "suffix", "Value": suffix},
+                        ]
+                    }
+                },
                 "Queue": {"Fn::GetAtt": [queue_id, "Arn"]},
             }
+            for suffix in (".heic", ".heif", ".jpeg", ".jpg", ".png", ".webp")
         ]
     }
     # S3 checks that it may send when the notification is created: policy first.
@@ -129,12 +139,8 @@ def test_the_bucket_notifies_the_queue_of_uploads_under_temp_natively(
         if p["Properties"]["Queues"] == [{"Ref": queue_id}]
     ]
     assert policy_id in bucket["DependsOn"]
-    # Not add_event_notification: no BucketNotifications custom resource, no Lambda.
-    assert not [
-        r
-        for r in template["Resources"].values()
-        if "Notification" in r["Type"] or "Lambda" in r["Type"]
-    ]
+    # Not add_event_notification: no BucketNotifications custom resource.
+    assert not [r for r in template["Resources"].values() if "Notification" in r["Type"]]
 
 
 def test_only_the_data_bucket_notifies(templates: Templates) -> None:
@@ -210,7 +216,9 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
         ("sqs:ReceiveMessage", queue),
         ("sqs:DeleteMessage", queue),
         ("sqs:ChangeMessageVisibility", queue),
+        ("sqs:GetQueueAttributes", queue),
         ("s3:GetObject", f"{bucket}/temp/*"),
+        ("s3:GetObjectVersion", f"{bucket}/temp/*"),
         ("s3:DeleteObject", f"{bucket}/temp/*"),
         ("s3:DeleteObjectVersion", f"{bucket}/temp/*"),
         ("s3:PutObject", f"{bucket}/temp/*/status.json"),
@@ -230,11 +238,16 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
     if env == "prod":
         key = str({"Fn::GetAtt": ["DataKey17AFBB84", "Arn"]})
         expected |= {("kms:Decrypt", key), ("kms:GenerateDataKey", key)}
+    # Run as a Lambda function: writing its own log streams, nothing else.
+    logs = found.pop("WriteOwnLogs")
+    assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert _pairs(found) == expected
     # Never tryon/, never a plain GetObject of user data, never the replica.
     assert not any("tryon" in r or "replica" in r for _, r in _pairs(found))
-    listing = found["ListUploadsAndRenditions"]["Condition"]
-    assert listing == {"StringLike": {"s3:prefix": ["temp/*", "clothing/*", "body/*", "avatars/*"]}}
+    listing = found["ListUploadsRenditionsAndErasures"]["Condition"]
+    assert listing == {
+        "StringLike": {"s3:prefix": ["temp/*", "clothing/*", "body/*", "avatars/*", "erasures/*"]}
+    }
     if env == "prod":
         assert found["UseBucketKey"]["Condition"] == {
             "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}

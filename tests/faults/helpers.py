@@ -11,7 +11,7 @@ from tests.sdk.helpers import all_versions
 from wearit_storage.categories import USER_CATEGORIES
 from wearit_storage.paths import user_prefix
 
-#: Object metadata tying the renditions of one upload together (x-amz-meta-wearit-upload-id).
+#: The object tag tying the renditions of one upload together.
 UPLOAD_ID: Final = "wearit-upload-id"
 
 #: (key, version id, is delete marker) -> the version's bytes (b"" for a delete marker).
@@ -40,8 +40,8 @@ def current(admin: Any, bucket: str, key: str) -> str | None:
 
 def upload_id(admin: Any, bucket: str, key: str, version_id: str) -> str | None:
     """The ``wearit-upload-id`` a version was written with (None: not tagged)."""
-    head = admin.head_object(Bucket=bucket, Key=key, VersionId=version_id)
-    value = head.get("Metadata", {}).get(UPLOAD_ID)
+    tags = admin.get_object_tagging(Bucket=bucket, Key=key, VersionId=version_id)["TagSet"]
+    value = {tag["Key"]: tag["Value"] for tag in tags}.get(UPLOAD_ID)
     return None if value is None else str(value)
 
 

@@ -88,6 +88,7 @@ class Request:
     key: str  # the object key, URL-decoded; "" for bucket-level requests
     query: Mapping[str, str]
     metadata: Mapping[str, str]  # x-amz-meta-* headers, without the prefix
+    tags: Mapping[str, str] = field(default_factory=dict)  # the x-amz-tagging header
 
     @property
     def signature(self) -> str:
@@ -153,6 +154,7 @@ class RequestRecord:
     metadata: Mapping[str, str]
     fault: FaultKind | None
     upstream_status: int | None = None  # None: never answered by moto (not forwarded)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,8 @@ def classify(method: str, key: str, query: Mapping[str, str], headers: Mapping[s
         if key:
             if method == "HEAD":
                 return "HeadObject"
+            if "tagging" in query:
+                return "GetObjectTagging"
             return "ListParts" if "uploadId" in query else "GetObject"
         if method == "HEAD":
             return "HeadBucket"
@@ -189,6 +193,8 @@ def classify(method: str, key: str, query: Mapping[str, str], headers: Mapping[s
             return "PutBucket" if query else "CreateBucket"
         if "partNumber" in query:
             return "UploadPartCopy" if copy else "UploadPart"
+        if "tagging" in query:
+            return "PutObjectTagging"
         return "CopyObject" if copy else "PutObject"
     if method == "POST":
         if "delete" in query:
@@ -538,6 +544,7 @@ class FaultProxy:
             request.metadata,
             fault.kind if fault else None,
             upstream_status,
+            request.tags,
         )
         with self._lock:
             self._records.append(record)
@@ -573,8 +580,9 @@ class FaultProxy:
             if name.startswith(_META_PREFIX)
         }
         key = unquote(raw_key)
+        tags = dict(parse_qsl(headers.get("x-amz-tagging", ""), keep_blank_values=True))
         request = Request(
-            method, classify(method, key, query, headers), bucket, key, query, metadata
+            method, classify(method, key, query, headers), bucket, key, query, metadata, tags
         )
         fault = self._decide(request)
         kind = fault.kind if fault else None

@@ -1,10 +1,16 @@
 """Renditions stay all-or-nothing when S3 stores a write but its response is lost.
 
-``upload_clothing_image`` writes ``photo.jpg``, ``photo_thumb.jpg``, then their AVIFs
-``photo.avif`` and ``photo_thumb.avif``, all tagged with one ``wearit-upload-id``. In each
-scenario the proxy lets moto store writes and then resets the connection, so the SDK never
-learns their version ids; afterwards nothing the failed upload wrote may remain, and the
-renditions stored before it must be current again.
+An upload writes ``photo.jpg``, ``photo_thumb.jpg``, then their AVIFs ``photo.avif`` and
+``photo_thumb.avif``, all tagged with one ``wearit-upload-id``. In each scenario the proxy
+lets moto store writes and then resets the connection, so the SDK never learns their version
+ids; afterwards a pair stored before it must be current again (or the keys absent, as they
+were), and no current version may be the failed upload's. The two writers undo differently:
+
+- the API (``upload_clothing_image``) may not delete versions: it supersedes the failed
+  upload (the previous version copied back on top, a delete marker where there was none);
+  the failed versions stay below, noncurrent, for the lifecycle;
+- the upload worker (``writer="upload-worker"``) deletes its own versions: nothing the
+  failed upload wrote remains.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from tests.faults.helpers import UPLOAD_ID, current, snapshot, upload_id
 from tests.faults.proxy import FaultKind, FaultProxy, Rule
 from tests.sdk.helpers import make_jpeg
 from wearit_storage import StorageError, SyncStorageRepository
+from wearit_storage.uploads.store import UPLOAD_WORKER_WRITER, store_renditions
 
 USER, ITEM, FILENAME = "u", "i", "photo.jpg"
 FOLDER = f"clothing/{USER}/{ITEM}/"
@@ -50,19 +57,24 @@ SCENARIOS: dict[str, Callable[[], list[Rule]]] = {
 }
 
 
-def _upload(repo: SyncStorageRepository, color: str) -> str:
-    return repo.upload_clothing_image(USER, ITEM, make_jpeg(color=color), FILENAME)
+def _upload(repo: SyncStorageRepository, color: str, writer: str | None = None) -> str:
+    if writer is None:
+        return repo.upload_clothing_image(USER, ITEM, make_jpeg(color=color), FILENAME)
+    renditions = repo.render(make_jpeg(color=color), "clothing")
+    return store_renditions(repo.s3_client, renditions, MAIN, THUMB, writer=writer).main.key
 
 
 def _current_pair(admin: Any, bucket: str) -> dict[str, str | None]:
     return {key: current(admin, bucket, key) for key in RENDITIONS}
 
 
+@pytest.mark.parametrize("writer", [None, UPLOAD_WORKER_WRITER], ids=["api", "upload-worker"])
 @pytest.mark.parametrize("previous", [False, True], ids=["fresh", "over-a-previous-pair"])
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_a_failed_upload_leaves_nothing_behind(
+def test_a_failed_upload_is_undone_on_both_keys(
     scenario: str,
     previous: bool,
+    writer: str | None,
     repo: SyncStorageRepository,
     proxy: FaultProxy,
     admin: Any,
@@ -71,13 +83,14 @@ def test_a_failed_upload_leaves_nothing_behind(
     if previous:
         _upload(repo, "green")  # healthy: the pair that must survive
     kept = _current_pair(admin, bucket)
+    kept_bytes = {key: _bytes_of(admin, bucket, key) for key in (MAIN, THUMB)}
     before = snapshot(admin, bucket, [FOLDER])
     first_record = len(proxy.records)
     rules = SCENARIOS[scenario]()
     proxy.script(*rules)
 
     with pytest.raises(StorageError):
-        _upload(repo, "red")
+        _upload(repo, "red", writer)
     proxy.clear()
 
     # Not vacuous: every rule fired, and S3 stored the writes whose responses were lost.
@@ -86,20 +99,32 @@ def test_a_failed_upload_leaves_nothing_behind(
     assert lost
     assert all(record.upstream_status == 200 for record in lost)
     failed_ids = {
-        record.metadata.get(UPLOAD_ID)
+        record.tags.get(UPLOAD_ID)
         for record in proxy.records[first_record:]
         if record.operation == "PutObject"
     } - {None}
+    assert failed_ids
 
     after = snapshot(admin, bucket, [FOLDER])
-    # No version or delete marker added, none of the previous pair removed, same bytes.
-    assert sorted(after) == sorted(before)
-    assert after == before
-    for key, version_id, is_marker in after:
-        if not is_marker:
-            assert upload_id(admin, bucket, key, version_id) not in failed_ids
-    assert _current_pair(admin, bucket) == kept
+    # What was current is current again, the same bytes (or the keys are absent again).
+    assert {key: _bytes_of(admin, bucket, key) for key in (MAIN, THUMB)} == kept_bytes
     assert all(kept.values()) is previous
+    for key, version in _current_pair(admin, bucket).items():
+        if version is not None:
+            assert upload_id(admin, bucket, key, version) not in failed_ids
+    assert all(after.get(entry) == data for entry, data in before.items())  # nothing lost
+    if writer is not None:
+        # The worker deletes its own versions: not a version or marker more.
+        assert after == before
+    else:
+        # The API supersedes: what it added is the failed upload's noncurrent versions, the
+        # copies of the previous pair and delete markers, nothing else.
+        for key, version_id, is_marker in set(after) - set(before):
+            if not is_marker:
+                tagged = upload_id(admin, bucket, key, version_id)
+                assert (
+                    tagged in failed_ids or after[(key, version_id, is_marker)] == (kept_bytes[key])
+                ), (key, version_id)
 
 
 def test_both_renditions_of_an_upload_carry_one_upload_id(
@@ -112,6 +137,14 @@ def test_both_renditions_of_an_upload_carry_one_upload_id(
         tags.append({upload_id(admin, bucket, key, str(version)) for key, version in pair.items()})
     assert all(len(tag) == 1 and None not in tag for tag in tags)
     assert tags[0] != tags[1]
-    # What the proxy saw is what S3 stored: the id travels as x-amz-meta-wearit-upload-id.
-    sent = {r.metadata.get(UPLOAD_ID) for r in proxy.matching(operation="PutObject")}
+    # What the proxy saw is what S3 stored: the id travels in the x-amz-tagging header.
+    sent = {r.tags.get(UPLOAD_ID) for r in proxy.matching(operation="PutObject")}
     assert sent == tags[0] | tags[1]
+
+
+def _bytes_of(admin: Any, bucket: str, key: str) -> bytes | None:
+    version = current(admin, bucket, key)
+    if version is None:
+        return None
+    body: bytes = admin.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
+    return body

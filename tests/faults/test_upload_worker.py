@@ -21,7 +21,7 @@ from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import SyncStorageRepository
 from wearit_storage.uploads.destination import UploadDestination
-from wearit_storage.workers import UploadQueue, UploadWorker
+from wearit_storage.workers import UploadWorker, WorkQueue
 
 SESSION = "sess-f1"
 MAIN = "clothing/user-1/item-1/image.jpg"
@@ -30,10 +30,10 @@ TEMP = f"temp/{SESSION}/photo.jpg"
 
 
 @pytest.fixture
-def queue(moto_endpoint: str, bucket: str) -> UploadQueue:
+def queue(moto_endpoint: str, bucket: str) -> WorkQueue:
     url, _ = upload_queue(moto_endpoint, f"uploads-{uuid.uuid4().hex[:12]}")
     notify_queue(moto_endpoint, bucket, url)
-    return UploadQueue(emulator_client("sqs", moto_endpoint, region=PRIMARY_REGION), url)
+    return WorkQueue(emulator_client("sqs", moto_endpoint, region=PRIMARY_REGION), url)
 
 
 def _run_until(worker: UploadWorker, settled: Any, rounds: int = 10) -> None:
@@ -44,7 +44,7 @@ def _run_until(worker: UploadWorker, settled: Any, rounds: int = 10) -> None:
 
 
 def test_lost_answers_while_promoting_leave_no_half_pair_and_the_message_comes_back(
-    repo: SyncStorageRepository, queue: UploadQueue, proxy: FaultProxy, admin: Any, bucket: str
+    repo: SyncStorageRepository, queue: WorkQueue, proxy: FaultProxy, admin: Any, bucket: str
 ) -> None:
     destination = UploadDestination("clothing", "user-1", "item-1")
     post = repo.presign_upload(SESSION, "photo.jpg", destination=destination)

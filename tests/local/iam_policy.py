@@ -21,19 +21,23 @@ def role_resource(cdk_out: Path, role: str) -> dict[str, Any]:
     return dict(resources[next(lid for lid in resources if lid.startswith(role))])
 
 
+#: The account the pseudo parameter stands for in documents written out here.
+ACCOUNT = "123456789012"
+
+
 def role_policies(cdk_out: Path, role: str) -> list[dict[str, Any]]:
-    """The role's inline policies, queue ARNs (``Fn::GetAtt``) written out: the S3
-    matrix only needs to know they are not S3 resources."""
+    """The role's inline policies, queue ARNs (``Fn::GetAtt``) and the account written out:
+    the S3 matrix only needs to know they are not S3 resources."""
     template = raw_template(cdk_out, config_of("dev").primary_stack_name)
     documents = [
         p["PolicyDocument"] for p in role_resource(cdk_out, role)["Properties"]["Policies"]
     ]
-    return [_queue_arns(document, template["Resources"]) for document in documents]
+    return [_written_out(document, template["Resources"]) for document in documents]
 
 
-def _queue_arns(value: Any, resources: dict[str, Any]) -> Any:
+def _written_out(value: Any, resources: dict[str, Any]) -> Any:
     if isinstance(value, list):
-        return [_queue_arns(item, resources) for item in value]
+        return [_written_out(item, resources) for item in value]
     if not isinstance(value, dict):
         return value
     if set(value) == {"Fn::GetAtt"}:
@@ -41,7 +45,12 @@ def _queue_arns(value: Any, resources: dict[str, Any]) -> Any:
         resource = resources[logical_id]
         assert (resource["Type"], attribute) == ("AWS::SQS::Queue", "Arn"), value
         return f"arn:aws:sqs:::{resource['Properties']['QueueName']}"
-    return {key: _queue_arns(item, resources) for key, item in value.items()}
+    if value == {"Ref": "AWS::AccountId"}:
+        return ACCOUNT
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(_written_out(part, resources)) for part in parts)
+    return {key: _written_out(item, resources) for key, item in value.items()}
 
 
 def matching_statements(

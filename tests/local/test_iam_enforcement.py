@@ -357,9 +357,13 @@ def test_trust_policy(cdk_out: Path, matrix: Matrix) -> None:
         (statement,) = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Action"] == "sts:AssumeRole"
         assert statement["Effect"] == "Allow"
-        assert statement["Principal"] == {
-            "AWS": {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}
-        }
+        # dev runs its upload worker in Lambda (workers: lambda): only Lambda assumes it.
+        expected = (
+            {"Service": "lambda.amazonaws.com"}
+            if role == "UploadWorkerRole"
+            else {"AWS": {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}}
+        )
+        assert statement["Principal"] == expected
         assert resource["Properties"]["MaxSessionDuration"] == 3600
 
 

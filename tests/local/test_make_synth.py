@@ -28,7 +28,12 @@ _SOURCES = (
     "package.json",
     "package-lock.json",
 )
-_STAMPS = (".venv/.installed", "node_modules/.installed", "cdk.out/.synthesized")
+_STAMPS = (
+    ".venv/.installed",
+    "node_modules/.installed",
+    "build/lambda/arm64/.bundle-hash",
+    "cdk.out/.synthesized",
+)
 
 
 def checkout_after_synth(root: Path, environments: list[str]) -> Path:
@@ -36,7 +41,10 @@ def checkout_after_synth(root: Path, environments: list[str]) -> Path:
     manifest holds the stacks of ``environments`` only."""
     for name in _SOURCES:
         shutil.copy2(REPO_ROOT / name, root / name)
-    shutil.copytree(REPO_ROOT / "cdk", root / "cdk", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("cdk", "wearit_storage"):
+        shutil.copytree(
+            REPO_ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     artifacts = {
         f"WearitStorage-{env}": {
             "type": "aws:cloudformation:stack",
@@ -55,10 +63,10 @@ def checkout_after_synth(root: Path, environments: list[str]) -> Path:
     return root
 
 
-def dry_run(root: Path, target: str) -> str:
+def dry_run(root: Path, target: str, *variables: str) -> str:
     assert MAKE is not None
     result = subprocess.run(
-        [MAKE, "-n", target],
+        [MAKE, "-n", target, *variables],
         cwd=root,
         capture_output=True,
         text=True,
@@ -79,3 +87,17 @@ def test_after_a_prod_only_synth_the_targets_synthesize_again(tmp_path: Path, ta
     out = dry_run(checkout_after_synth(tmp_path, ["prod"]), target)
     assert "cdk.out does not hold every environment (missing: dev): synthesizing again" in out
     assert "npx cdk synth --quiet" in out
+
+
+def test_local_up_takes_a_free_port_unless_told_one(tmp_path: Path) -> None:
+    """No fixed default: 4566 is every AWS emulator's port, and one running there would
+    answer the SDK instead of ours."""
+    root = checkout_after_synth(tmp_path, ["dev", "prod"])
+    (command,) = [line for line in dry_run(root, "local-up").splitlines() if "wearit_local" in line]
+    assert command.split()[-2:] == ["wearit_local", "up"]
+    (command,) = [
+        line
+        for line in dry_run(root, "local-up", "PORT=4580").splitlines()
+        if "wearit_local" in line
+    ]
+    assert command.split()[-3:] == ["up", "--port", "4580"]

@@ -1,21 +1,24 @@
-"""The SDK wheel holds the SDK only: no moto, no local environment, its type marker."""
+"""What ``make dist`` builds: a wheel holding the SDK only (no moto, no local environment,
+its type marker), an sdist, and a wheel that installs and runs from itself alone."""
 
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from tests.synth import REPO_ROOT
 from wearit_local import errors
 from wearit_storage import StorageError
 
-_NOT_SOURCES = shutil.ignore_patterns(
-    ".git", ".venv", "node_modules", "cdk.out", "build", "*.egg-info", "__pycache__", ".*cache*"
-)
+MAKE = shutil.which("make")
 
 
 def imported_modules(source: str) -> set[str]:
@@ -29,35 +32,79 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def test_the_sdk_wheel_holds_neither_moto_nor_the_local_environment(tmp_path: Path) -> None:
-    # From a copy of the checkout: an in-tree build would leave build/ behind, and files
-    # left in build/ by an earlier build would end up in this wheel.
-    source = tmp_path / "source"
-    shutil.copytree(REPO_ROOT, source, ignore=_NOT_SOURCES)
-    # With the virtualenv's pinned setuptools: no download, the same build every time.
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What ``make dist`` builds (the README's install instructions start from it), into a
+    directory of the test's. ``-o``: the virtualenv is taken as installed, never rebuilt."""
+    if MAKE is None:
+        pytest.skip("needs GNU make")
+    out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"),
-            "--quiet",
-            *("--disable-pip-version-check", "-w", str(tmp_path), str(source)),
-        ],
+        [MAKE, "-o", ".venv/.installed", "dist", f"DIST_DIR={out}"],
+        cwd=REPO_ROOT,
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=300,
     )
-    (wheel,) = tmp_path.glob("wearit_storage-*.whl")
+    return out
+
+
+def test_the_sdk_wheel_holds_neither_moto_nor_the_local_environment(dist: Path) -> None:
+    (wheel,) = dist.glob("wearit_storage-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         modules = {name: archive.read(name).decode() for name in names if name.endswith(".py")}
     assert "wearit_storage/py.typed" in names
     (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
     with zipfile.ZipFile(wheel) as archive:
-        assert "License-Expression: MIT" in archive.read(metadata).decode().splitlines()
+        lines = archive.read(metadata).decode().splitlines()
+    assert "License-Expression: MIT" in lines
+    assert "Provides-Extra: fastapi" in lines
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "wearit_storage/__init__.py" in modules
     assert not [name for name in names if name.startswith("wearit_local")]
     for name, text in modules.items():
         assert not imported_modules(text) & {"moto", "wearit_local"}, name
+
+
+def test_the_sdist_holds_the_sdk_and_what_builds_it_only(dist: Path) -> None:
+    (sdist,) = dist.glob("wearit_storage-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"pyproject.toml", "README.md", "LICENSE", "wearit_storage/py.typed"} <= names
+    assert not {name.split("/")[0] for name in names} & {"wearit_local", "tests", "cdk"}
+
+
+def test_the_built_wheel_installs_and_runs(dist: Path, tmp_path: Path) -> None:
+    """Installed from the wheel alone (no index), the package imports from there and its
+    command prints the version."""
+    (wheel,) = dist.glob("wearit_storage-*.whl")
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+            *("--no-deps", "--no-index", "--target", str(site), str(wheel)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    code = (
+        "import sys, wearit_storage, wearit_storage.cli; print(wearit_storage.__file__); "
+        "sys.argv = ['wearit-storage', '--version']; wearit_storage.cli.main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    location, version = result.stdout.splitlines()
+    assert location.startswith(str(site))
+    assert version == f"wearit-storage {wheel.name.split('-')[1]}"
 
 
 def test_importing_the_sdk_and_its_cli_loads_neither() -> None:

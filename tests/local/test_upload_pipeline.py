@@ -19,7 +19,7 @@ from wearit_local import ProvisionedEnvironment, emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import StorageSettings, SyncStorageRepository
 from wearit_storage.uploads.destination import UploadDestination
-from wearit_storage.workers import UploadQueue, UploadWorker, parse_message
+from wearit_storage.workers import UploadWorker, WorkQueue, parse_message
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_a_presigned_post_is_promoted_by_the_worker_and_reported_done(
     post = repository.presign_upload(session, "photo.jpg", destination=destination)
     assert repository.upload_status(session).state == "pending"
     assert post_presigned(post, make_jpeg((1600, 1200)), "image/jpeg") in (200, 201, 204)
-    queue = UploadQueue(sqs, dev.upload_queue_url)
+    queue = WorkQueue(sqs, dev.upload_queue_url)
     worker = UploadWorker(repository, queue, wait_s=1, worker_id="local-test")
     for _ in range(5):  # earlier messages (test events, other tests) come first
         worker.run(once=True)

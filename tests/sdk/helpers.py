@@ -10,6 +10,7 @@ from typing import Any
 from PIL import Image
 
 from wearit_local.clients import emulator_client
+from wearit_local.notifications import notify_queue as notify_pinned_uploads
 
 PRIMARY_REGION = "eu-west-3"
 REPLICA_REGION = "eu-central-1"
@@ -51,20 +52,5 @@ def upload_queue(endpoint: str, name: str, *, max_receive_count: int = 5) -> tup
 
 
 def notify_queue(endpoint: str, bucket: str, queue_url: str) -> None:
-    """The stack's notification: every object created under temp/ goes to the queue."""
-    sqs = emulator_client("sqs", endpoint, region=PRIMARY_REGION)
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    raw_client(endpoint, PRIMARY_REGION).put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "temp/"}]}},
-                }
-            ]
-        },
-    )
+    """The stack's notification (``wearit_local.notifications``), in the tests' region."""
+    notify_pinned_uploads(endpoint, bucket, queue_url, PRIMARY_REGION)

@@ -72,7 +72,7 @@ async def test_repository_extras_via_from_settings(
     async_repo: StorageRepository, admin: Any, bucket: str, replica_bucket: str, jpeg: bytes
 ) -> None:
     await async_repo.upload_temp("s1", jpeg, "up.jpg", "image/jpeg")
-    post = async_repo.presign_upload("s1", "next.jpg")
+    post = await async_repo.presign_upload("s1", "next.jpg")
     assert post.key == "temp/s1/next.jpg"
     stored = await async_repo.promote_temp_upload(
         "s1", "up.jpg", user_id="u1", category="clothing", item_id="c1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -324,3 +325,68 @@ def test_upload_renders_category_keys_and_keeps_temp_raw(
     back = tmp_path / "raw.jpg"
     assert main(["download", "temp/sess-1/raw.jpg", "-o", str(back)]) == 0
     assert back.read_bytes() == jpeg  # temp/ is stored as sent
+
+
+def test_a_missing_input_file_is_a_bad_argument(
+    cli_env: StorageSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.jpg"
+    with pytest.raises(SystemExit) as exited:
+        main(["upload", "clothing/u1/c1/image.jpg", str(missing)])
+    assert exited.value.code == 2
+    usage, error = capsys.readouterr().err.strip().splitlines()
+    assert usage.startswith("usage: wearit-storage upload ")
+    assert error == (
+        f"wearit-storage upload: error: argument FILE: cannot read {str(missing)!r}: "
+        "No such file or directory"
+    )
+
+
+def _answer_the_prompt(argv: list[str], answer: str) -> tuple[int, str]:
+    """Run the command on a terminal (a pseudo-terminal), type ``answer`` at its prompt;
+    return its exit status and everything it wrote there."""
+    terminal, child = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wearit_storage", *argv], stdin=child, stdout=child, stderr=child
+    )
+    os.close(child)
+    screen = b""
+    answered = False
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the command closed the terminal (it exited)
+            break
+        if not chunk:
+            break
+        screen += chunk
+        if not answered and screen.rstrip().endswith(b"to confirm:"):
+            os.write(terminal, answer.encode() + b"\n")
+            answered = True
+    os.close(terminal)
+    return process.wait(timeout=60), screen.decode()
+
+
+def test_erase_user_counts_what_it_removes_and_a_mistyped_confirmation_aborts(
+    cli_env: StorageSettings, admin: Any
+) -> None:
+    bucket = cli_env.bucket_name
+    admin.put_object(Bucket=bucket, Key="clothing/u1/c1/image.jpg", Body=b"1")
+    admin.put_object(Bucket=bucket, Key="clothing/u1/c1/image.jpg", Body=b"2")
+    admin.put_object(Bucket=bucket, Key="exports/u1/20261201T000000Z-abc.zip", Body=b"zip")
+    admin.create_multipart_upload(Bucket=bucket, Key="body/u1/b1/image.jpg")
+    status, screen = _answer_the_prompt(["erase-user", "u1"], "u2")
+    assert (
+        "Erase user u1: 2 files (1 of them export archives), 3 versions and delete markers, "
+        "1 unfinished uploads, in the primary and replica buckets"
+    ) in " ".join(screen.split())
+    assert "aborted: 'u2' is not 'u1'; nothing was deleted" in screen
+    assert status == 3
+    assert len(all_versions(admin, bucket)) == 3
+    assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+    status, screen = _answer_the_prompt(["erase-user", "u1"], "u1")
+    assert "user u1 erased: nothing remains" in screen
+    assert status == 0
+    assert all_versions(admin, bucket) == []
+    assert not admin.list_multipart_uploads(Bucket=bucket).get("Uploads")

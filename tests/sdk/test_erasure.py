@@ -141,7 +141,7 @@ def test_batches_are_shared_across_categories_and_progress_is_reported(
     progress: list[int] = []
     report = erase_prefixes(
         [ErasureTarget(client.boto_client, bucket)],
-        {Category.CLOTHING: "clothing/u7/", Category.BODY: "body/u7/"},
+        [(Category.CLOTHING, "clothing/u7/"), (Category.BODY, "body/u7/")],
         ErasureReport("user u7"),
         progress=progress.append,
     )
@@ -228,7 +228,7 @@ def test_per_key_errors_are_retried_with_backoff(
     sleeps: list[float] = []
     report = erase_prefixes(
         [ErasureTarget(client.boto_client, bucket)],
-        {Category.CLOTHING: "clothing/u1/"},
+        [(Category.CLOTHING, "clothing/u1/")],
         ErasureReport("user u1"),
         retries=3,
         backoff_s=0.1,

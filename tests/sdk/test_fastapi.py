@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import Body, Depends, FastAPI, Request, Response
+from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.testclient import TestClient
 
 from wearit_storage import StorageRepository, StorageSettings
@@ -22,7 +22,8 @@ Storage = Depends(get_storage)
 
 
 def make_app(settings: StorageSettings) -> FastAPI:
-    """The README's integration, as an application would write it."""
+    """The integration as an application uses it (the README's own example runs in
+    tests/local/test_readme_app.py, against the provisioned local environment)."""
     app = FastAPI(lifespan=storage_lifespan(settings))
     install_exception_handlers(app)
 
@@ -33,8 +34,8 @@ def make_app(settings: StorageSettings) -> FastAPI:
         return {"url": await storage.upload_clothing_image(user_id, item_id, photo, "photo.jpg")}
 
     @app.post("/uploads/{session_id}")
-    def presign(session_id: str, storage: StorageRepository = Storage) -> PresignedPost:
-        return storage.presign_upload(session_id, "photo.jpg")
+    async def presign(session_id: str, storage: StorageRepository = Storage) -> PresignedPost:
+        return await storage.presign_upload(session_id, "photo.jpg")
 
     @app.put("/users/{user_id}/clothing/{item_id}/stored")
     async def store(
@@ -59,6 +60,10 @@ def make_app(settings: StorageSettings) -> FastAPI:
     @app.delete("/users/{user_id}")
     async def erase(user_id: str, storage: StorageRepository = Storage) -> dict[str, bool]:
         return {"erased": bool(await storage.delete_user_files(user_id))}
+
+    @app.get("/teapot")
+    async def teapot() -> None:
+        raise HTTPException(418, "short and stout", headers={"Retry-After": "60"})
 
     @app.get("/health")
     async def health(storage: StorageRepository = Storage) -> dict[str, Any]:
@@ -144,3 +149,35 @@ def get_storage_from(app: FastAPI) -> StorageRepository:
     repository = app.state.wearit_storage
     assert isinstance(repository, StorageRepository)
     return repository
+
+
+def test_an_empty_body_is_problem_details_too(api: TestClient) -> None:
+    empty = api.put("/users/u1/clothing/c1", content=b"")
+    assert empty.status_code == 422
+    assert empty.headers["content-type"] == "application/problem+json"
+    problem = empty.json()
+    assert (problem["status"], problem["code"], problem["detail"]) == (
+        422,
+        "invalid_request",
+        "body: Field required",
+    )
+    assert problem["errors"] == [{"loc": ["body"], "msg": "Field required", "type": "missing"}]
+
+
+def test_http_exceptions_and_unknown_routes_are_problem_details(api: TestClient) -> None:
+    teapot = api.get("/teapot")
+    assert teapot.status_code == 418
+    assert teapot.headers["content-type"] == "application/problem+json"
+    assert teapot.headers["retry-after"] == "60"
+    assert teapot.json() == {
+        "type": "about:blank",
+        "title": "I'm a Teapot",
+        "status": 418,
+        "detail": "short and stout",
+    }
+    unknown = api.get("/no/such/route")
+    assert (unknown.status_code, unknown.headers["content-type"]) == (
+        404,
+        "application/problem+json",
+    )
+    assert unknown.json()["detail"] == "Not Found"

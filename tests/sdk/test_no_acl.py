@@ -58,7 +58,7 @@ def test_no_operation_sends_an_acl(
     repo.user_storage_usage("u1")
     repo.delete_clothing_item("u1", "c1")
     assert repo.delete_user_files("u1")
-    put_url = client.generate_presigned_put_url("temp/s1/b.jpg", "image/jpeg")
+    put_url = client.generate_presigned_put_url("temp/s1/b.jpg", "image/jpeg", 1)
     post = repo.presign_upload("s1", "c.jpg", "image/jpeg")
     multipart.close()
 

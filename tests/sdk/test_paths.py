@@ -16,6 +16,7 @@ from wearit_storage.paths import (
     export_key,
     item_prefix,
     new_export_id,
+    rendition_family,
     thumbnail_name,
     user_prefix,
     validate_key,
@@ -262,3 +263,42 @@ def test_each_jpeg_rendition_has_its_avif_beside_it() -> None:
     assert avif_key("avatars/u/avatar.jpg") == "avatars/u/avatar.avif"
     with pytest.raises(InvalidStorageKey, match="renditions are stored as JPEG"):
         avif_key("clothing/u/i/photo.png")
+
+
+@pytest.mark.parametrize(
+    ("key", "family"),
+    [
+        (
+            "clothing/u1/c1/photo.jpg",
+            (
+                "clothing/u1/c1/photo.jpg",
+                "clothing/u1/c1/photo_thumb.jpg",
+                "clothing/u1/c1/photo.avif",
+                "clothing/u1/c1/photo_thumb.avif",
+            ),
+        ),
+        (
+            "clothing/u1/c1/photo_thumb.avif",
+            (
+                "clothing/u1/c1/photo_thumb.avif",
+                "clothing/u1/c1/photo.jpg",
+                "clothing/u1/c1/photo_thumb.jpg",
+                "clothing/u1/c1/photo.avif",
+            ),
+        ),
+        (
+            "avatars/u1/avatar.jpg",
+            (
+                "avatars/u1/avatar.jpg",
+                "avatars/u1/avatar_thumb.jpg",
+                "avatars/u1/avatar.avif",
+                "avatars/u1/avatar_thumb.avif",
+            ),
+        ),
+        ("clothing/u1/c1/photo.png", ("clothing/u1/c1/photo.png",)),  # no rendition's name
+        ("temp/s1/photo.jpg", ("temp/s1/photo.jpg",)),
+        ("exports/u1/20261201T000000Z-abc.zip", ("exports/u1/20261201T000000Z-abc.zip",)),
+    ],
+)
+def test_the_rendition_family_of_a_key(key: str, family: tuple[str, ...]) -> None:
+    assert rendition_family(key) == family

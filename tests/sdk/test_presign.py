@@ -15,13 +15,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.sdk.post_policy import policy_violations
 from wearit_local.http_upload import post_presigned
 from wearit_storage import (
     InvalidStorageKey,
     InvalidStorageRequest,
     SyncS3Client,
     SyncStorageRepository,
+    UploadDestination,
 )
+from wearit_storage.paths import IMAGE_EXTENSIONS
+from wearit_storage.s3.presign import CONTENT_TYPE_BY_EXTENSION
 
 KEY = "clothing/u1/c1/photo.jpg"
 
@@ -63,9 +67,9 @@ def test_presign_raises_instead_of_returning_none(client: SyncS3Client) -> None:
 
 
 def test_put_url_signs_the_content_type(client: SyncS3Client, admin: Any, bucket: str) -> None:
-    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/png")
+    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/png", 9)
     query = _query(url)
-    assert "content-type" in query["X-Amz-SignedHeaders"].split(";")
+    assert {"content-type", "content-length"} <= set(query["X-Amz-SignedHeaders"].split(";"))
     assert query["X-Amz-Expires"] == "600"
     request = urllib.request.Request(  # noqa: S310 - local moto endpoint
         url, data=b"png-bytes", method="PUT", headers={"Content-Type": "image/png"}
@@ -76,9 +80,38 @@ def test_put_url_signs_the_content_type(client: SyncS3Client, admin: Any, bucket
     assert head["ContentType"] == "image/png"
 
 
+@pytest.mark.parametrize(
+    "key", ["clothing/u1/c1/photo.jpg", "body/u1/b1/photo.jpg", "avatars/u1/avatar.jpg"]
+)
+def test_put_url_targets_temp_only(client: SyncS3Client, key: str) -> None:
+    """A PUT elsewhere would store bytes the uploader chose, EXIF included, unrendered."""
+    with pytest.raises(InvalidStorageKey, match="only targets temp/"):
+        client.generate_presigned_put_url(key, "image/jpeg", 100)
+
+
+@pytest.mark.parametrize("length", [0, -1, 15 * 1024 * 1024 + 1, True, "12"])
+def test_put_url_signs_a_length_within_the_upload_limit(client: SyncS3Client, length: Any) -> None:
+    with pytest.raises(InvalidStorageRequest, match="content_length"):
+        client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", length)
+
+
+def test_a_put_of_another_length_does_not_match_the_signature(client: SyncS3Client) -> None:
+    """moto verifies no presigned signature: the signed request is checked here instead, by
+    signing the same request with another length and comparing."""
+    url = client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", 100)
+    other = client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", 101)
+    same = client.generate_presigned_put_url("temp/s1/up.jpg", "image/jpeg", 100)
+    signature = _query(url)["X-Amz-Signature"]
+    assert (
+        _query(same)["X-Amz-Signature"] == signature
+        or _query(same)["X-Amz-Date"] != (_query(url)["X-Amz-Date"])
+    )
+    assert _query(other)["X-Amz-Signature"] != signature
+
+
 def test_put_url_refuses_non_image_types(client: SyncS3Client) -> None:
     with pytest.raises(InvalidStorageRequest, match="text/html"):
-        client.generate_presigned_put_url("temp/s1/up.jpg", "text/html")
+        client.generate_presigned_put_url("temp/s1/up.jpg", "text/html", 9)
 
 
 def _policy(fields: dict[str, str]) -> dict[str, Any]:
@@ -117,6 +150,60 @@ def test_post_defaults_to_fifteen_megabytes_and_short_expiry(
     assert 590 <= remaining <= 600
 
 
+@pytest.mark.parametrize(
+    ("filename", "content_type"),
+    [("photo.jpg", "image/jpeg"), ("me.PNG", "image/png"), ("a.heic", "image/heic")],
+)
+@pytest.mark.parametrize(
+    "destination",
+    [None, UploadDestination("clothing", "u1", "c1"), UploadDestination("avatars", "u1")],
+)
+def test_exactly_the_returned_fields_plus_the_file_meet_every_condition(
+    repo: SyncStorageRepository,
+    bucket: str,
+    filename: str,
+    content_type: str,
+    destination: UploadDestination | None,
+) -> None:
+    """What S3 checks (moto does not): a client that adds nothing to the fields, as a
+    browser's FormData or `curl -F` built from them, is accepted."""
+    post = repo.presign_upload("sess-1", filename, destination=destination)
+    assert post.fields["Content-Type"] == content_type  # from the name: FormData adds none
+    assert policy_violations(post.fields, bucket=bucket, file_size=1000) == []
+
+
+def test_the_policy_check_refuses_what_s3_refuses(repo: SyncStorageRepository, bucket: str) -> None:
+    """The check above can fail: each edit a client could make is a violation."""
+    post = repo.presign_upload(
+        "sess-1", "photo.jpg", destination=UploadDestination("body", "u1", "b1")
+    )
+    fields = post.fields
+    assert policy_violations(fields, bucket=bucket, file_size=16 * 1024 * 1024)
+    assert policy_violations(fields, bucket=bucket, file_size=0)
+    assert policy_violations(fields, bucket="another-bucket", file_size=10)
+    without_type = {k: v for k, v in fields.items() if k != "Content-Type"}
+    assert policy_violations(without_type, bucket=bucket, file_size=10)
+    for name, value in [
+        ("Content-Type", "text/html"),
+        ("key", "temp/sess-1/other.jpg"),
+        ("x-amz-meta-wearit-user-id", "u2"),
+        ("acl", "public-read"),
+    ]:
+        assert policy_violations({**fields, name: value}, bucket=bucket, file_size=10), name
+    assert policy_violations({**fields, "x-ignore-note": "x"}, bucket=bucket, file_size=10) == []
+
+
+def test_every_image_extension_has_its_content_type() -> None:
+    assert set(CONTENT_TYPE_BY_EXTENSION) == IMAGE_EXTENSIONS
+
+
+def test_a_post_whose_type_the_name_does_not_tell_needs_one(repo: SyncStorageRepository) -> None:
+    with pytest.raises(InvalidStorageRequest, match="pass content_type"):
+        repo.presign_upload("sess-1", "upload.bin")
+    post = repo.presign_upload("sess-1", "upload.bin", "image/png")
+    assert post.fields["Content-Type"] == "image/png"
+
+
 def test_post_only_targets_temp(client: SyncS3Client) -> None:
     with pytest.raises(InvalidStorageKey, match="temp/"):
         client.generate_presigned_post(KEY)
@@ -130,6 +217,10 @@ def test_post_upload_lands_in_temp(repo: SyncStorageRepository, admin: Any, buck
     stored = admin.get_object(Bucket=bucket, Key="temp/sess-2/upload.jpg")
     assert stored["Body"].read() == b"jpeg-bytes"
     assert stored["ContentType"] == "image/jpeg"
+    # Without a type given, the name's type is a field, and the object is stored with it.
+    post = repo.presign_upload("sess-3", "upload.png")
+    assert post_presigned(post, b"png-bytes", "application/octet-stream") in (200, 201, 204)
+    assert admin.head_object(Bucket=bucket, Key=post.key)["ContentType"] == "image/png"
 
 
 def test_urls_and_signatures_are_never_logged(
@@ -140,7 +231,7 @@ def test_urls_and_signatures_are_never_logged(
             client.upload_file(b"x", KEY),
             client.generate_presigned_url(KEY),
             client.generate_presigned_url("body/u1/b1/a.jpg", 10),
-            client.generate_presigned_put_url("temp/s/a.jpg", "image/jpeg"),
+            client.generate_presigned_put_url("temp/s/a.jpg", "image/jpeg", 1),
         ]
         post = repo.presign_upload("s", "a.jpg")
     secrets = [urlsplit(url).query for url in urls] + [

@@ -62,7 +62,7 @@ def test_once_processes_what_one_receive_returns_and_restores_the_signal_handler
         ),
     )
     assert main(["worker", "--once", "--concurrency", "2"]) == 0
-    assert "1 received, 1 done" in capsys.readouterr().out
+    assert "worker stopped: 1 upload(s): 1 done" in capsys.readouterr().out
     status = repo.upload_status("sess-cli")
     assert status.state == "done"
     assert status.main_key == "avatars/user-1/avatar.jpg"

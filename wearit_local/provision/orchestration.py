@@ -216,16 +216,26 @@ def _provision_stack(
         outputs=_outputs(stack, resolver),
         skipped=tuple(skipped),
         not_provisioned=tuple(
-            NotProvisioned(
-                stack.name,
-                lid,
-                str(res.get("Type")),
-                "not emulated locally (monitoring and other non-storage resources)",
-            )
+            NotProvisioned(stack.name, lid, str(res.get("Type")), _why_not(str(res.get("Type"))))
             for lid, res in stack.resources.items()
             if res.get("Type") not in PROVISIONED_TYPES
         ),
     )
+
+
+#: Resource types the local environment leaves to others, and who does their job here.
+WORKER_TYPES = frozenset(
+    {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::Logs::LogGroup"}
+)
+
+
+def _why_not(cfn_type: str) -> str:
+    if cfn_type in WORKER_TYPES:
+        return (
+            "moto runs no Lambda function: the demo hands the queue's messages to the worker's "
+            "handler as the event source mapping would, and `wearit-storage worker` polls"
+        )
+    return "not emulated locally (monitoring and other non-storage resources)"
 
 
 def _outputs(stack: StackTemplate, resolver: IntrinsicResolver) -> dict[str, str]:

@@ -14,18 +14,20 @@ by S3, hence the explicit pass over the replica bucket.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wearit_storage.categories import REPLICATED_CATEGORIES, Category
+from wearit_storage.categories import ERASED_CATEGORIES, REPLICATED_CATEGORIES, Category
 from wearit_storage.errors import ErasureIncomplete
 from wearit_storage.observability import logger
+from wearit_storage.paths import session_prefix, user_prefix
 from wearit_storage.s3.client import SyncS3Client
 from wearit_storage.s3.listings import list_uploads, list_versions
 from wearit_storage.s3.transport import CONNECTION_ERRORS, error_code
+from wearit_storage.uploads.sessions import sessions_of
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as BotoS3Client
@@ -122,9 +124,14 @@ class ErasureTarget:
 ErasureProgress = Callable[[int], None]
 
 
+#: What an erasure removes: prefixes, each with the category it counts under (several temp/
+#: sessions count under ``temp``).
+Prefixes = Sequence[tuple[Category, str]]
+
+
 def erase_prefixes(
     targets: Iterable[ErasureTarget],
-    prefixes: Mapping[Category, str],
+    prefixes: Prefixes,
     report: ErasureReport,
     *,
     retries: int = DEFAULT_RETRIES,
@@ -142,7 +149,7 @@ def erase_prefixes(
         pending: list[_Entry] = []
         listed = [
             (category, prefix)
-            for category, prefix in prefixes.items()
+            for category, prefix in prefixes
             if target.categories is None or category in target.categories
         ]
         for index, (category, prefix) in enumerate(listed, start=1):
@@ -320,7 +327,7 @@ def erase(
     primary: SyncS3Client,
     replica: SyncS3Client | None,
     subject: str,
-    prefixes: Mapping[Category, str],
+    prefixes: Prefixes,
     *,
     retries: int = DEFAULT_RETRIES,
     backoff_s: float = DEFAULT_BACKOFF_S,
@@ -342,10 +349,44 @@ def erase(
             )
         )
     report = ErasureReport(subject)
-    with primary.operation("erase", ",".join(prefixes.values())) as record:
+    with primary.operation("erase", ",".join(prefix for _, prefix in prefixes)) as record:
         erase_prefixes(
             targets, prefixes, report, retries=retries, backoff_s=backoff_s, progress=progress
         )
         if not report:
             record.fail(ErasureIncomplete.__name__, report.summary())
     return report
+
+
+def user_erasure_prefixes(client: SyncS3Client, user_id: str) -> list[tuple[Category, str]]:
+    """Everything erasing a user removes: their data, their export archives, their upload
+    sessions (``temp/{session}/`` of every session bound to them, read from ``sessions/``:
+    one listing) and those bindings."""
+    prefixes = [(category, user_prefix(category, user_id)) for category in ERASED_CATEGORIES]
+    prefixes += [(Category.TEMP, session_prefix(s)) for s in sessions_of(client, user_id)]
+    return prefixes
+
+
+@dataclass(frozen=True, slots=True)
+class ErasurePreview:
+    """What an erasure of these prefixes would remove from the primary bucket, counted
+    before anything is deleted (the replica holds copies of the same versions)."""
+
+    files: int  # current objects, export archives included
+    versions: int  # every stored version and delete marker
+    exports: int  # current export archives (exports/{user}/)
+    multipart_uploads: int  # unfinished uploads, whose parts no version listing shows
+
+
+def preview_erasure(client: SyncS3Client, prefixes: Prefixes) -> ErasurePreview:
+    """One version listing and one upload listing per prefix; nothing is changed."""
+    files = versions = exports = uploads = 0
+    with client.operation("erasure_preview", ",".join(prefix for _, prefix in prefixes)):
+        for category, prefix in prefixes:
+            for entry in list_versions(client.boto_client, client.bucket_name, prefix):
+                versions += 1
+                if entry.get("IsLatest") and not entry["IsDeleteMarker"]:
+                    files += 1
+                    exports += category is Category.EXPORTS
+            uploads += sum(1 for _ in list_uploads(client.boto_client, client.bucket_name, prefix))
+    return ErasurePreview(files, versions, exports, uploads)

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
+from urllib.parse import urlencode
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import (
@@ -89,6 +90,14 @@ class ObjectHead:
     metadata: Mapping[str, str]
     version_id: str | None
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadedObject:
+    """An object's bytes and what the GET said about them."""
+
+    data: bytes
+    head: ObjectHead
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +216,12 @@ class SyncS3Client(ClosedOnExit):
         content_type: str = "image/jpeg",
         *,
         metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> StoredObject:
         """Store ``file_data``; returns the version id S3 assigned (for rollbacks).
 
-        ``metadata`` becomes ``x-amz-meta-*`` headers (e.g. the id that ties renditions of
-        one upload together).
+        ``metadata`` becomes ``x-amz-meta-*`` headers; ``tags`` the object's tags (e.g. the
+        id that ties renditions of one upload together: readable without the bytes).
         """
         validate_key(s3_key)
         conn = self._conn
@@ -220,6 +230,8 @@ class SyncS3Client(ClosedOnExit):
             "ChecksumAlgorithm": CHECKSUM_ALGORITHM,
             "Metadata": dict(metadata or {}),
         }
+        if tags:
+            extra["Tagging"] = urlencode(dict(tags))
         with self.operation("upload", s3_key, len(file_data)):
             if len(file_data) >= conn.settings.multipart_threshold:
                 version_id = self._upload_multipart(conn, file_data, s3_key, extra)
@@ -273,6 +285,14 @@ class SyncS3Client(ClosedOnExit):
         retried here with a fresh GET, up to ``max_attempts`` in all, then
         ``StorageUnavailable``.
         """
+        return self.download_object(s3_key, max_bytes=max_bytes).data
+
+    def download_object(
+        self, s3_key: str, version_id: str | None = None, *, max_bytes: int | None = None
+    ) -> DownloadedObject:
+        """Like :meth:`download_file`, with what the GET answered besides the bytes (version,
+        ETag, ``x-amz-meta-*`` metadata: no ``HeadObject`` needed); ``version_id`` reads
+        exactly that version (``ObjectNotFound`` once it is deleted)."""
         validate_key(s3_key)
         conn = self._conn
         attempts = conn.settings.max_attempts
@@ -280,7 +300,7 @@ class SyncS3Client(ClosedOnExit):
             attempt = 1
             while True:
                 try:
-                    data = self._get_body(conn, s3_key, max_bytes)
+                    downloaded = self._get_body(conn, s3_key, version_id, max_bytes)
                 except BODY_ERRORS as exc:
                     if attempt == attempts:
                         raise StorageUnavailable(
@@ -291,12 +311,15 @@ class SyncS3Client(ClosedOnExit):
                     time.sleep(_BODY_RETRY_BACKOFF_S * 2 ** (attempt - 1))
                     attempt += 1
                     continue
-                record.bytes = len(data)
-                return data
+                record.bytes = len(downloaded.data)
+                return downloaded
 
-    def _get_body(self, conn: _Connection, s3_key: str, max_bytes: int | None) -> bytes:
+    def _get_body(
+        self, conn: _Connection, s3_key: str, version_id: str | None, max_bytes: int | None
+    ) -> DownloadedObject:
+        request: dict[str, Any] = {} if version_id is None else {"VersionId": version_id}
         response = conn.boto_client.get_object(
-            Bucket=conn.settings.bucket_name, Key=s3_key, ChecksumMode="ENABLED"
+            Bucket=conn.settings.bucket_name, Key=s3_key, ChecksumMode="ENABLED", **request
         )
         body = response["Body"]
         # Not ``with body as raw``: StreamingBody.__enter__ returns the raw urllib3 stream,
@@ -310,9 +333,18 @@ class SyncS3Client(ClosedOnExit):
                     key=s3_key,
                 )
             data: bytes = body.read()
-            return data
         finally:
             body.close()
+        return DownloadedObject(
+            data=data,
+            head=ObjectHead(
+                key=s3_key,
+                size=size,
+                metadata=dict(response.get("Metadata", {})),
+                version_id=response.get("VersionId"),
+                etag=str(response.get("ETag", "")),
+            ),
+        )
 
     def download_to_file(self, s3_key: str, path: str | os.PathLike[str]) -> int:
         """Stream the object to ``path`` in 1 MiB chunks (for objects too large to hold, such
@@ -360,6 +392,18 @@ class SyncS3Client(ClosedOnExit):
             etag=str(response.get("ETag", "")),
         )
 
+    def key_exists(self, s3_key: str) -> bool:
+        """Whether ``s3_key`` exists, by a ``ListObjectsV2`` of exactly that key: a role that
+        may list only some prefixes (an ``s3:prefix`` condition) gets 403, not 404, from a
+        ``HeadObject`` of a missing key."""
+        validate_key(s3_key)
+        conn = self._conn
+        with self.operation("exists", s3_key):
+            listed = conn.boto_client.list_objects_v2(
+                Bucket=conn.settings.bucket_name, Prefix=s3_key, MaxKeys=1
+            )
+        return any(entry["Key"] == s3_key for entry in listed.get("Contents", []))
+
     def delete_file(self, s3_key: str) -> bool:
         """Hide the current version (delete marker); False if S3 refused.
 
@@ -398,9 +442,10 @@ class SyncS3Client(ClosedOnExit):
         return self._conn.presigner.get_url(s3_key, expires_in)
 
     def generate_presigned_put_url(
-        self, s3_key: str, content_type: str, expires_in: int | None = None
+        self, s3_key: str, content_type: str, content_length: int, expires_in: int | None = None
     ) -> str:
-        return self._conn.presigner.put_url(s3_key, content_type, expires_in)
+        """Presigned PUT of exactly ``content_length`` bytes into a ``temp/`` key."""
+        return self._conn.presigner.put_url(s3_key, content_type, content_length, expires_in)
 
     def generate_presigned_post(
         self,
@@ -477,6 +522,8 @@ class S3Client(AsyncFace[SyncS3Client]):
     upload_file = offloaded(SyncS3Client.upload_file)
     put_object = offloaded(SyncS3Client.put_object)
     download_file = offloaded(SyncS3Client.download_file)
+    download_object = offloaded(SyncS3Client.download_object)
+    key_exists = offloaded(SyncS3Client.key_exists)
     download_to_file = offloaded(SyncS3Client.download_to_file)
     head_object = offloaded(SyncS3Client.head_object)
     delete_file = offloaded(SyncS3Client.delete_file)

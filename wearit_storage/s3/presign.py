@@ -5,17 +5,20 @@ async client. They never log the URL: its query string is a bearer credential.
 
 - GET: expiry validated to 1 s .. 7 days; ``body/`` and ``exports/`` keys default to a short
   expiry; ``temp/`` and ``exports/`` objects are served as downloads, never inline.
-- PUT: ``Content-Type`` is a signed header, so the uploader must send exactly that type.
+- PUT: into ``temp/`` only; ``Content-Type`` and ``Content-Length`` are signed headers, so
+  the uploader must send exactly that type and that many bytes.
 - POST: the policy fixes the exact key, bounds the size with ``content-length-range`` and
-  requires a ``Content-Type`` starting with ``image/``; ``pinned`` fields (a direct
-  upload's destination, ``x-amz-meta-wearit-*``) are fixed by exact-match conditions.
+  requires a ``Content-Type`` starting with ``image/``, which the returned fields always
+  carry (the file name's type unless given), so a client that sends exactly the returned
+  fields plus the file satisfies every condition; ``pinned`` fields (a direct upload's
+  destination, ``x-amz-meta-wearit-*``) are fixed by exact-match conditions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from wearit_storage.categories import Category
 from wearit_storage.errors import InvalidStorageKey, InvalidStorageRequest
@@ -28,9 +31,16 @@ if TYPE_CHECKING:
 
 _SHORT_LIVED_CATEGORIES = frozenset({Category.BODY, Category.EXPORTS})
 
-IMAGE_CONTENT_TYPES = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
-)
+#: The type of an upload named with each image extension (``paths.IMAGE_EXTENSIONS``).
+CONTENT_TYPE_BY_EXTENSION: Final = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "heif": "image/heif",
+}
+IMAGE_CONTENT_TYPES: Final = frozenset(CONTENT_TYPE_BY_EXTENSION.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,21 @@ def validate_image_content_type(content_type: str) -> str:
             f"{', '.join(sorted(IMAGE_CONTENT_TYPES))}"
         )
     return content_type
+
+
+def post_content_type(key: str, content_type: str | None) -> str:
+    """The ``Content-Type`` field of a POST to ``key``: ``content_type`` when given, else
+    the type its file name says. The policy requires one starting with ``image/`` and a
+    browser's ``FormData`` adds none by itself, so the returned fields always carry it."""
+    if content_type is not None:
+        return validate_image_content_type(content_type)
+    extension = key.rsplit(".", 1)[-1].lower()
+    if extension not in CONTENT_TYPE_BY_EXTENSION:
+        raise InvalidStorageRequest(
+            f"cannot tell the image type of {key!r} from its name: pass content_type (one of "
+            f"{', '.join(sorted(IMAGE_CONTENT_TYPES))}) or name the file with an image extension"
+        )
+    return CONTENT_TYPE_BY_EXTENSION[extension]
 
 
 class Presigner:
@@ -109,20 +134,54 @@ class Presigner:
         logger.debug("presigned GET key=%s expires_in=%d", key, expiry)
         return url
 
-    def put_url(self, key: str, content_type: str, expires_in: int | None = None) -> str:
-        """Presigned PUT; the uploader must send ``Content-Type: {content_type}``."""
-        parse_key(key)
+    def put_url(
+        self, key: str, content_type: str, content_length: int, expires_in: int | None = None
+    ) -> str:
+        """Presigned PUT of exactly ``content_length`` bytes of ``content_type`` into
+        ``temp/``: both are signed headers, so S3 refuses any other length or type. Only
+        ``temp/`` keys: everything else is written through the image pipeline, never with
+        bytes an uploader chose (EXIF and GPS included)."""
+        self._require_temp(key, "PUT")
         validate_image_content_type(content_type)
+        limit = self._settings.max_upload_bytes
+        if (
+            isinstance(content_length, bool)
+            or not isinstance(content_length, int)
+            or not 1 <= content_length <= limit
+        ):
+            raise InvalidStorageRequest(
+                f"content_length must be 1..{limit} bytes (WEARIT_MAX_UPLOAD_BYTES), got "
+                f"{content_length!r}: presign the upload's exact size"
+            )
         expiry = validate_expiry(
             self._settings.upload_expiry_s if expires_in is None else expires_in
         )
         url: str = self._client.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type},
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": content_length,
+            },
             ExpiresIn=expiry,
         )
-        logger.info("presigned PUT key=%s content_type=%s expires_in=%d", key, content_type, expiry)
+        logger.info(
+            "presigned PUT key=%s content_type=%s bytes=%d expires_in=%d",
+            key,
+            content_type,
+            content_length,
+            expiry,
+        )
         return url
+
+    def _require_temp(self, key: str, method: str) -> None:
+        if parse_key(key).category is not Category.TEMP:
+            raise InvalidStorageKey(
+                f"presigned {method} only targets temp/{{session_id}}/{{file}} keys, got "
+                f"{key!r}: images reach their category through the image pipeline",
+                key=key,
+            )
 
     def post(
         self,
@@ -135,25 +194,20 @@ class Presigner:
     ) -> PresignedPost:
         """Presigned POST policy for an upload into ``temp/``.
 
-        ``content_type`` (optional) is prefilled as a form field; the policy accepts any
-        ``image/*`` type because the server-side validation in ``promote_temp_upload``
-        decides what the bytes really are. ``pinned`` form fields (an upload's destination)
+        ``content_type`` (default: the file name's type, see :func:`post_content_type`) is
+        a returned form field; the policy accepts any ``image/*`` type a client puts there
+        instead, because the server-side validation of the promotion decides what the
+        bytes really are. ``pinned`` form fields (an upload's destination)
         each get an exact-match condition: a client that edits one gets a 403 from S3.
         """
-        if parse_key(key).category is not Category.TEMP:
-            raise InvalidStorageKey(
-                f"presigned POST only targets temp/{{session_id}}/{{file}} keys, got {key!r}",
-                key=key,
-            )
+        self._require_temp(key, "POST")
         limit = self._settings.max_upload_bytes if max_bytes is None else max_bytes
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidStorageRequest(f"max_bytes must be a positive int, got {limit!r}")
         expiry = validate_expiry(
             self._settings.upload_expiry_s if expires_in is None else expires_in
         )
-        fields: dict[str, str] = {}
-        if content_type is not None:
-            fields["Content-Type"] = validate_image_content_type(content_type)
+        fields: dict[str, str] = {"Content-Type": post_content_type(key, content_type)}
         conditions: list[Any] = [
             ["content-length-range", 1, limit],
             ["starts-with", "$Content-Type", "image/"],

@@ -9,23 +9,20 @@ that upload into their own account.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Final
 
 from wearit_storage.categories import Category
-from wearit_storage.errors import ImageRejected, InvalidStorageRequest, UploadTooLarge
+from wearit_storage.errors import ImageRejected, UploadTooLarge
 from wearit_storage.imaging import Renditions
-from wearit_storage.paths import StoragePathBuilder, promotion_keys
+from wearit_storage.paths import StoragePathBuilder, pinned_upload_filename, promotion_keys
 from wearit_storage.renditions import RenditionPolicy
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.presign import PresignedPost, validate_image_content_type
 from wearit_storage.s3.versions import purge_key
 from wearit_storage.uploads.destination import UploadDestination
-from wearit_storage.uploads.status import StatusRecord, UploadStatus, status_for_api, write_status
+from wearit_storage.uploads.sessions import bind_session
+from wearit_storage.uploads.status import UploadStatus, status_for_api
 from wearit_storage.uploads.store import StoredImage, store_renditions
-
-#: Called with the outcome of a promotion before the temp object is deleted.
-Settle = Callable[[StoredImage | ImageRejected], None]
 
 #: Renders an upload: the renditions of its bytes under a category's rendition policy
 #: (the repository's ``render``, with its limits and memory budget).
@@ -82,29 +79,42 @@ class DirectUploads:
         """Presigned POST into ``temp/{session_id}/{filename}`` for the mobile app.
 
         With ``destination``, the upload worker promotes the upload into it by itself (the
-        fields are pinned in the signed policy); poll ``upload_status(session_id)``.
-        Without, the API promotes it with ``promote_temp_upload`` as before.
+        fields are pinned in the signed policy); poll ``upload_status(session_id)``. The
+        session is recorded as the destination user's (``sessions/``, one PUT) before the
+        POST is handed out, so that erasing the user reaches it. Without, the API promotes
+        it with ``promote_temp_upload`` as before.
         """
+        if destination is not None:
+            # The worker is told of pinned uploads by their (lowercase) ending only.
+            filename = pinned_upload_filename(filename)
         key = StoragePathBuilder.temp_path(session_id, filename)
-        return self.s3_client.generate_presigned_post(
+        post = self.s3_client.generate_presigned_post(
             key,
             content_type=content_type,
             max_bytes=self.s3_client.settings.max_upload_bytes if max_bytes is None else max_bytes,
             expires_in=expires_in,
             pinned=None if destination is None else destination.form_fields(),
         )
+        if destination is not None:
+            # Before anyone can POST: an erasure finds the user's sessions by this record.
+            bind_session(self.s3_client, destination.user_id, session_id)
+        return post
 
     def presign_upload_put(
         self,
         session_id: str,
         filename: str,
         content_type: str,
+        content_length: int,
         *,
         expires_in: int | None = None,
     ) -> str:
-        """Presigned PUT into ``temp/``; the client must send exactly ``content_type``."""
+        """Presigned PUT into ``temp/``; the client must send exactly ``content_type`` and
+        ``content_length`` bytes (both signed)."""
         key = StoragePathBuilder.temp_path(session_id, filename)
-        return self.s3_client.generate_presigned_put_url(key, content_type, expires_in)
+        return self.s3_client.generate_presigned_put_url(
+            key, content_type, content_length, expires_in
+        )
 
     def promote_temp_upload(
         self,
@@ -125,91 +135,48 @@ class DirectUploads:
           promotion can be retried;
         - success: the temp object is deleted (every version).
 
-        Names: :func:`~wearit_storage.paths.promotion_keys`.
+        Names: :func:`~wearit_storage.paths.promotion_keys`. Uploads presigned with a
+        destination are the upload worker's (:mod:`wearit_storage.uploads.processor`).
         """
         temp_key = StoragePathBuilder.temp_path(session_id, filename)
-        return self._promote(temp_key, UploadDestination(category, user_id, item_id))
-
-    def promote_pinned_upload(self, session_id: str, filename: str) -> StoredImage:
-        """Promote ``temp/{session_id}/{filename}`` into the destination pinned when its
-        POST was presigned (read back with ``HeadObject``), and record the outcome for
-        ``upload_status`` before the temp object is deleted. What the upload worker runs;
-        ``InvalidStorageRequest`` if the upload carries no destination."""
-        temp_key = StoragePathBuilder.temp_path(session_id, filename)
-        head = self.s3_client.head_object(temp_key)
-        destination = UploadDestination.from_metadata(head.metadata, key=temp_key)
-        if destination is None:
-            raise InvalidStorageRequest(
-                f"{temp_key!r} was uploaded without a pinned destination: promote it with "
-                "promote_temp_upload, or presign with destination=UploadDestination(...)",
-                key=temp_key,
+        destination = UploadDestination(category, user_id, item_id)
+        try:
+            data = self.s3_client.download_file(
+                temp_key, max_bytes=self.s3_client.settings.max_upload_bytes
             )
+            renditions = self.render_for(data, destination)
+        except (ImageRejected, UploadTooLarge) as exc:
+            purge_key(self.s3_client, temp_key)
+            if isinstance(exc, ImageRejected):
+                raise
+            # A presigned PUT cannot bound the size: refused before reading the body.
+            raise ImageRejected(str(exc), key=temp_key, reason="too_large") from exc
+        stored = self.store_for(renditions, destination)
+        purge_key(self.s3_client, temp_key)
+        return stored
 
-        def settle(outcome: StoredImage | ImageRejected) -> None:
-            now = datetime.now(UTC)
-            if isinstance(outcome, ImageRejected):
-                record = StatusRecord(
-                    "rejected",
-                    filename,
-                    upload_etag=head.etag,
-                    reason=outcome.reason,
-                    message=str(outcome),
-                    completed_at=now,
-                )
-            else:
-                record = StatusRecord(
-                    "done",
-                    filename,
-                    upload_etag=head.etag,
-                    main_key=outcome.main.key,
-                    thumbnail_key=outcome.thumbnail.key if outcome.thumbnail else None,
-                    avif_key=outcome.main_avif.key if outcome.main_avif else None,
-                    thumbnail_avif_key=(
-                        outcome.thumbnail_avif.key if outcome.thumbnail_avif else None
-                    ),
-                    completed_at=now,
-                )
-            write_status(self.s3_client, session_id, record)
+    def render_for(self, data: bytes, destination: UploadDestination) -> Renditions:
+        """The renditions of an upload under its destination category's policy."""
+        return self.renderer(data, destination.category)
 
-        return self._promote(temp_key, destination, settle)
+    def store_for(
+        self,
+        renditions: Renditions,
+        destination: UploadDestination,
+        *,
+        writer: str | None = None,
+    ) -> StoredImage:
+        """Store ``renditions`` at the destination's promotion keys, all-or-nothing
+        (``writer``: see :func:`~wearit_storage.uploads.store.store_renditions`)."""
+        main_key, thumbnail_key = promotion_keys(
+            destination.category,
+            destination.user_id,
+            destination.item_id,
+            with_thumbnail=self.policies[destination.category].has_thumbnail,
+        )
+        return store_renditions(self.s3_client, renditions, main_key, thumbnail_key, writer=writer)
 
     def upload_status(self, session_id: str) -> UploadStatus:
         """``pending``, ``done`` (keys and fresh GET URLs) or ``rejected`` (reason) for a
         session presigned with a destination; one ``ListObjectsV2`` while pending."""
         return status_for_api(self.s3_client, session_id)
-
-    def _promote(
-        self, temp_key: str, destination: UploadDestination, settle: Settle | None = None
-    ) -> StoredImage:
-        target = destination.category
-        main_key, thumbnail_key = promotion_keys(
-            target,
-            destination.user_id,
-            destination.item_id,
-            with_thumbnail=self.policies[target].has_thumbnail,
-        )
-        try:
-            data = self.s3_client.download_file(
-                temp_key, max_bytes=self.s3_client.settings.max_upload_bytes
-            )
-            renditions = self.renderer(data, target)
-        except (ImageRejected, UploadTooLarge) as exc:
-            # A presigned PUT cannot bound the size: refused before reading the body.
-            rejected = (
-                exc
-                if isinstance(exc, ImageRejected)
-                else ImageRejected(str(exc), key=temp_key, reason="too_large")
-            )
-            if settle is not None:
-                settle(rejected)
-            purge_key(self.s3_client, temp_key)
-            if rejected is exc:
-                raise
-            raise rejected from exc
-        stored = store_renditions(self.s3_client, renditions, main_key, thumbnail_key)
-        # The outcome is recorded before the temp object goes: a missing temp object with
-        # no recorded outcome then always means expired or erased, never "in progress".
-        if settle is not None:
-            settle(stored)
-        purge_key(self.s3_client, temp_key)
-        return stored

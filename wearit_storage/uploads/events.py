@@ -2,7 +2,8 @@
 
 The shape (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html):
 ``{"Records": [{"eventName": "ObjectCreated:Post", "eventTime": ..., "s3": {"bucket":
-{"name": ...}, "object": {"key": ..., "size": ..., "versionId": ...}}}]}``. Object keys are
+{"name": ...}, "object": {"key": ..., "size": ..., "eTag": ..., "versionId": ...}}}]}``
+(``versionId`` in a versioned bucket only). Object keys are
 URL-encoded as in an HTML form (a space is ``+``), hence ``unquote_plus``. When a
 notification is configured, S3 first sends one ``{"Event": "s3:TestEvent", ...}`` message,
 which carries no record and is acknowledged and dropped.
@@ -32,6 +33,16 @@ class ObjectCreated:
     event_name: str
     event_time: datetime
     version_id: str | None = None
+    etag: str | None = None  # without quotes, as S3 sends it
+
+
+def is_test_event(body: str) -> bool:
+    """Whether a message is S3's ``s3:TestEvent`` (sent once, when a notification is set)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("Event") == TEST_EVENT
 
 
 def parse_message(body: str) -> list[ObjectCreated]:
@@ -69,6 +80,7 @@ def _record(record: dict[str, Any]) -> ObjectCreated:
             event_name=str(record["eventName"]),
             event_time=datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00")),
             version_id=obj.get("versionId"),
+            etag=obj.get("eTag"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedUploadEvent(

@@ -11,9 +11,12 @@ Why an object under the session's own prefix, and not object tags or a database:
   the claim that stops two workers from rendering one upload twice (:func:`claim`).
 
 Life of the object: absent (pending) -> ``processing`` with a lease, written by the worker
-that claimed the upload -> ``done`` (rendition keys) or ``rejected`` (reason), written
-before the temp object is deleted, so a missing temp object with no outcome can only mean
-the upload expired or was erased. ``upload_status`` answers ``pending`` for the first two.
+that claimed the upload (the version S3 announced) -> ``done`` (rendition keys) or
+``rejected`` (reason), written before the upload's version is deleted, so a missing
+upload with no outcome can only mean it expired or was erased; a claim given back after a
+transient failure says ``pending`` until a redelivery claims it again. ``upload_status``
+answers ``pending`` for all but the two outcomes. One session takes one upload: a record
+about another upload of the session refuses this one (``session_closed``).
 
 Existence is checked with a ``ListObjectsV2`` of the exact key, not a GET: roles that may
 list only their prefixes (an ``s3:prefix`` condition) get 403 instead of 404 for a missing
@@ -22,21 +25,24 @@ key, and a pending session is the common answer when an app polls.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, get_args
 
 from botocore.exceptions import ClientError
 
-from wearit_storage.errors import RejectionReason, StorageError
-from wearit_storage.paths import session_prefix, status_key
+from wearit_storage.errors import RefusalReason, StorageError
+from wearit_storage.paths import status_key
 from wearit_storage.s3.client import SyncS3Client
 from wearit_storage.s3.transport import CHECKSUM_ALGORITHM, error_code
 
 UploadState = Literal["pending", "done", "rejected"]
-#: What the status object may hold (``processing`` is reported as ``pending``).
-RecordState = Literal["processing", "done", "rejected"]
+#: What the status object may hold: ``processing`` (claimed, with a lease) and ``pending``
+#: (a claim given back after a transient failure) are reported as ``pending``.
+RecordState = Literal["processing", "pending", "done", "rejected"]
+_SETTLED: Final = frozenset({"done", "rejected"})
 _JSON: Final = "application/json"
 _PRECONDITION_CODES: Final = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
@@ -48,23 +54,40 @@ class UploadStatus:
     ``done``: ``main_key`` (and ``thumbnail_key`` where the category has thumbnails) with
     presigned GET URLs, and the AVIFs beside them (``avif_key``, ``thumbnail_avif_key``,
     their URLs) where the category stores AVIF; ``rejected``: ``reason`` (an
-    ``ImageRejected`` reason) and a message; ``pending``: nothing yet (not uploaded,
-    queued, or being rendered).
+    ``ImageRejected`` reason, or why the upload itself was refused: ``session_closed``,
+    ``user_erased``, ``invalid_upload``) and a message; ``pending``: nothing yet (not
+    uploaded, queued, or being rendered).
     """
 
     session_id: str
     state: UploadState
     main_key: str | None = None
     thumbnail_key: str | None = None
-    url: str | None = None
-    thumbnail_url: str | None = None
-    reason: RejectionReason | None = None
+    # Bearer URLs: kept out of the repr, so logging a status never logs a credential.
+    url: str | None = field(default=None, repr=False)
+    thumbnail_url: str | None = field(default=None, repr=False)
+    reason: RefusalReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
     avif_key: str | None = None
     thumbnail_avif_key: str | None = None
-    avif_url: str | None = None
-    thumbnail_avif_url: str | None = None
+    avif_url: str | None = field(default=None, repr=False)
+    thumbnail_avif_url: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRef:
+    """Which upload of a session a record is about: the object version S3 announced (and
+    its ETag, which identifies it on an unversioned bucket)."""
+
+    version_id: str | None
+    etag: str
+
+
+class MalformedStatusRecord(StorageError):
+    """``status.json`` holds something the worker did not write: no retry can read it."""
+
+    code = "malformed_status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +96,15 @@ class StatusRecord:
 
     state: RecordState
     filename: str
-    #: ETag of the uploaded object this record is about: a new upload into the same
-    #: session (an app retrying after a rejection) has another, and is processed anew.
+    #: The upload this record is about: another upload into the same session is refused
+    #: (``session_closed``), never taken for this one.
     upload_etag: str = ""
+    upload_version: str | None = None
     worker: str = ""
     lease_until: datetime | None = None  # processing only
     main_key: str | None = None
     thumbnail_key: str | None = None
-    reason: RejectionReason | None = None
+    reason: RefusalReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
     avif_key: str | None = None
@@ -88,16 +112,31 @@ class StatusRecord:
 
     @property
     def settled(self) -> bool:
-        return self.state != "processing"
+        return self.state in _SETTLED
+
+    def is_about(self, upload: UploadRef) -> bool:
+        if self.upload_version is not None and upload.version_id is not None:
+            return self.upload_version == upload.version_id
+        return self.upload_etag.strip('"') == upload.etag.strip('"')
 
     def lease_left(self, now: datetime) -> timedelta:
-        if self.lease_until is None:
+        if self.state != "processing" or self.lease_until is None:
             return timedelta(0)
         return max(self.lease_until - now, timedelta(0))
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {"state": self.state, "filename": self.filename}
-        for name in _TEXT_FIELDS:
+        for name in (
+            "upload_etag",
+            "upload_version",
+            "worker",
+            "main_key",
+            "thumbnail_key",
+            "avif_key",
+            "thumbnail_avif_key",
+            "reason",
+            "message",
+        ):
             value = getattr(self, name)
             if value:
                 document[name] = value
@@ -115,12 +154,13 @@ class StatusRecord:
             if state not in get_args(RecordState):
                 raise ValueError(f"unknown state {state!r}")
             reason = document.get("reason")
-            if reason is not None and reason not in get_args(RejectionReason):
+            if reason is not None and reason not in _REASONS:
                 raise ValueError(f"unknown reason {reason!r}")
             return cls(
                 state=state,
                 filename=str(document["filename"]),
                 upload_etag=str(document.get("upload_etag", "")),
+                upload_version=document.get("upload_version"),
                 worker=str(document.get("worker", "")),
                 lease_until=_moment(document.get("lease_until")),
                 main_key=document.get("main_key"),
@@ -132,24 +172,15 @@ class StatusRecord:
                 thumbnail_avif_key=document.get("thumbnail_avif_key"),
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise StorageError(
+            raise MalformedStatusRecord(
                 f"{key!r} is not an upload status the worker wrote ({exc}); delete it to let "
                 "the upload be processed again",
                 key=key,
             ) from exc
 
 
-#: The record's text fields, written only when set.
-_TEXT_FIELDS: Final = (
-    "upload_etag",
-    "worker",
-    "main_key",
-    "thumbnail_key",
-    "avif_key",
-    "thumbnail_avif_key",
-    "reason",
-    "message",
-)
+#: Every reason a record may carry: the image rejections and the worker's refusals.
+_REASONS: Final = frozenset(get_args(RefusalReason))
 
 
 def _moment(value: Any) -> datetime | None:
@@ -163,26 +194,26 @@ class StoredStatus:
     version_id: str | None
 
 
-def session_keys(client: SyncS3Client, session_id: str) -> set[str]:
-    """Every key under ``temp/{session_id}/`` (the upload and its status), one request."""
-    prefix = session_prefix(session_id)
-    with client.operation("list_session", prefix):
-        response = client.boto_client.list_objects_v2(Bucket=client.bucket_name, Prefix=prefix)
-    return {str(entry["Key"]) for entry in response.get("Contents", [])}
+@dataclass(frozen=True, slots=True)
+class WrittenStatus:
+    """A status write S3 accepted: its ETag is what a later conditional write matches."""
+
+    etag: str
+    version_id: str | None
 
 
 def read_status(
     client: SyncS3Client, session_id: str, *, known_present: bool = False
 ) -> StoredStatus | None:
-    """The status object of ``session_id``, ``None`` when there is none yet."""
+    """The status object of ``session_id``, ``None`` when there is none yet.
+
+    Unless ``known_present``, a ``ListObjectsV2`` of the key comes first: a role that may
+    only list some prefixes gets 403, not 404, from a GET of a missing key.
+    """
     key = status_key(session_id)
+    if not known_present and not client.key_exists(key):
+        return None
     with client.operation("read_status", key) as record:
-        if not known_present:
-            listing = client.boto_client.list_objects_v2(
-                Bucket=client.bucket_name, Prefix=key, MaxKeys=1
-            )
-            if not any(entry["Key"] == key for entry in listing.get("Contents", [])):
-                return None
         try:
             response = client.boto_client.get_object(Bucket=client.bucket_name, Key=key)
         except ClientError as exc:
@@ -205,9 +236,9 @@ def write_status(
     *,
     if_none_match: bool = False,
     if_match: str | None = None,
-) -> str | None:
-    """Write the status object; returns its version id, or ``None`` if a condition failed
-    (another writer got there first)."""
+) -> WrittenStatus | None:
+    """Write the status object; ``None`` if a condition failed (another writer got there
+    first)."""
     key = status_key(session_id)
     body = record.to_json()
     request: dict[str, Any] = {
@@ -228,16 +259,17 @@ def write_status(
             if error_code(exc) in _PRECONDITION_CODES:
                 return None
             raise
-    return str(response.get("VersionId") or "null")
+    return WrittenStatus(str(response.get("ETag", "")), response.get("VersionId"))
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """The outcome of :func:`claim`: exactly one of the three is set."""
+    """The outcome of :func:`claim`: exactly one of the four is set."""
 
-    version_id: str | None = None  # claimed: ours until the lease ends
-    settled: StatusRecord | None = None  # someone already finished it
-    busy_for: timedelta | None = None  # another worker holds a live lease
+    held: WrittenStatus | None = None  # claimed: ours until the lease ends
+    settled: StatusRecord | None = None  # this upload was finished before
+    busy_for: timedelta | None = None  # another worker holds a live lease on it
+    closed: StatusRecord | None = None  # the session belongs to another upload
 
 
 def claim(
@@ -245,42 +277,54 @@ def claim(
     session_id: str,
     filename: str,
     *,
-    upload_etag: str,
+    upload: UploadRef,
     worker: str,
     lease: timedelta,
 ) -> Claim:
-    """Take the upload (the object whose ETag is ``upload_etag``) for ``lease``: create the
-    status object only if there is none, or replace an expired lease or the outcome of an
-    earlier upload only if nobody else changed it meanwhile (``If-Match``). Two workers
-    racing for one upload: exactly one wins, the other is told it is busy."""
+    """Take ``upload`` for ``lease``. The common case costs one request: the status object
+    is created only if there is none (``If-None-Match: *``). Only when that fails is the
+    record read: this upload settled before, held by a live lease, or another upload's
+    (the session is closed to this one); an expired lease or a claim given back is taken
+    over only if nobody changed it meanwhile (``If-Match``). Two workers racing for one
+    upload: exactly one wins."""
     for _ in range(3):  # a lost race re-reads what the winner wrote
         now = datetime.now(UTC)
         mine = StatusRecord(
             "processing",
             filename,
-            upload_etag=upload_etag,
+            upload_etag=upload.etag,
+            upload_version=upload.version_id,
             worker=worker,
             lease_until=now + lease,
         )
-        current = read_status(client, session_id)
+        written = write_status(client, session_id, mine, if_none_match=True)
+        if written is not None:
+            return Claim(held=written)
+        current = read_status(client, session_id, known_present=True)
         if current is None:
-            version = write_status(client, session_id, mine, if_none_match=True)
-        elif current.record.settled and current.record.upload_etag == upload_etag:
-            return Claim(settled=current.record)
-        elif current.record.settled:  # a new upload into a settled session
-            version = write_status(client, session_id, mine, if_match=current.etag)
-        elif current.record.lease_left(now):
-            return Claim(busy_for=current.record.lease_left(now))
-        else:  # a worker died holding it
-            version = write_status(client, session_id, mine, if_match=current.etag)
-        if version is not None:
-            return Claim(version_id=version)
+            continue  # deleted since the failed write: try to create it again
+        record = current.record
+        if not record.is_about(upload):
+            return Claim(closed=record)
+        if record.settled:
+            return Claim(settled=record)
+        if record.lease_left(now):
+            return Claim(busy_for=record.lease_left(now))
+        # A worker died holding it, or gave it back after a transient failure.
+        written = write_status(client, session_id, mine, if_match=current.etag)
+        if written is not None:
+            return Claim(held=written)
     return Claim(busy_for=lease)
 
 
-def release(client: SyncS3Client, session_id: str, version_id: str) -> None:
-    """Give a claim back after a transient failure, so that a redelivery can claim at once."""
-    client.delete_version(status_key(session_id), version_id)
+def release(
+    client: SyncS3Client, session_id: str, held: WrittenStatus, record: StatusRecord
+) -> None:
+    """Give a claim back after a transient failure, so that a redelivery can claim at once:
+    the record says ``pending`` again (deleting the claim's version would make an older
+    record of the session current again)."""
+    pending = dataclasses.replace(record, state="pending", worker="", lease_until=None)
+    write_status(client, session_id, pending, if_match=held.etag)
 
 
 def status_for_api(client: SyncS3Client, session_id: str) -> UploadStatus:

@@ -1,19 +1,35 @@
 """Storing an image's renditions all-or-nothing, even when responses are lost.
 
-Every write of one upload carries the same ``wearit-upload-id`` in its object metadata.
-The main JPEG is written first, then the thumbnail's JPEG, then their AVIFs (where the
-category stores AVIF, beside each JPEG: :func:`~wearit_storage.paths.avif_key`). If
-anything fails, every version carrying that id is deleted from every one of those keys,
-whatever the SDK was told: a write whose response was lost (S3 stored it, the SDK saw a
-reset) is found by its id, and so is an earlier attempt that a retry superseded. The
-renditions stored before, if any, are current again.
+Every write of one upload carries the same ``wearit-upload-id`` object tag. The main JPEG is
+written first, then the thumbnail's JPEG, then their AVIFs (where the category stores AVIF,
+beside each JPEG: :func:`~wearit_storage.paths.avif_key`). If anything fails, the upload is
+undone on every key it may have written, whatever the SDK was told: a write whose response
+was lost (S3 stored it, the SDK saw a reset) is found by its tag, and so is an earlier
+attempt that a retry superseded. Tags, not metadata: a role can read a version's tags
+(``s3:GetObjectVersionTagging``) without being able to read the photo.
+
+How an upload is undone depends on what the writer may do, and no application role may
+delete versions of user data at will:
+
+- **superseded** (the default: the API, the try-on workers): on each key whose current
+  version is the upload's, the newest version it did not write is copied back on top, or
+  a delete marker hides the key when there is none. Nothing is deleted for good; the
+  upload's versions stay below as noncurrent versions until the lifecycle (or an erasure)
+  removes them.
+- **deleted** (``writer`` given: the upload worker): its renditions are also tagged
+  ``wearit-writer``, and its versions are deleted. Its role may delete only versions
+  carrying its own writer tag (``s3:ExistingObjectTag``), and may write none without it
+  (``s3:RequestObjectTag``): it can undo its own half-written pairs, nothing else.
+
+Either way the renditions stored before, if any, are current again.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -24,9 +40,14 @@ from wearit_storage.paths import avif_key
 from wearit_storage.renditions import MEDIA_TYPES
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.listings import key_versions
+from wearit_storage.s3.versions import KeyVersion, copy_version_on_top, hide_key, to_key_version
 
-#: Object metadata (``x-amz-meta-wearit-upload-id``) shared by the renditions of one upload.
-UPLOAD_ID_METADATA: Final = "wearit-upload-id"
+#: Object tag (``wearit-upload-id``) shared by the renditions of one upload.
+UPLOAD_ID_TAG: Final = "wearit-upload-id"
+#: Object tag naming the writer that may delete the version again (the upload worker).
+WRITER_TAG: Final = "wearit-writer"
+#: The upload worker's writer tag: its role's conditions name this value.
+UPLOAD_WORKER_WRITER: Final = "upload-worker"
 #: Versions older than the upload's start by more than this cannot be its own: S3's clock
 #: and ours may disagree, but not by minutes.
 _CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -42,17 +63,24 @@ class StoredImage:
 
     main: StoredObject
     thumbnail: StoredObject | None
-    url: str  # presigned GET URL of the main JPEG
+    # Bearer URLs: kept out of the repr, so logging a result never logs a credential.
+    url: str = field(repr=False)  # presigned GET URL of the main JPEG
     main_avif: StoredObject | None = None
     thumbnail_avif: StoredObject | None = None
-    avif_url: str | None = None  # presigned GET URL of the main AVIF
+    avif_url: str | None = field(default=None, repr=False)  # ... of the main AVIF
 
 
 def store_renditions(
-    client: SyncS3Client, renditions: Renditions, main_key: str, thumbnail_key: str | None
+    client: SyncS3Client,
+    renditions: Renditions,
+    main_key: str,
+    thumbnail_key: str | None,
+    *,
+    writer: str | None = None,
 ) -> StoredImage:
     """Write every rendition (main, then the thumbnail if a key is given; each JPEG, then
-    each AVIF the renditions hold), all-or-nothing."""
+    each AVIF the renditions hold), all-or-nothing; ``writer``: undo a failure by deleting
+    this writer's own versions (see the module)."""
     writes: list[tuple[bytes, str, str]] = [(renditions.main, main_key, MEDIA_TYPES["jpeg"])]
     if thumbnail_key is not None:
         writes.append((renditions.require_thumbnail(), thumbnail_key, MEDIA_TYPES["jpeg"]))
@@ -61,16 +89,18 @@ def store_renditions(
     if renditions.thumbnail_avif is not None and thumbnail_key is not None:
         writes.append((renditions.thumbnail_avif, avif_key(thumbnail_key), MEDIA_TYPES["avif"]))
     upload_id = uuid.uuid4().hex
-    metadata = {UPLOAD_ID_METADATA: upload_id}
+    tags = {UPLOAD_ID_TAG: upload_id} | ({WRITER_TAG: writer} if writer else {})
     started = datetime.now(UTC)
     try:
         stored = {
-            key: client.put_object(body, key, content_type, metadata=metadata)
+            key: client.put_object(body, key, content_type, tags=tags)
             for body, key, content_type in writes
         }
     except BaseException:
         written = [key for _, key, _ in writes]
-        remove_upload(client, upload_id, written, since=started - _CLOCK_SKEW)
+        undo_upload(
+            client, upload_id, written, since=started - _CLOCK_SKEW, delete=writer is not None
+        )
         raise
     main_avif = stored.get(avif_key(main_key))
     return StoredImage(
@@ -83,45 +113,106 @@ def store_renditions(
     )
 
 
-def remove_upload(
-    client: SyncS3Client, upload_id: str, keys: list[str], *, since: datetime
+def undo_upload(
+    client: SyncS3Client, upload_id: str, keys: list[str], *, since: datetime, delete: bool
 ) -> None:
-    """Delete every version of ``keys`` written by ``upload_id`` (retried: it runs when the
-    storage is already failing). A failure here is logged; the caller's error stands."""
+    """Undo ``upload_id`` on ``keys``: delete its versions, or supersede them (retried: it
+    runs when the storage is already failing). A failure here is logged; the caller's error
+    stands."""
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
             for key in keys:
-                for version_id in _versions_of_upload(client, key, upload_id, since):
-                    client.delete_version(key, version_id)
+                if delete:
+                    for version_id in versions_of_upload(client, key, upload_id, since=since):
+                        client.delete_version(key, version_id)
+                else:
+                    _supersede(client, key, upload_id, since)
             return
         except StorageError:
             if attempt == _CLEANUP_ATTEMPTS:
                 # The write's own failure is what the caller must see; this one is logged
                 # here and was reported to the metrics hook by the failed operation.
                 logger.exception(
-                    "rollback of upload %s failed: versions of %s may be left behind",
-                    upload_id,
-                    ", ".join(keys),
+                    "rollback of upload %s failed: %s may show it", upload_id, ", ".join(keys)
                 )
                 return
             time.sleep(_CLEANUP_BACKOFF_S * 2 ** (attempt - 1))
 
 
-def _versions_of_upload(
-    client: SyncS3Client, key: str, upload_id: str, since: datetime
-) -> list[str]:
-    """Version ids under ``key`` whose metadata names ``upload_id``, newest first (``"null"``
-    on an unversioned bucket, which S3 accepts as a version id)."""
-    bucket = client.bucket_name
-    found: list[str] = []
+def _supersede(client: SyncS3Client, key: str, upload_id: str, since: datetime) -> None:
+    """If the current version of ``key`` is the upload's, make the newest version it did
+    not write current again (a copy on top), or hide the key if there is none."""
     with client.operation("rollback_lookup", key):
-        for entry in key_versions(client.boto_client, bucket, key):
-            if entry["LastModified"] < since:
-                break  # newest first: everything further down predates the upload
-            if entry["IsDeleteMarker"]:
-                continue
-            version_id = str(entry.get("VersionId") or "null")
-            head = client.boto_client.head_object(Bucket=bucket, Key=key, VersionId=version_id)
-            if head.get("Metadata", {}).get(UPLOAD_ID_METADATA) == upload_id:
-                found.append(version_id)
-    return found
+        entries = [
+            to_key_version(e) for e in key_versions(client.boto_client, client.bucket_name, key)
+        ]
+        current = next((e for e in entries if e.is_latest), None)
+        if current is None or current.is_delete_marker:
+            return
+        if _upload_id_of(client, key, current.version_id) != upload_id:
+            return  # the upload's write never became current (or another came after it)
+        previous = _newest_not_of(client, key, entries, upload_id, since)
+    if previous is None:
+        hide_key(client, key)
+    else:
+        copy_version_on_top(client, key, previous)
+
+
+def _newest_not_of(
+    client: SyncS3Client, key: str, entries: list[KeyVersion], upload_id: str, since: datetime
+) -> KeyVersion | None:
+    for entry in entries:
+        if entry.is_delete_marker:
+            return None  # the key was deleted before the upload: hide it again
+        if entry.last_modified < since or _upload_id_of(client, key, entry.version_id) != upload_id:
+            return entry
+    return None
+
+
+def versions_of_upload(
+    client: SyncS3Client, key: str, upload_id: str, *, since: datetime
+) -> list[str]:
+    """Version ids under ``key`` tagged with ``upload_id``, newest first (``"null"`` on an
+    unversioned bucket, which S3 accepts as a version id)."""
+    with client.operation("rollback_lookup", key):
+        return list(_upload_versions(client, key, upload_id, since))
+
+
+def newest_version_of_upload(client: SyncS3Client, key: str, upload_id: str) -> str | None:
+    """The newest version of ``key`` that ``upload_id`` wrote (a restore's copy of it
+    included), however old; ``None`` if it wrote none there."""
+    with client.operation("upload_lookup", key):
+        return next(_upload_versions(client, key, upload_id, since=None), None)
+
+
+def upload_id_of(client: SyncS3Client, key: str, version_id: str) -> str | None:
+    """The upload that wrote this version of ``key`` (``None``: not stored as a rendition,
+    e.g. by ``upload_file``)."""
+    with client.operation("tags", key):
+        return _upload_id_of(client, key, version_id)
+
+
+def _upload_versions(
+    client: SyncS3Client, key: str, upload_id: str, since: datetime | None
+) -> Iterator[str]:
+    for entry in key_versions(client.boto_client, client.bucket_name, key):
+        if since is not None and entry["LastModified"] < since:
+            return  # newest first: everything further down predates the upload
+        if entry["IsDeleteMarker"]:
+            continue
+        version_id = str(entry.get("VersionId") or "null")
+        if _upload_id_of(client, key, version_id) == upload_id:
+            yield version_id
+
+
+def _upload_id_of(client: SyncS3Client, key: str, version_id: str) -> str | None:
+    tags = tags_of(client, key, version_id)
+    return tags.get(UPLOAD_ID_TAG)
+
+
+def tags_of(client: SyncS3Client, key: str, version_id: str) -> Mapping[str, str]:
+    """The tags of one version (``GetObjectTagging``: the tags only, never the bytes)."""
+    response = client.boto_client.get_object_tagging(
+        Bucket=client.bucket_name, Key=key, VersionId=version_id
+    )
+    return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}

@@ -1,7 +1,8 @@
-"""The upload queue: long-polling receive, delete, and visibility changes, typed.
+"""A work queue (the upload queue, the erasure queue): long-polling receive, delete, and
+visibility changes, typed.
 
 The SQS endpoint is the queue URL's own origin (``https://sqs.<region>.amazonaws.com``, or
-the local server's), so one setting, ``WEARIT_UPLOAD_QUEUE_URL``, says everything.
+the local server's), so one setting per queue (``WEARIT_UPLOAD_QUEUE_URL``) says everything.
 """
 
 from __future__ import annotations
@@ -41,13 +42,9 @@ class QueueMessage:
     receive_count: int  # 1 on the first delivery
 
 
-def create_sqs_client(settings: StorageSettings) -> SQSClient:
-    if settings.upload_queue_url is None:
-        raise StorageConfigurationError(
-            "WEARIT_UPLOAD_QUEUE_URL is not set: set it to the upload queue's URL (the "
-            "UploadQueueUrl output of the WearitStorage-<env> stack)"
-        )
-    parsed = urlsplit(settings.upload_queue_url)
+def create_sqs_client(settings: StorageSettings, queue_url: str) -> SQSClient:
+    """A client for the SQS endpoint that serves ``queue_url``."""
+    parsed = urlsplit(queue_url)
     client: SQSClient = boto_session(settings).client(
         "sqs",
         endpoint_url=f"{parsed.scheme}://{parsed.netloc}",
@@ -62,16 +59,32 @@ def create_sqs_client(settings: StorageSettings) -> SQSClient:
     return client
 
 
-class UploadQueue:
+class WorkQueue:
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self.url = queue_url
 
     @classmethod
-    def from_settings(cls, settings: StorageSettings) -> UploadQueue:
-        client = create_sqs_client(settings)
-        assert settings.upload_queue_url is not None  # checked by create_sqs_client
-        return cls(client, settings.upload_queue_url)
+    def erasures(cls, settings: StorageSettings) -> WorkQueue:
+        """The erasure queue, ``WEARIT_ERASURE_QUEUE_URL``."""
+        if settings.erasure_queue_url is None:
+            raise StorageConfigurationError(
+                "WEARIT_ERASURE_QUEUE_URL is not set: set it to the erasure queue's URL (the "
+                "ErasureQueueUrl output of the WearitStorage-<env> stack)"
+            )
+        url = settings.erasure_queue_url
+        return cls(create_sqs_client(settings, url), url)
+
+    @classmethod
+    def uploads(cls, settings: StorageSettings) -> WorkQueue:
+        """The upload queue, ``WEARIT_UPLOAD_QUEUE_URL``."""
+        if settings.upload_queue_url is None:
+            raise StorageConfigurationError(
+                "WEARIT_UPLOAD_QUEUE_URL is not set: set it to the upload queue's URL (the "
+                "UploadQueueUrl output of the WearitStorage-<env> stack)"
+            )
+        url = settings.upload_queue_url
+        return cls(create_sqs_client(settings, url), url)
 
     def close(self) -> None:
         self._client.close()
@@ -85,7 +98,7 @@ class UploadQueue:
             if code in _DENIED:
                 raise StorageAccessDenied(
                     f"{action} on {self.url} was denied ({code}): check the worker role's "
-                    "sqs:* permissions and, in prod, kms:Decrypt on the queue's key"
+                    "sqs:* permissions on this queue and, in prod, kms:Decrypt on its key"
                 ) from exc
             raise StorageUnavailable(f"{action} on {self.url} failed ({code}): {exc}") from exc
         except BotoCoreError as exc:
@@ -111,6 +124,13 @@ class UploadQueue:
             )
             for message in response.get("Messages", [])
         ]
+
+    def send(self, body: str, *, delay_s: int = 0) -> None:
+        """Put a message on the queue, hidden for ``delay_s`` (at most SQS's 15 minutes)."""
+        with self._call("SendMessage"):
+            self._client.send_message(
+                QueueUrl=self.url, MessageBody=body, DelaySeconds=max(0, min(900, delay_s))
+            )
 
     def delete(self, message: QueueMessage) -> None:
         with self._call("DeleteMessage"):

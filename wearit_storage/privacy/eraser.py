@@ -1,0 +1,117 @@
+"""The eraser: what a user's erasure request sets off, in two passes.
+
+The first pass runs when the bucket announces the request: every version and delete
+marker of the user's data, exports, upload sessions (the pending ``temp/`` uploads their
+bindings name, raw photos and status records included) and those bindings, in the primary
+and the replica. It records ``erasing`` and schedules the second pass.
+
+Writes can still land after it: an upload whose worker checked the tombstone just before
+the request was written, a version still on its way to the replica (up to 15 minutes with
+Replication Time Control). The second pass, once that window is over, erases again and
+checks that nothing is left in either bucket; only then does the status say ``done``.
+Anything later is refused at its source: the upload worker and the repository's uploads
+refuse a user with a tombstone, which outlives every late write (``cdk/config.py``).
+
+Both passes are idempotent: a redelivered message erases what is there (nothing) again.
+A pass that leaves something behind raises, so its message comes back, and after its
+retries lands in the erasure dead-letter queue, whose alarm pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from wearit_storage.errors import ErasureIncomplete
+from wearit_storage.observability import logger
+from wearit_storage.privacy.erasure import ErasureReport, erase, user_erasure_prefixes
+from wearit_storage.privacy.requests import (
+    EraserRecord,
+    ErasureCounts,
+    read_eraser_record,
+    write_eraser_record,
+)
+from wearit_storage.s3.client import SyncS3Client
+
+#: The longest a write of the user can still land after the first pass: replication's
+#: 15 minutes (Replication Time Control), beyond a worker's render that started before
+#: the request. SQS delays a message by at most this long, too.
+SECOND_PASS_DELAY: Final = timedelta(minutes=15)
+
+#: Schedules the second pass of a user's erasure ``delay`` from now (a delayed message).
+ScheduleSecondPass = Callable[[str, timedelta], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    user_id: str
+    second: bool
+    counts: ErasureCounts
+    #: Second pass not due yet: come back then.
+    not_before: datetime | None = None
+
+
+def counts_of(report: ErasureReport) -> ErasureCounts:
+    return ErasureCounts(
+        report.versions_deleted,
+        report.delete_markers_deleted,
+        sum(c.multipart_uploads_aborted for b in report.deleted.values() for c in b.values()),
+    )
+
+
+class Eraser:
+    """Runs erasure passes for users, with the eraser role's rights (primary and replica)."""
+
+    def __init__(
+        self,
+        primary: SyncS3Client,
+        replica: SyncS3Client | None,
+        *,
+        schedule: ScheduleSecondPass,
+        delay: timedelta = SECOND_PASS_DELAY,
+    ) -> None:
+        self.primary = primary
+        self.replica = replica
+        self.schedule = schedule
+        self.delay = delay
+
+    def first_pass(self, user_id: str) -> PassResult:
+        report = self._erase(user_id)
+        counts = counts_of(report)
+        after = datetime.now(UTC) + self.delay
+        write_eraser_record(
+            self.primary, user_id, EraserRecord("erasing", counts, second_pass_after=after)
+        )
+        self.schedule(user_id, self.delay)
+        logger.info("eraser: first pass of user %s done, second pass after %s", user_id, after)
+        return PassResult(user_id, False, counts)
+
+    def second_pass(self, user_id: str) -> PassResult:
+        record = read_eraser_record(self.primary, user_id)
+        now = datetime.now(UTC)
+        if record is not None and record.second_pass_after and now < record.second_pass_after:
+            return PassResult(user_id, True, record.counts, not_before=record.second_pass_after)
+        earlier = record.counts if record is not None else ErasureCounts()
+        try:
+            report = self._erase(user_id)
+        except ErasureIncomplete as incomplete:
+            write_eraser_record(
+                self.primary,
+                user_id,
+                EraserRecord("failed", earlier, message=str(incomplete), completed_at=now),
+            )
+            raise
+        counts = earlier + counts_of(report)
+        write_eraser_record(
+            self.primary, user_id, EraserRecord("done", counts, completed_at=datetime.now(UTC))
+        )
+        logger.info("eraser: user %s erased, nothing left in either bucket", user_id)
+        return PassResult(user_id, True, counts)
+
+    def _erase(self, user_id: str) -> ErasureReport:
+        prefixes = user_erasure_prefixes(self.primary, user_id)
+        report = erase(self.primary, self.replica, f"user {user_id}", prefixes)
+        report.raise_if_incomplete()
+        return report
