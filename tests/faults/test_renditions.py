@@ -83,7 +83,7 @@ def test_a_failed_upload_is_undone_on_both_keys(
     if previous:
         _upload(repo, "green")  # healthy: the pair that must survive
     kept = _current_pair(admin, bucket)
-    kept_bytes = {key: _bytes_of(admin, bucket, key) for key in (MAIN, THUMB)}
+    kept_bytes = {key: _bytes_of(admin, bucket, key) for key in RENDITIONS}
     before = snapshot(admin, bucket, [FOLDER])
     first_record = len(proxy.records)
     rules = SCENARIOS[scenario]()
@@ -107,7 +107,7 @@ def test_a_failed_upload_is_undone_on_both_keys(
 
     after = snapshot(admin, bucket, [FOLDER])
     # What was current is current again, the same bytes (or the keys are absent again).
-    assert {key: _bytes_of(admin, bucket, key) for key in (MAIN, THUMB)} == kept_bytes
+    assert {key: _bytes_of(admin, bucket, key) for key in RENDITIONS} == kept_bytes
     assert all(kept.values()) is previous
     for key, version in _current_pair(admin, bucket).items():
         if version is not None:

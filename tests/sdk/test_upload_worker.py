@@ -149,11 +149,12 @@ def test_one_upload_costs_five_requests_plus_one_per_rendition(
     worker.messages.handle(message)
     sent_for_the_upload = Counter(sent)
     assert repo.upload_status(SESSION).state == "done"
-    # The claim and the outcome (conditional PUTs), two renditions, the announced version's
-    # GET, the erasure check, the version's delete: nothing else (no HEAD, no listing of
-    # the session, no ListObjectVersions).
+    # The claim and the outcome (conditional PUTs), four renditions (a clothing upload's
+    # two JPEGs and their AVIFs), the announced version's GET, the erasure check, the
+    # version's delete: nothing else (no HEAD, no listing of the session, no
+    # ListObjectVersions).
     assert sent_for_the_upload == Counter(
-        {"PutObject": 4, "GetObject": 1, "ListObjectsV2": 1, "DeleteObject": 1}
+        {"PutObject": 2 + 4, "GetObject": 1, "ListObjectsV2": 1, "DeleteObject": 1}
     )
 
 

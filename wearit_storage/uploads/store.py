@@ -118,22 +118,28 @@ def undo_upload(
 ) -> None:
     """Undo ``upload_id`` on ``keys``: delete its versions, or supersede them (retried: it
     runs when the storage is already failing). A failure here is logged; the caller's error
-    stands."""
+    stands. A retry resumes at the key that failed: with four renditions an upload's undo
+    is many requests, and redoing the keys already undone would only meet more faults."""
+    remaining = list(keys)
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
-            for key in keys:
+            while remaining:
+                key = remaining[0]
                 if delete:
                     for version_id in versions_of_upload(client, key, upload_id, since=since):
                         client.delete_version(key, version_id)
                 else:
                     _supersede(client, key, upload_id, since)
+                remaining.pop(0)
             return
         except StorageError:
             if attempt == _CLEANUP_ATTEMPTS:
                 # The write's own failure is what the caller must see; this one is logged
                 # here and was reported to the metrics hook by the failed operation.
                 logger.exception(
-                    "rollback of upload %s failed: %s may show it", upload_id, ", ".join(keys)
+                    "rollback of upload %s failed: %s may show it",
+                    upload_id,
+                    ", ".join(remaining),
                 )
                 return
             time.sleep(_CLEANUP_BACKOFF_S * 2 ** (attempt - 1))
