@@ -1,7 +1,8 @@
 """Peak memory of one render of hostile-but-valid 49 MP inputs, and of ten at once.
 
 Inputs are 7000x7000 images in the formats and modes whose decoding used to cost 17-25
-bytes per pixel (lossless WebP RGBA; PNG RGBA, LA, palette, 16-bit grey), textured enough
+bytes per pixel (lossless WebP RGBA; PNG RGBA, LA, palette, 16-bit grey; and an
+interlaced RGBA PNG, which libspng decodes whole before the first row), textured enough
 to pass the decompression-bomb ratio, so the pipeline really decodes them. Each is
 rendered in a fresh process (``python -m benchmarks.bench_image_memory one FILE``) and
 its extra peak RSS (VmHWM after minus before the render) is compared with the bound of
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyvips
 from PIL import Image
 
 from benchmarks.memory_probe import high_water_mark_kib
@@ -67,6 +69,12 @@ def make_inputs(workdir: Path) -> dict[str, Path]:
             image.save(output, fmt, **params)
             path.write_bytes(output.getvalue())
         paths[name] = path
+    # Adam7: the one PNG layout decoded whole before the first row (Pillow cannot write it).
+    interlaced = workdir / "memory-png_rgba_interlaced"
+    if not interlaced.exists():
+        png = pyvips.Image.new_from_file(str(paths["png_rgba"]))
+        interlaced.write_bytes(png.pngsave_buffer(interlace=True, compression=1))
+    paths["png_rgba_interlaced"] = interlaced
     return paths
 
 

@@ -1,4 +1,5 @@
-"""Image pipeline: the SDK vs the seed's code vs libvips, same inputs, one process."""
+"""Image pipeline: the SDK vs its previous engine vs the seed's code vs libvips used well,
+same inputs, one process; then the AVIF encoder settings the SDK ships, against others."""
 
 from __future__ import annotations
 
@@ -16,17 +17,30 @@ from typing import Any
 import pillow_heif
 from PIL import Image, ImageOps
 
-from benchmarks.contenders import CONTENDERS, Pipeline
+from benchmarks.contenders import CONTENDERS, Pipeline, wearit_avif_files
 from benchmarks.inputs import BenchInput, build_inputs
 from benchmarks.memory_probe import BASELINE
 from benchmarks.ssim import ssim_of_jpeg
 from benchmarks.stats import interleaved
+from wearit_storage.imaging import encode
+from wearit_storage.imaging.engine import Image as VipsImage
 
 WARMUP = 2
 RUNS = 15
 THREADED_IMAGES = 12
 THREADED_ROUNDS = 5
 PRIMARY_INPUT = "jpeg-12mp-landscape"
+#: The AVIF settings compared (effort, libvips Q offset from the JPEG quality); the first
+#: is what the SDK ships (``imaging/encode.py``).
+AVIF_SETTINGS = [
+    (encode.AVIF_EFFORT, encode.AVIF_QUALITY_OFFSET),
+    (1, encode.AVIF_QUALITY_OFFSET),
+    (2, encode.AVIF_QUALITY_OFFSET),
+    (4, encode.AVIF_QUALITY_OFFSET),
+    (encode.AVIF_EFFORT, encode.AVIF_QUALITY_OFFSET - 10),
+    (encode.AVIF_EFFORT, encode.AVIF_QUALITY_OFFSET + 8),
+]
+AVIF_RUNS = 7
 
 
 def reference_image(data: bytes) -> Image.Image:
@@ -61,16 +75,71 @@ def quality_of(bench_input: BenchInput, contenders: dict[str, Pipeline]) -> dict
     result: dict[str, Any] = {}
     for name, pipeline in contenders.items():
         main, thumbnail = pipeline(bench_input.data)
-        with Image.open(io.BytesIO(main)) as m, Image.open(io.BytesIO(thumbnail)) as t:
-            sizes = {"main_size": list(m.size), "thumbnail_size": list(t.size)}
-        result[name] = {
-            **sizes,
-            "main_bytes": len(main),
-            "thumbnail_bytes": len(thumbnail),
-            # Exact Lanczos from the full-resolution decode, no re-encode.
-            "ssim_main": round(ssim_of_jpeg(main, reference), 4),
-        }
+        result[name] = _quality(main, thumbnail, reference)
+    if "wearit_storage_avif" in contenders:
+        # The AVIFs stored beside the JPEGs, against the same full-resolution reference.
+        result["wearit_storage_avif_files"] = _quality(
+            *wearit_avif_files(bench_input.data), reference
+        )
     return result
+
+
+def _quality(main: bytes, thumbnail: bytes, reference: Image.Image) -> dict[str, Any]:
+    with Image.open(io.BytesIO(main)) as m, Image.open(io.BytesIO(thumbnail)) as t:
+        sizes = {"main_size": list(m.size), "thumbnail_size": list(t.size)}
+    return {
+        **sizes,
+        "main_bytes": len(main),
+        "thumbnail_bytes": len(thumbnail),
+        # Exact Lanczos from the full-resolution decode, no re-encode.
+        "ssim_main": round(ssim_of_jpeg(main, reference), 4),
+    }
+
+
+def avif_settings(data: bytes) -> dict[str, Any]:
+    """Encoding the wardrobe's 800 px main image (Q85 JPEG) and 200 px thumbnail (Q80)
+    as AVIF at each of :data:`AVIF_SETTINGS`: encode time alone and beside a second
+    encoder on the other core (the worker's two renders at once), bytes, SSIM against the
+    full-resolution reference. The JPEG row is the reference point."""
+    reference = reference_image(data)
+    main = VipsImage.new_from_buffer(CONTENDERS["wearit_storage"](data)[0], "").copy_memory()
+    thumbnail = main.thumbnail_image(200, height=200, crop="centre").copy_memory()
+
+    def encoder(effort: int | None, offset: int) -> Any:
+        if effort is None:
+            return lambda: (encode.jpeg(main, 85), encode.jpeg(thumbnail, 80))
+        options = {"compression": "av1", "effort": effort, "bitdepth": 8, "keep": "none"}
+
+        def both() -> tuple[bytes, bytes]:
+            return (
+                main.heifsave_buffer(Q=85 - offset, subsample_mode="on", **options),
+                thumbnail.heifsave_buffer(Q=80 - offset, subsample_mode="on", **options),
+            )
+
+        return both
+
+    rows: dict[str, Any] = {}
+    calls = {"jpeg": encoder(None, 0)} | {
+        f"avif effort {effort} Q{85 - offset}": encoder(effort, offset)
+        for effort, offset in AVIF_SETTINGS
+    }
+    alone = interleaved(calls, warmup=1, runs=AVIF_RUNS)
+    with ThreadPoolExecutor(2) as pool:
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for future in [pool.submit(call) for _ in range(2 * AVIF_RUNS)]:
+                future.result()
+            pair_ms = (time.perf_counter() - start) / AVIF_RUNS * 1000
+            encoded_main, encoded_thumbnail = call()
+            rows[name] = {
+                "encode_ms": alone[name].median_ms,
+                "two_at_once_ms": round(pair_ms, 2),
+                "main_bytes": len(encoded_main),
+                "thumbnail_bytes": len(encoded_thumbnail),
+                "ssim_main": round(ssim_of_jpeg(encoded_main, reference), 4),
+            }
+    rows["shipped"] = f"avif effort {encode.AVIF_EFFORT} Q{85 - encode.AVIF_QUALITY_OFFSET}"
+    return rows
 
 
 def threaded_throughput(data: bytes, threads: int = 2) -> dict[str, float]:
@@ -134,24 +203,61 @@ def run(workdir: Path) -> dict[str, Any]:
         "primary_input": PRIMARY_INPUT,
         "threads2_images_per_s": threaded_throughput(primary.data),
         "peak_memory_mib": peak_memory_mib(input_path),
+        "avif_settings": avif_settings(primary.data),
     }
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The performance issue's targets, against libvips used well (``libvips``: one
-    shrink-on-load decode); ``libvips_two_calls`` is reported, never a target."""
+    """The image issue's targets, against libvips used well (``libvips``: one
+    shrink-on-load decode), the previous engine and the seed; ``libvips_two_calls`` is
+    reported, never a target."""
     rows: list[dict[str, Any]] = []
-    jpeg_rows = {k: v for k, v in result["inputs"].items() if k.startswith("jpeg")}
-    for name, data in jpeg_rows.items():
+    for name, data in result["inputs"].items():
         speed, quality = data["images_per_s"], data["quality"]
+        if "wearit_storage_avif" in speed and "previous" in speed:
+            ratio = speed["previous"] / speed["wearit_storage_avif"]
+            rows.append(
+                {
+                    "target": f"{name}: JPEG+AVIF render <= 2x the previous JPEG-only render",
+                    "measured": f"{ratio:.2f}x the previous engine's time",
+                    "met": ratio <= 2,
+                }
+            )
+        if "wearit_storage_avif_files" in quality:
+            jpeg, avif = quality["wearit_storage"], quality["wearit_storage_avif_files"]
+            rows += [
+                {
+                    "target": f"{name}: AVIF main bytes <= 0.6x our JPEG's",
+                    "measured": f"{avif['main_bytes'] / jpeg['main_bytes']:.2f}x"
+                    f" ({avif['main_bytes']} vs {jpeg['main_bytes']})",
+                    "met": avif["main_bytes"] <= 0.6 * jpeg["main_bytes"],
+                },
+                {
+                    "target": f"{name}: AVIF SSIM >= our JPEG's - 0.005",
+                    "measured": f"{avif['ssim_main']:.4f} vs {jpeg['ssim_main']:.4f}",
+                    "met": avif["ssim_main"] >= jpeg["ssim_main"] - 0.005,
+                },
+            ]
+        if "previous" in speed:
+            ratio = speed["wearit_storage"] / speed["previous"]
+            rows.append(
+                {
+                    "target": f"{name}: JPEG throughput vs the previous engine (report)",
+                    "measured": f"{ratio:.2f}x the previous engine"
+                    + ("" if ratio >= 1 else " (slower)"),
+                    "met": True,
+                }
+            )
+        if not name.startswith("jpeg"):
+            continue
         ours, vips, seed = speed["wearit_storage"], speed["libvips"], speed["seed"]
         ssim_ours = quality["wearit_storage"]["ssim_main"]
         ssim_vips = quality["libvips"]["ssim_main"]
         rows += [
             {
-                "target": f"{name}: throughput >= libvips one-decode (single call)",
+                "target": f"{name}: throughput >= 0.95x libvips one-decode (single call)",
                 "measured": f"{ours / vips:.2f}x libvips",
-                "met": ours >= vips,
+                "met": ours >= 0.95 * vips,
             },
             {
                 "target": f"{name}: SSIM >= libvips' - 0.003",
@@ -168,9 +274,19 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     memory = result["peak_memory_mib"]
     rows += [
         {
-            "target": "2 worker threads, 12 MP JPEG: throughput >= libvips one-decode",
+            "target": "2 worker threads, 12 MP JPEG: throughput >= 0.95x libvips one-decode",
             "measured": f"{threads['wearit_storage'] / threads['libvips']:.2f}x libvips",
-            "met": threads["wearit_storage"] >= threads["libvips"],
+            "met": threads["wearit_storage"] >= 0.95 * threads["libvips"],
+        },
+        {
+            "target": "2 worker threads, 12 MP JPEG: >= 3x the seed's throughput",
+            "measured": f"{threads['wearit_storage'] / threads['seed']:.2f}x seed",
+            "met": threads["wearit_storage"] >= 3 * threads["seed"],
+        },
+        {
+            "target": "2 worker threads, 12 MP JPEG: JPEG+AVIF <= 2x the previous JPEG-only time",
+            "measured": f"{threads['previous'] / threads['wearit_storage_avif']:.2f}x",
+            "met": threads["previous"] <= 2 * threads["wearit_storage_avif"],
         },
         {
             "target": "peak memory <= 0.6x the seed's (12 MP JPEG)",
@@ -178,4 +294,15 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             "met": memory["wearit_storage"] <= 0.6 * memory["seed"],
         },
     ]
+    settings = result["avif_settings"]
+    shipped = settings[settings["shipped"]]
+    rows.append(
+        {
+            "target": f"AVIF settings (report): shipped {settings['shipped']}",
+            "measured": f"{shipped['encode_ms']} ms to encode main + thumbnail alone,"
+            f" {shipped['two_at_once_ms']} ms per pair two at once;"
+            f" JPEG: {settings['jpeg']['encode_ms']} ms",
+            "met": True,
+        }
+    )
     return rows

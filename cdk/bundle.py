@@ -36,6 +36,10 @@ _PLATFORM_MACHINE: Final = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: The manylinux tags pip may pick, oldest first; all run on Amazon Linux 2023.
 _MANYLINUX: Final = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 BUILD_COMMAND: Final = "make bundle"
+#: Runtime dependencies PyPI publishes as source only: pure Python, so the wheel pip
+#: builds from the source here (``py3-none-any``) runs on Lambda too. pyvips' compiled part
+#: (libvips and its binding) comes as a binary wheel, ``pyvips-binary``.
+_PURE_SOURCE_ONLY: Final = ("pyvips",)
 
 
 class BundleError(Exception):
@@ -116,6 +120,7 @@ def build(architecture: str, *, python: str = sys.executable) -> Bundle:
             "build the SDK's wheel",
         )
         (wheel,) = wheels.glob("wearit_storage-*.whl")
+        _build_pure_wheels(python, wheels)
         machine = _PLATFORM_MACHINE[architecture]
         platforms = [arg for tag in _MANYLINUX for arg in ("--platform", f"{tag}_{machine}")]
         _run(
@@ -135,6 +140,8 @@ def build(architecture: str, *, python: str = sys.executable) -> Bundle:
                 "--implementation",
                 "cp",
                 "--no-compile",
+                "--find-links",
+                str(wheels),
                 "--constraint",
                 str(REPO_ROOT / "requirements.lock"),
                 str(wheel),
@@ -149,6 +156,25 @@ def build(architecture: str, *, python: str = sys.executable) -> Bundle:
         directory.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(staging), directory)
     return Bundle(directory, wanted)
+
+
+def _build_pure_wheels(python: str, wheels: Path) -> None:
+    """Wheels of the locked versions of :data:`_PURE_SOURCE_ONLY`, refused unless pure."""
+    pins = [
+        line.strip()
+        for line in (REPO_ROOT / "requirements.lock").read_text().splitlines()
+        if line.split("==")[0].strip().lower() in _PURE_SOURCE_ONLY
+    ]
+    _run(
+        [python, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), *pins],
+        "build the wheels of " + ", ".join(_PURE_SOURCE_ONLY),
+    )
+    for name in _PURE_SOURCE_ONLY:
+        if not any(wheels.glob(f"{name}-*-py3-none-any.whl")):
+            raise BundleError(
+                f"{name}'s wheel built here is not pure Python (py3-none-any): it would not "
+                "run on Lambda; build it where its native headers are absent"
+            )
 
 
 def size_bytes(directory: Path) -> int:

@@ -1,4 +1,5 @@
-"""FastAPI integration (extra ``[fastapi]``): lifespan, dependency, problem-details errors.
+"""FastAPI integration (extra ``[fastapi]``): lifespan, dependency, problem-details errors,
+and the image a client should be sent (AVIF or JPEG, from its ``Accept`` header).
 
 ::
 
@@ -13,6 +14,13 @@
     async def upload(user_id: str, item_id: str, body: bytes = Body(...),
                      storage: StorageRepository = Depends(get_storage)) -> dict[str, str]:
         return {"url": await storage.upload_clothing_image(user_id, item_id, body, "photo.jpg")}
+
+    @app.get("/uploads/{session_id}/image")
+    async def image(session_id: str, request: Request,
+                    storage: StorageRepository = Depends(get_storage)) -> Response:
+        status = await storage.upload_status(session_id)
+        ...  # 404 unless status.state == "done"
+        return image_redirect(request, status.url, status.avif_url)
 """
 
 from __future__ import annotations
@@ -25,11 +33,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from wearit_storage.errors import ImageRejected, InvalidStorageRequest, StorageError
 from wearit_storage.observability import MetricsHook
+from wearit_storage.renditions import preferred_format
 from wearit_storage.repository import StorageRepository
 from wearit_storage.settings import StorageSettings
 
@@ -171,3 +180,24 @@ def _client_detail(request: Request, error: StorageError, status: int) -> str:
             if client is not None and client.connected:
                 detail = detail.replace(client.bucket_name, "<bucket>")
     return detail
+
+
+def preferred_image_url(request: Request, jpeg_url: str, avif_url: str | None) -> str:
+    """The URL to send this client: the AVIF when its ``Accept`` header names
+    ``image/avif`` (with a non-zero ``q``) and the image has one, else the JPEG.
+
+    The URL pairs are on ``StoredImage`` (``url``, ``avif_url``) and ``UploadStatus``
+    (``url``, ``avif_url``, ``thumbnail_url``, ``thumbnail_avif_url``).
+    """
+    wanted = preferred_format(request.headers.get("accept"))
+    return avif_url if wanted == "avif" and avif_url is not None else jpeg_url
+
+
+def image_redirect(request: Request, jpeg_url: str, avif_url: str | None) -> RedirectResponse:
+    """A temporary redirect to :func:`preferred_image_url`, marked ``Vary: Accept`` so a
+    shared cache never hands an AVIF to a client that asked for JPEG, and ``private``:
+    the target is a presigned URL, a bearer credential."""
+    response = RedirectResponse(preferred_image_url(request, jpeg_url, avif_url), 307)
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -12,9 +12,10 @@ Layout (one folder per item, so deleting an item is deleting a prefix)::
     sessions/{user_id}/{session_id}.json
 
 Rendition names, one scheme whichever path writes them: the main rendition is
-``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it. The ``upload_*`` methods
-take the stem from the caller's file name; ``promote_temp_upload`` uses ``image`` (avatars:
-``avatar``).
+``{stem}.jpg`` and its thumbnail ``{stem}_thumb.jpg`` beside it; where the category stores
+AVIF too, each JPEG has its AVIF beside it under the same name ending in ``.avif``
+(``{stem}.avif``, ``{stem}_thumb.avif``). The ``upload_*`` methods take the stem from the
+caller's file name; ``promote_temp_upload`` uses ``image`` (avatars: ``avatar``).
 
 Why the rules are this strict: ids and file names become key segments, so ``/``, ``..``,
 NUL, unicode look-alikes or an empty segment could escape the ``category/{id}/`` prefix
@@ -32,7 +33,7 @@ from typing import Final
 from wearit_storage.categories import ITEM_CATEGORIES, USER_CATEGORIES, Category
 from wearit_storage.errors import InvalidStorageKey
 
-IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "heic", "heif"})
+IMAGE_EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "webp", "avif", "heic", "heif"})
 # temp/ also holds raw uploads awaiting validation, named ``{file_id}.tmp`` or ``.bin``.
 TEMP_EXTENSIONS: Final = IMAGE_EXTENSIONS | {"tmp", "bin"}
 # exports/ holds nothing but the ZIP archives of GDPR exports.
@@ -44,9 +45,11 @@ MAIN_RENDITION_NAME: Final = "image.jpg"
 THUMBNAIL_RENDITION_NAME: Final = f"image{THUMBNAIL_SUFFIX}.jpg"
 AVATAR_RENDITION_NAME: Final = "avatar.jpg"
 RENDITION_EXTENSION: Final = "jpg"
+#: The AVIF beside a JPEG rendition (categories whose policy stores AVIF).
+AVIF_RENDITION_EXTENSION: Final = "avif"
 #: Every extension renditions are stored with: the renditions of one upload are its main
 #: image and thumbnail in each of these (see :func:`rendition_family`).
-RENDITION_EXTENSIONS: Final = (RENDITION_EXTENSION,)
+RENDITION_EXTENSIONS: Final = (RENDITION_EXTENSION, AVIF_RENDITION_EXTENSION)
 #: The outcome of a direct upload, written by the upload worker beside the upload
 #: (``temp/{session_id}/status.json``, see :mod:`wearit_storage.uploads.status`). ``json``
 #: is no upload extension, so no presigned upload can ever target this name.
@@ -328,6 +331,13 @@ def thumbnail_key(main_key: str) -> str:
     """``clothing/u/i/photo.jpg`` -> ``clothing/u/i/photo_thumb.jpg``."""
     folder, _, filename = require_rendition_key(main_key).rpartition("/")
     return f"{folder}/{thumbnail_name(filename)}"
+
+
+def avif_key(jpeg_key: str) -> str:
+    """The AVIF beside a JPEG rendition: ``clothing/u/i/photo.jpg`` ->
+    ``clothing/u/i/photo.avif`` (and ``photo_thumb.jpg`` -> ``photo_thumb.avif``)."""
+    stem = require_rendition_key(jpeg_key).rsplit(".", 1)[0]
+    return validate_key(f"{stem}.{AVIF_RENDITION_EXTENSION}")
 
 
 def rendition_family(key: str) -> tuple[str, ...]:

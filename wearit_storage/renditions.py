@@ -1,9 +1,11 @@
 """What is stored for an image of each category: the one table of rendition policies.
 
 Wardrobe pictures (clothing, avatars) are shown in grids: an 800 px main image and a
-200x200 centre-cropped thumbnail. Body photos and try-on results feed the try-on model,
-which takes 768x1024 and more: they keep up to 2048 px, at a higher quality, and get no
-thumbnail (no extra copies of body photos). Every category still goes through the same
+200x200 centre-cropped thumbnail, each as a JPEG and, beside it, an AVIF of about half
+its bytes for the clients that accept one (:func:`preferred_format`). Body photos and
+try-on results feed the try-on model, which takes 768x1024 and more, in JPEG or PNG: they
+keep up to 2048 px, at a higher quality, JPEG only, and get no thumbnail (no extra copies
+of body photos). Every category still goes through the same
 safety steps (validated format and limits, EXIF orientation applied, metadata stripped,
 sRGB, transparency on white). An application overrides any row with
 ``SyncStorageRepository(..., policies={Category.BODY: RenditionPolicy(...)})``.
@@ -18,28 +20,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal, get_args
 
 from wearit_storage.categories import Category
 
 Size = tuple[int, int]
+#: The stored formats. Every rendition has a JPEG, whatever else it has.
+OutputFormat = Literal["jpeg", "avif"]
+OUTPUT_FORMATS: Final[tuple[OutputFormat, ...]] = get_args(OutputFormat)
+MEDIA_TYPES: Final[Mapping[OutputFormat, str]] = MappingProxyType(
+    {"jpeg": "image/jpeg", "avif": "image/avif"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RenditionPolicy:
     """The main rendition fits ``main_size`` (never upscaled) at ``main_quality``; the
     thumbnail, if any, is exactly ``thumbnail_size``, centre-cropped, at
-    ``thumbnail_quality``. Both are progressive, metadata-free sRGB JPEGs."""
+    ``thumbnail_quality``. Each is a progressive, metadata-free sRGB JPEG, plus an AVIF of
+    the same pixels when ``formats`` names ``"avif"`` (its quality follows the JPEG's)."""
 
     main_size: Size
     main_quality: int
     thumbnail_size: Size | None = None
     thumbnail_quality: int = 80
+    formats: tuple[OutputFormat, ...] = ("jpeg",)
 
     def __post_init__(self) -> None:
         for name, quality in (("main", self.main_quality), ("thumbnail", self.thumbnail_quality)):
             if not 1 <= quality <= 95:
                 raise ValueError(f"{name}_quality must be 1..95 (JPEG), got {quality}")
+        if "jpeg" not in self.formats or not set(self.formats) <= set(OUTPUT_FORMATS):
+            raise ValueError(
+                f"formats must include 'jpeg' and name only {', '.join(OUTPUT_FORMATS)}; "
+                f"got {self.formats!r}"
+            )
+
+    @property
+    def stores_avif(self) -> bool:
+        return "avif" in self.formats
 
     @property
     def has_thumbnail(self) -> bool:
@@ -47,7 +66,7 @@ class RenditionPolicy:
 
 
 #: Shown in the app's grids: also the image pipeline's defaults (``ImageProcessor``).
-WARDROBE: Final = RenditionPolicy((800, 800), 85, (200, 200), 80)
+WARDROBE: Final = RenditionPolicy((800, 800), 85, (200, 200), 80, ("jpeg", "avif"))
 #: What the try-on model takes, and gives back: the resolution kept, no thumbnail.
 MODEL_INPUT: Final = RenditionPolicy((2048, 2048), 90)
 
@@ -76,3 +95,24 @@ def merged_policies(
             )
         policies[category] = policy
     return MappingProxyType(policies)
+
+
+def preferred_format(accept: str | None) -> OutputFormat:
+    """The format to serve a client from its ``Accept`` header: AVIF when the client names
+    ``image/avif`` with a non-zero quality, JPEG otherwise (every client reads JPEG, and a
+    bare ``*/*`` or ``image/*`` does not promise an AVIF decoder)."""
+    for media_range in (accept or "").split(","):
+        media_type, *parameters = (part.strip() for part in media_range.split(";"))
+        if media_type.lower() != MEDIA_TYPES["avif"]:
+            continue
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0  # a malformed weight promises nothing
+        if weight > 0:
+            return "avif"
+    return "jpeg"

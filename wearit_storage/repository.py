@@ -2,7 +2,8 @@
 :class:`StorageRepository`, their async face (each operation on a bounded thread pool).
 
 What the upload methods store (the key is ``StoragePathBuilder.<category>_path(...,
-filename)`` with the extension made ``.jpg``, since every rendition is a JPEG):
+filename)`` with the extension made ``.jpg``, since every rendition has a JPEG; clothing
+and avatars also store an AVIF beside each JPEG, ``{stem}.avif`` and ``{stem}_thumb.avif``):
 
 =====================  ==================================  ==============================
 method                 main rendition                      thumbnail
@@ -241,6 +242,7 @@ class SyncStorageRepository(ClosedOnExit):
             thumbnail_size=policy.thumbnail_size,
             main_quality=policy.main_quality,
             thumbnail_quality=policy.thumbnail_quality,
+            formats=policy.formats,
             limits=limits,
             budget=budget_for(settings.image_memory_mb),
         )

@@ -30,9 +30,18 @@ def distinctly_trusted(
     it builds the workers' bundle the Lambda functions need."""
     return {
         workers: synthesize_primary(
-            environments_with("dev", workers=workers, trusted_principals=DISTINCT_PRINCIPALS),
+            environments_with(
+                "dev", workers=workers, trusted_principals=principals_for(workers)
+            ),
             "dev",
             tmp_path_factory.mktemp(f"cdk.out-{workers}"),
         )
         for workers in WORKER_RUNTIMES
     }
+
+
+def principals_for(workers: str) -> dict[str, str]:
+    """DISTINCT_PRINCIPALS, without the Lambda-run roles' (refused: Lambda assumes them)."""
+    if workers != "lambda":
+        return DISTINCT_PRINCIPALS
+    return {k: v for k, v in DISTINCT_PRINCIPALS.items() if k not in ("upload_worker", "eraser")}

@@ -152,7 +152,7 @@ def test_the_bucket_announces_pinned_uploads_and_erasure_requests_natively(
         "QueueConfigurations": [
             *(
                 created("temp/", suffix, uploads)
-                for suffix in (".heic", ".heif", ".jpeg", ".jpg", ".png", ".webp")
+                for suffix in (".avif", ".heic", ".heif", ".jpeg", ".jpg", ".png", ".webp")
             ),
             created("erasures/", "/request.json", erasures),
         ]

@@ -1,10 +1,10 @@
 """Renditions stay all-or-nothing when S3 stores a write but its response is lost.
 
-An upload writes ``photo.jpg`` then ``photo_thumb.jpg``, both tagged with one
-``wearit-upload-id``. In each scenario the proxy lets moto store writes and then resets
-the connection, so the SDK never learns their version ids; afterwards a pair stored
-before it must be current again (or the keys absent, as they were), and no current
-version may be the failed upload's. The two writers undo differently:
+An upload writes ``photo.jpg``, ``photo_thumb.jpg``, then their AVIFs ``photo.avif`` and
+``photo_thumb.avif``, all tagged with one ``wearit-upload-id``. In each scenario the proxy
+lets moto store writes and then resets the connection, so the SDK never learns their version
+ids; afterwards a pair stored before it must be current again (or the keys absent, as they
+were), and no current version may be the failed upload's. The two writers undo differently:
 
 - the API (``upload_clothing_image``) may not delete versions: it supersedes the failed
   upload (the previous version copied back on top, a delete marker where there was none);
@@ -30,6 +30,8 @@ USER, ITEM, FILENAME = "u", "i", "photo.jpg"
 FOLDER = f"clothing/{USER}/{ITEM}/"
 MAIN = f"{FOLDER}photo.jpg"
 THUMB = f"{FOLDER}photo_thumb.jpg"
+THUMB_AVIF = f"{FOLDER}photo_thumb.avif"
+RENDITIONS = (MAIN, THUMB, f"{FOLDER}photo.avif", THUMB_AVIF)
 
 # Factories: a rule counts its matches, so every test needs fresh ones.
 SCENARIOS: dict[str, Callable[[], list[Rule]]] = {
@@ -47,6 +49,11 @@ SCENARIOS: dict[str, Callable[[], list[Rule]]] = {
     "thumbnail-response-always-lost": lambda: [
         Rule(FaultKind.RESET_AFTER, operation="PutObject", key=THUMB)
     ],
+    # (D) The last write, the thumbnail's AVIF, is stored on every attempt; every response
+    # is lost: three renditions stored and acknowledged must go too.
+    "last-avif-response-always-lost": lambda: [
+        Rule(FaultKind.RESET_AFTER, operation="PutObject", key=THUMB_AVIF)
+    ],
 }
 
 
@@ -58,7 +65,7 @@ def _upload(repo: SyncStorageRepository, color: str, writer: str | None = None) 
 
 
 def _current_pair(admin: Any, bucket: str) -> dict[str, str | None]:
-    return {key: current(admin, bucket, key) for key in (MAIN, THUMB)}
+    return {key: current(admin, bucket, key) for key in RENDITIONS}
 
 
 @pytest.mark.parametrize("writer", [None, UPLOAD_WORKER_WRITER], ids=["api", "upload-worker"])
@@ -76,7 +83,7 @@ def test_a_failed_upload_is_undone_on_both_keys(
     if previous:
         _upload(repo, "green")  # healthy: the pair that must survive
     kept = _current_pair(admin, bucket)
-    kept_bytes = {key: _bytes_of(admin, bucket, key) for key in (MAIN, THUMB)}
+    kept_bytes = {key: _bytes_of(admin, bucket, key) for key in RENDITIONS}
     before = snapshot(admin, bucket, [FOLDER])
     first_record = len(proxy.records)
     rules = SCENARIOS[scenario]()
@@ -100,7 +107,7 @@ def test_a_failed_upload_is_undone_on_both_keys(
 
     after = snapshot(admin, bucket, [FOLDER])
     # What was current is current again, the same bytes (or the keys are absent again).
-    assert {key: _bytes_of(admin, bucket, key) for key in (MAIN, THUMB)} == kept_bytes
+    assert {key: _bytes_of(admin, bucket, key) for key in RENDITIONS} == kept_bytes
     assert all(kept.values()) is previous
     for key, version in _current_pair(admin, bucket).items():
         if version is not None:

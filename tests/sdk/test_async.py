@@ -59,7 +59,8 @@ async def test_seed_style_repository(
     await repo.upload_tryon_result("u1", "t1", jpeg, "r.jpg")
     await repo.upload_avatar("u1", jpeg, "me.jpg")
     await repo.upload_optimized_image(jpeg, "tryon/u1/t2/r.jpg")
-    assert len(all_versions(admin, bucket)) == 7
+    # clothing and avatars: main, thumbnail and their AVIFs; body and try-on: the JPEG.
+    assert len(all_versions(admin, bucket)) == 11
     if await repo.delete_user_files("u1"):  # the seed's boolean use keeps working
         erased = True
     assert erased
@@ -78,7 +79,7 @@ async def test_repository_extras_via_from_settings(
     )
     assert stored.main.key == "clothing/u1/c1/image.jpg"
     usage = await async_repo.user_storage_usage("u1")
-    assert usage.categories["clothing"].objects == 2
+    assert usage.categories["clothing"].objects == 4  # two JPEGs, two AVIFs
     await async_repo.s3_client.delete_file(stored.main.key)
     await async_repo.restore_previous_version(stored.main.key)
     assert await async_repo.s3_client.download_file(stored.main.key)
@@ -180,14 +181,16 @@ async def test_from_env_end_to_end(
     assert {v[0] for v in all_versions(admin, bucket)} == {
         "avatars/u1/me.jpg",
         "avatars/u1/me_thumb.jpg",
+        "avatars/u1/me.avif",
+        "avatars/u1/me_thumb.avif",
     }
     assert await repo.delete_user_files("u1")
     await repo.close()
-    # The erasure check before writing, the pair, then the erasure (its sessions read first).
+    # The erasure check before writing, the renditions (JPEG and AVIF main, thumbnail),
+    # then the erasure (its sessions read first).
     assert [m.operation for m in metrics] == [
         "exists",
-        "upload",
-        "upload",
+        *["upload"] * 4,
         "list_sessions",
         "erase",
     ]

@@ -386,3 +386,38 @@ def test_zip64_records_are_written_when_sizes_or_counts_need_them(
     for key, body in files.items():
         assert archive.read(key) == body
     assert len(_manifest(archive)["files"]) == len(files)
+
+
+def test_avif_renditions_are_exported_counted_and_erased_with_the_jpegs(
+    repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
+) -> None:
+    # Export, usage and erasure work by prefix: the AVIFs beside the JPEGs are the user's
+    # files like any other, so each of the three must see them.
+    stored = repo.store_clothing_image("u1", "c1", jpeg, "photo.jpg")
+    repo.store_avatar("u1", jpeg, "me.jpg")
+    assert stored.main_avif is not None
+    assert stored.thumbnail_avif is not None
+    avifs = {
+        "clothing/u1/c1/photo.avif",
+        "clothing/u1/c1/photo_thumb.avif",
+        "avatars/u1/me.avif",
+        "avatars/u1/me_thumb.avif",
+    }
+    assert {stored.main_avif.key, stored.thumbnail_avif.key} < avifs
+
+    export = repo.export_user_files("u1")
+    archive = _archive(admin, bucket, export)
+    listed = {entry["key"]: entry for entry in _manifest(archive)["files"]}
+    assert avifs < set(listed)
+    for key in avifs:
+        entry = listed[key]
+        assert entry["path"] == key  # a key like any other, not under other/
+        assert archive.read(entry["path"])[4:12] == b"ftypavif"
+
+    usage = repo.user_storage_usage("u1")
+    assert usage.categories["clothing"].objects == 4
+    assert usage.categories["avatars"].objects == 4
+
+    assert repo.delete_user_files("u1")
+    assert all_versions(admin, bucket, "clothing/u1/") == []
+    assert all_versions(admin, bucket, "avatars/u1/") == []

@@ -6,11 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import Body, Depends, FastAPI, HTTPException
+from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.testclient import TestClient
 
 from wearit_storage import StorageRepository, StorageSettings
-from wearit_storage.fastapi import get_storage, install_exception_handlers, storage_lifespan
+from wearit_storage.fastapi import (
+    get_storage,
+    image_redirect,
+    install_exception_handlers,
+    storage_lifespan,
+)
 from wearit_storage.s3.presign import PresignedPost
 
 Storage = Depends(get_storage)
@@ -31,6 +36,22 @@ def make_app(settings: StorageSettings) -> FastAPI:
     @app.post("/uploads/{session_id}")
     async def presign(session_id: str, storage: StorageRepository = Storage) -> PresignedPost:
         return await storage.presign_upload(session_id, "photo.jpg")
+
+    @app.put("/users/{user_id}/clothing/{item_id}/stored")
+    async def store(
+        user_id: str, item_id: str, photo: bytes = Body(...), storage: StorageRepository = Storage
+    ) -> dict[str, str | None]:
+        stored = await storage.store_clothing_image(user_id, item_id, photo, "photo.jpg")
+        return {"url": stored.url, "avif_url": stored.avif_url}
+
+    @app.get("/users/{user_id}/clothing/{item_id}/image")
+    async def image(
+        user_id: str, item_id: str, request: Request, storage: StorageRepository = Storage
+    ) -> Response:
+        key = f"clothing/{user_id}/{item_id}/photo"
+        return image_redirect(
+            request, storage.presigned_url(f"{key}.jpg"), storage.presigned_url(f"{key}.avif")
+        )
 
     @app.get("/users/{user_id}/clothing/{item_id}")
     async def read(user_id: str, item_id: str, storage: StorageRepository = Storage) -> int:
@@ -68,6 +89,28 @@ def test_upload_presign_read_erase_and_health(api: TestClient, jpeg: bytes) -> N
     assert api.get("/users/u1/clothing/c1").json() > 0
     assert api.get("/health").json() == {"ok": True, "reason": "all buckets answered"}
     assert api.delete("/users/u1").json() == {"erased": True}
+
+
+@pytest.mark.parametrize(
+    ("accept", "served"),
+    [
+        ("image/avif,image/webp,image/apng,image/*,*/*;q=0.8", "avif"),  # Chrome
+        ("image/webp,*/*", "jpg"),  # no AVIF decoder promised
+        ("image/avif;q=0, image/jpeg", "jpg"),
+        (None, "jpg"),
+    ],
+)
+def test_the_image_a_client_gets_follows_its_accept_header(
+    api: TestClient, jpeg: bytes, accept: str | None, served: str
+) -> None:
+    stored = api.put("/users/u1/clothing/c1/stored", content=jpeg).json()
+    assert "/clothing/u1/c1/photo.avif?" in stored["avif_url"]
+    headers = {} if accept is None else {"accept": accept}
+    answer = api.get("/users/u1/clothing/c1/image", headers=headers, follow_redirects=False)
+    assert answer.status_code == 307
+    assert f"/clothing/u1/c1/photo.{served}?" in answer.headers["location"]
+    assert answer.headers["vary"] == "Accept"
+    assert "no-store" in answer.headers["cache-control"]
 
 
 def test_storage_errors_are_problem_details_without_internals(

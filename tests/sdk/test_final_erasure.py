@@ -129,13 +129,14 @@ def test_two_passes_then_done_with_the_counts(
     repo.request_user_erasure(USER)
     eraser, scheduled = _eraser(client, replica_client)
     first = eraser.first_pass(USER)
-    assert first.counts.versions_deleted == 3  # main, thumbnail, the replica's copy
+    # main and thumbnail in JPEG and AVIF, the replica's copy
+    assert first.counts.versions_deleted == 5
     assert scheduled.calls == [(USER, timedelta(0))]
     assert repo.erasure_status(USER).state == "requested"  # not done before the 2nd pass
     eraser.second_pass(USER)
     status = repo.erasure_status(USER)
     assert status.state == "done"
-    assert status.counts.versions_deleted == 3
+    assert status.counts.versions_deleted == 5
     assert status.completed_at is not None
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from wearit_storage import InvalidStorageKey, StoragePathBuilder, new_upload_session_id, parse_key
 from wearit_storage.categories import Category
 from wearit_storage.paths import (
+    avif_key,
     build_key,
     export_key,
     item_prefix,
@@ -256,18 +257,44 @@ def test_export_keys_are_built_from_validated_ids_and_never_repeat() -> None:
         export_key("u1", "a/b")
 
 
+def test_each_jpeg_rendition_has_its_avif_beside_it() -> None:
+    assert avif_key("clothing/u/i/photo.jpg") == "clothing/u/i/photo.avif"
+    assert avif_key("clothing/u/i/photo_thumb.jpg") == "clothing/u/i/photo_thumb.avif"
+    assert avif_key("avatars/u/avatar.jpg") == "avatars/u/avatar.avif"
+    with pytest.raises(InvalidStorageKey, match="renditions are stored as JPEG"):
+        avif_key("clothing/u/i/photo.png")
+
+
 @pytest.mark.parametrize(
     ("key", "family"),
     [
         (
             "clothing/u1/c1/photo.jpg",
-            ("clothing/u1/c1/photo.jpg", "clothing/u1/c1/photo_thumb.jpg"),
+            (
+                "clothing/u1/c1/photo.jpg",
+                "clothing/u1/c1/photo_thumb.jpg",
+                "clothing/u1/c1/photo.avif",
+                "clothing/u1/c1/photo_thumb.avif",
+            ),
         ),
         (
-            "clothing/u1/c1/photo_thumb.jpg",
-            ("clothing/u1/c1/photo_thumb.jpg", "clothing/u1/c1/photo.jpg"),
+            "clothing/u1/c1/photo_thumb.avif",
+            (
+                "clothing/u1/c1/photo_thumb.avif",
+                "clothing/u1/c1/photo.jpg",
+                "clothing/u1/c1/photo_thumb.jpg",
+                "clothing/u1/c1/photo.avif",
+            ),
         ),
-        ("avatars/u1/avatar.jpg", ("avatars/u1/avatar.jpg", "avatars/u1/avatar_thumb.jpg")),
+        (
+            "avatars/u1/avatar.jpg",
+            (
+                "avatars/u1/avatar.jpg",
+                "avatars/u1/avatar_thumb.jpg",
+                "avatars/u1/avatar.avif",
+                "avatars/u1/avatar_thumb.avif",
+            ),
+        ),
         ("clothing/u1/c1/photo.png", ("clothing/u1/c1/photo.png",)),  # no rendition's name
         ("temp/s1/photo.jpg", ("temp/s1/photo.jpg",)),
         ("exports/u1/20261201T000000Z-abc.zip", ("exports/u1/20261201T000000Z-abc.zip",)),

@@ -25,7 +25,7 @@ from wearit_storage import (
     SyncStorageRepository,
 )
 from wearit_storage.categories import USER_CATEGORIES, Category
-from wearit_storage.imaging.decode import human_bytes
+from wearit_storage.imaging.checks import human_bytes
 from wearit_storage.renditions import DEFAULT_POLICIES, RenditionPolicy
 from wearit_storage.uploads.store import UPLOAD_WORKER_WRITER, store_renditions
 
@@ -43,14 +43,23 @@ def test_clothing_upload_stores_main_and_thumbnail(
     url = repo.upload_clothing_image("u1", "c1", jpeg, "photo.jpg")
     assert "/clothing/u1/c1/photo.jpg?" in url
     keys = sorted(k for k, _, _ in all_versions(admin, bucket))
-    assert keys == ["clothing/u1/c1/photo.jpg", "clothing/u1/c1/photo_thumb.jpg"]
-    main = _image(admin, bucket, "clothing/u1/c1/photo.jpg")
-    thumb = _image(admin, bucket, "clothing/u1/c1/photo_thumb.jpg")
-    assert main.format == "JPEG"
-    assert main.size == (800, 600)
-    assert thumb.size == (200, 200)
-    head = admin.head_object(Bucket=bucket, Key="clothing/u1/c1/photo_thumb.jpg")
-    assert head["ContentType"] == "image/jpeg"
+    assert keys == [
+        "clothing/u1/c1/photo.avif",
+        "clothing/u1/c1/photo.jpg",
+        "clothing/u1/c1/photo_thumb.avif",
+        "clothing/u1/c1/photo_thumb.jpg",
+    ]
+    for extension, fmt, content_type in (
+        ("jpg", "JPEG", "image/jpeg"),
+        ("avif", "AVIF", "image/avif"),
+    ):
+        main = _image(admin, bucket, f"clothing/u1/c1/photo.{extension}")
+        thumb = _image(admin, bucket, f"clothing/u1/c1/photo_thumb.{extension}")
+        assert (main.format, thumb.format) == (fmt, fmt)
+        assert main.size == (800, 600)
+        assert thumb.size == (200, 200)
+        head = admin.head_object(Bucket=bucket, Key=f"clothing/u1/c1/photo_thumb.{extension}")
+        assert head["ContentType"] == content_type
 
 
 def test_a_png_upload_is_stored_under_the_jpeg_name_of_its_content(
@@ -61,6 +70,8 @@ def test_a_png_upload_is_stored_under_the_jpeg_name_of_its_content(
     assert {k for k, _, _ in all_versions(admin, bucket)} == {
         "avatars/u1/me.jpg",
         "avatars/u1/me_thumb.jpg",
+        "avatars/u1/me.avif",
+        "avatars/u1/me_thumb.avif",
     }
     assert admin.head_object(Bucket=bucket, Key="avatars/u1/me.jpg")["ContentType"] == "image/jpeg"
 
@@ -79,9 +90,13 @@ def test_distinct_main_keys_never_share_a_thumbnail(
         if v["IsLatest"]
     }
     assert sorted(current) == [
+        "clothing/u1/c1/other.avif",
         "clothing/u1/c1/other.jpg",
+        "clothing/u1/c1/other_thumb.avif",
         "clothing/u1/c1/other_thumb.jpg",
+        "clothing/u1/c1/photo.avif",
         "clothing/u1/c1/photo.jpg",
+        "clothing/u1/c1/photo_thumb.avif",
         "clothing/u1/c1/photo_thumb.jpg",
     ]
     pairs = {
@@ -187,6 +202,9 @@ def test_a_rollback_goes_through_the_instrumented_client(
         ("rollback_lookup", "clothing/u1/c1/photo.jpg", "ok"),
         ("delete", "clothing/u1/c1/photo.jpg", "ok"),
         ("rollback_lookup", "clothing/u1/c1/photo_thumb.jpg", "ok"),
+        # The AVIFs were never written, but the rollback looks at every rendition's key.
+        ("rollback_lookup", "clothing/u1/c1/photo.avif", "ok"),
+        ("rollback_lookup", "clothing/u1/c1/photo_thumb.avif", "ok"),
     ]
     assert admin.list_objects_v2(Bucket=bucket, Prefix="clothing/").get("KeyCount") == 0
 

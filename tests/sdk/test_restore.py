@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from tests.sdk.helpers import all_versions, make_jpeg
 from wearit_storage import StorageError, SyncStorageRepository
 from wearit_storage.cli import main
+from wearit_storage.paths import rendition_family
 from wearit_storage.uploads.store import UPLOAD_ID_TAG
 
 MAIN = "avatars/u1/avatar.jpg"
@@ -38,7 +39,9 @@ def test_restoring_either_rendition_brings_back_the_whole_previous_upload(
     restored = repo.restore_renditions(asked)
     assert {key: _body(admin, bucket, key) for key in (MAIN, THUMB)} == first
     other = THUMB if asked == MAIN else MAIN
-    assert (restored.key, list(restored.restored), restored.hidden) == (asked, [other], ())
+    # Every other rendition of the upload: the other JPEG and both AVIFs beside them.
+    others = list(rendition_family(asked)[1:])
+    assert (restored.key, list(restored.restored), restored.hidden) == (asked, others, ())
     current = admin.head_object(Bucket=bucket, Key=other)["VersionId"]
     assert restored.restored[other] == current
     # Both carry the restored upload's id again, so a second restore undoes this one whole.
@@ -68,7 +71,9 @@ def test_a_rendition_only_the_undone_upload_wrote_is_hidden(
     repo.store_image(make_jpeg(color="blue"), key, thumbnail_key=thumb)
     restored = repo.restore_renditions(key)
     assert _body(admin, bucket, key) == main_only
-    assert restored.hidden == (thumb,)
+    # Clothing stores AVIFs too: the main-only upload wrote photo.avif, restored with
+    # photo.jpg; both thumbnails are the undone upload's alone.
+    assert restored.hidden == (thumb, "clothing/u1/c1/photo_thumb.avif")
     with pytest.raises(ClientError):
         admin.head_object(Bucket=bucket, Key=thumb)  # a delete marker: still restorable
     assert [marker for _, _, marker in all_versions(admin, bucket, thumb)] == [False, True]
@@ -84,7 +89,8 @@ def test_another_uploads_rendition_is_left_alone(
     repo.store_image(make_jpeg(color="red"), key)
     repo.store_image(make_jpeg(color="blue"), key)
     restored = repo.restore_renditions(key)
-    assert (restored.restored, restored.hidden) == ({}, ())
+    # The AVIF beside photo.jpg is the same upload's, and comes back with it.
+    assert (list(restored.restored), restored.hidden) == (["clothing/u1/c1/photo.avif"], ())
     assert _body(admin, bucket, thumb) == third
 
 

@@ -132,6 +132,13 @@ def test_a_pinned_upload_becomes_renditions_and_status_done(
     assert status.url is not None
     assert "X-Amz-Signature" in status.url
     assert status.thumbnail_url is not None
+    # Clothing stores an AVIF beside each JPEG: the status names both, with their URLs.
+    assert status.avif_key == "clothing/user-1/item-1/image.avif"
+    assert status.thumbnail_avif_key == "clothing/user-1/item-1/image_thumb.avif"
+    assert status.avif_url is not None
+    assert "/image.avif?" in status.avif_url
+    assert status.thumbnail_avif_url is not None
+    assert "/image_thumb.avif?" in status.thumbnail_avif_url
     assert [k for k, _, _ in all_versions(admin, bucket, temp_key)] == []
     done = [m for m in metrics if m.operation == "upload_done"]
     assert len(done) == 1
@@ -149,11 +156,12 @@ def test_one_upload_costs_five_requests_plus_one_per_rendition(
     worker.messages.handle(message)
     sent_for_the_upload = Counter(sent)
     assert repo.upload_status(SESSION).state == "done"
-    # The claim and the outcome (conditional PUTs), two renditions, the announced version's
-    # GET, the erasure check, the version's delete: nothing else (no HEAD, no listing of
-    # the session, no ListObjectVersions).
+    # The claim and the outcome (conditional PUTs), four renditions (a clothing upload's
+    # two JPEGs and their AVIFs), the announced version's GET, the erasure check, the
+    # version's delete: nothing else (no HEAD, no listing of the session, no
+    # ListObjectVersions).
     assert sent_for_the_upload == Counter(
-        {"PutObject": 4, "GetObject": 1, "ListObjectsV2": 1, "DeleteObject": 1}
+        {"PutObject": 2 + 4, "GetObject": 1, "ListObjectsV2": 1, "DeleteObject": 1}
     )
 
 
@@ -238,7 +246,7 @@ def test_a_redelivered_message_neither_fails_nor_renders_again(
     message = receive_upload_message(queue)
     worker.handle(message)
     versions_after_first = all_versions(admin, bucket, "clothing/user-1/")
-    assert len(versions_after_first) == 2  # main + thumbnail
+    assert len(versions_after_first) == 4  # main + thumbnail, JPEG and AVIF
     # The same body again (SQS at-least-once, or S3's own duplicate event).
     worker.handle(message)
     worker.handle(message)
@@ -273,7 +281,8 @@ def test_a_second_worker_backs_off_while_the_first_holds_the_upload_then_takes_o
     write_status(repo.s3_client, SESSION, expired)
     takeover = UploadProcessor(repo.uploads, worker_id="w3").process(event)
     assert takeover.outcome is Outcome.DONE
-    assert len(all_versions(admin, bucket, "clothing/")) == 2  # one main, one thumbnail
+    # One main, one thumbnail, each a JPEG and an AVIF.
+    assert len(all_versions(admin, bucket, "clothing/")) == 4
     assert repo.upload_status(SESSION).state == "done"
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Pillow format ids we know how to decode safely, with the name users know them by.
+#: The input formats we decode (by our own sniffing, each with its one decoder: libvips for
+#: the first four, pillow-heif for HEIC/HEIF), with the name users know them by.
 SUPPORTED_FORMATS: dict[str, str] = {
     "JPEG": "JPEG",
     "PNG": "PNG",
     "WEBP": "WebP",
+    "AVIF": "AVIF",
     "HEIF": "HEIC/HEIF",
 }
 
@@ -24,9 +26,9 @@ MAX_UPLOAD_BYTES = 15 * MEGABYTE
 class ImageLimits:
     """What an upload may weigh, how many pixels it may declare, and which formats pass.
 
-    ``max_pixels`` bounds decoder memory: a 50 MP image is ~200 MB decoded (Pillow keeps RGB
-    as 4 bytes per pixel), and the limit is checked against the size declared in the
-    header, before decoding.
+    ``max_pixels`` bounds decoder memory: the decoders that hold a whole frame (WebP, AVIF,
+    HEIC, interlaced PNG) need 3-8 bytes per pixel, ~200 MB for 50 MP at 4, and the limit is
+    checked against the size declared in the header, before decoding.
 
     ``max_pixels_per_byte`` is the decompression-bomb check, also decided from the header:
     an image may declare at most that many pixels per byte of upload. Camera photos are
@@ -37,7 +39,7 @@ class ImageLimits:
     decoding them costs a few MB whatever their compression, and flat graphics, icons
     and test images live there.
 
-    ``formats`` holds Pillow format ids, a subset of :data:`SUPPORTED_FORMATS`.
+    ``formats`` holds format ids, a subset of :data:`SUPPORTED_FORMATS`.
     """
 
     max_bytes: int = MAX_UPLOAD_BYTES

@@ -37,6 +37,7 @@ CONTENT_TYPE_BY_EXTENSION: Final = {
     "jpeg": "image/jpeg",
     "png": "image/png",
     "webp": "image/webp",
+    "avif": "image/avif",
     "heic": "image/heic",
     "heif": "image/heif",
 }

@@ -228,6 +228,8 @@ class UploadProcessor:
             upload_version=upload.ref.version_id,
             main_key=stored.main.key,
             thumbnail_key=stored.thumbnail.key if stored.thumbnail else None,
+            avif_key=stored.main_avif.key if stored.main_avif else None,
+            thumbnail_avif_key=stored.thumbnail_avif.key if stored.thumbnail_avif else None,
             completed_at=datetime.now(UTC),
         )
         if not self._settle(upload, done):

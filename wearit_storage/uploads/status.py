@@ -52,9 +52,11 @@ class UploadStatus:
     """What ``upload_status(session_id)`` answers.
 
     ``done``: ``main_key`` (and ``thumbnail_key`` where the category has thumbnails) with
-    presigned GET URLs; ``rejected``: ``reason`` (an ``ImageRejected`` reason, or why the
-    upload itself was refused: ``session_closed``, ``user_erased``, ``invalid_upload``)
-    and a message; ``pending``: nothing yet (not uploaded, queued, or being rendered).
+    presigned GET URLs, and the AVIFs beside them (``avif_key``, ``thumbnail_avif_key``,
+    their URLs) where the category stores AVIF; ``rejected``: ``reason`` (an
+    ``ImageRejected`` reason, or why the upload itself was refused: ``session_closed``,
+    ``user_erased``, ``invalid_upload``) and a message; ``pending``: nothing yet (not
+    uploaded, queued, or being rendered).
     """
 
     session_id: str
@@ -67,6 +69,10 @@ class UploadStatus:
     reason: RefusalReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
+    avif_key: str | None = None
+    thumbnail_avif_key: str | None = None
+    avif_url: str | None = field(default=None, repr=False)
+    thumbnail_avif_url: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +107,8 @@ class StatusRecord:
     reason: RefusalReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
+    avif_key: str | None = None
+    thumbnail_avif_key: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -124,6 +132,8 @@ class StatusRecord:
             "worker",
             "main_key",
             "thumbnail_key",
+            "avif_key",
+            "thumbnail_avif_key",
             "reason",
             "message",
         ):
@@ -158,6 +168,8 @@ class StatusRecord:
                 reason=reason,
                 message=document.get("message"),
                 completed_at=_moment(document.get("completed_at")),
+                avif_key=document.get("avif_key"),
+                thumbnail_avif_key=document.get("thumbnail_avif_key"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedStatusRecord(
@@ -340,8 +352,14 @@ def status_for_api(client: SyncS3Client, session_id: str) -> UploadStatus:
         main_key=record.main_key,
         thumbnail_key=record.thumbnail_key,
         url=client.generate_presigned_url(record.main_key),
-        thumbnail_url=(
-            client.generate_presigned_url(record.thumbnail_key) if record.thumbnail_key else None
-        ),
+        thumbnail_url=_url(client, record.thumbnail_key),
         completed_at=record.completed_at,
+        avif_key=record.avif_key,
+        thumbnail_avif_key=record.thumbnail_avif_key,
+        avif_url=_url(client, record.avif_key),
+        thumbnail_avif_url=_url(client, record.thumbnail_avif_key),
     )
+
+
+def _url(client: SyncS3Client, key: str | None) -> str | None:
+    return client.generate_presigned_url(key) if key else None

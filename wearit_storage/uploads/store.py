@@ -1,10 +1,11 @@
 """Storing an image's renditions all-or-nothing, even when responses are lost.
 
-Every write of one upload carries the same ``wearit-upload-id`` object tag. The main
-rendition is written first, the thumbnail second. If anything fails, the upload is undone
-on every key it may have written, whatever the SDK was told: a write whose response was
-lost (S3 stored it, the SDK saw a reset) is found by its tag, and so is an earlier attempt
-that a retry superseded. Tags, not metadata: a role can read a version's tags
+Every write of one upload carries the same ``wearit-upload-id`` object tag. The main JPEG is
+written first, then the thumbnail's JPEG, then their AVIFs (where the category stores AVIF,
+beside each JPEG: :func:`~wearit_storage.paths.avif_key`). If anything fails, the upload is
+undone on every key it may have written, whatever the SDK was told: a write whose response
+was lost (S3 stored it, the SDK saw a reset) is found by its tag, and so is an earlier
+attempt that a retry superseded. Tags, not metadata: a role can read a version's tags
 (``s3:GetObjectVersionTagging``) without being able to read the photo.
 
 How an upload is undone depends on what the writer may do, and no application role may
@@ -20,7 +21,7 @@ delete versions of user data at will:
   carrying its own writer tag (``s3:ExistingObjectTag``), and may write none without it
   (``s3:RequestObjectTag``): it can undo its own half-written pairs, nothing else.
 
-Either way a previous pair, if any, is current again.
+Either way the renditions stored before, if any, are current again.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from typing import Final
 from wearit_storage.errors import StorageError
 from wearit_storage.imaging import Renditions
 from wearit_storage.observability import logger
+from wearit_storage.paths import avif_key
+from wearit_storage.renditions import MEDIA_TYPES
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.listings import key_versions
 from wearit_storage.s3.versions import KeyVersion, copy_version_on_top, hide_key, to_key_version
 
-JPEG: Final = "image/jpeg"
 #: Object tag (``wearit-upload-id``) shared by the renditions of one upload.
 UPLOAD_ID_TAG: Final = "wearit-upload-id"
 #: Object tag naming the writer that may delete the version again (the upload worker).
@@ -49,16 +51,26 @@ UPLOAD_WORKER_WRITER: Final = "upload-worker"
 #: Versions older than the upload's start by more than this cannot be its own: S3's clock
 #: and ours may disagree, but not by minutes.
 _CLOCK_SKEW: Final = timedelta(minutes=5)
-_CLEANUP_ATTEMPTS: Final = 4
+#: An undo runs when the storage is already failing, and is several requests per key
+#: (listing, tags, the copy): six tries, at most about 3.4 s of backoff in all.
+_CLEANUP_ATTEMPTS: Final = 6
 _CLEANUP_BACKOFF_S: Final = 0.2
+_CLEANUP_MAX_BACKOFF_S: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class StoredImage:
+    """What an upload stored: the JPEGs always, the AVIFs beside them where the category's
+    policy stores AVIF (``None`` otherwise), and a presigned GET URL of each main image
+    (pick one for a client with :func:`~wearit_storage.renditions.preferred_format`)."""
+
     main: StoredObject
     thumbnail: StoredObject | None
-    # A bearer URL: kept out of the repr, so logging a result never logs a credential.
-    url: str = field(repr=False)  # presigned GET URL of the main rendition
+    # Bearer URLs: kept out of the repr, so logging a result never logs a credential.
+    url: str = field(repr=False)  # presigned GET URL of the main JPEG
+    main_avif: StoredObject | None = None
+    thumbnail_avif: StoredObject | None = None
+    avif_url: str | None = field(default=None, repr=False)  # ... of the main AVIF
 
 
 def store_renditions(
@@ -69,25 +81,41 @@ def store_renditions(
     *,
     writer: str | None = None,
 ) -> StoredImage:
-    """Write the main rendition, then the thumbnail (if a key is given), all-or-nothing;
-    ``writer``: undo a failure by deleting this writer's own versions (see the module)."""
+    """Write every rendition (main, then the thumbnail if a key is given; each JPEG, then
+    each AVIF the renditions hold), all-or-nothing; ``writer``: undo a failure by deleting
+    this writer's own versions (see the module)."""
+    writes: list[tuple[bytes, str, str]] = [(renditions.main, main_key, MEDIA_TYPES["jpeg"])]
+    if thumbnail_key is not None:
+        writes.append((renditions.require_thumbnail(), thumbnail_key, MEDIA_TYPES["jpeg"]))
+    if renditions.main_avif is not None:
+        writes.append((renditions.main_avif, avif_key(main_key), MEDIA_TYPES["avif"]))
+    if renditions.thumbnail_avif is not None and thumbnail_key is not None:
+        writes.append((renditions.thumbnail_avif, avif_key(thumbnail_key), MEDIA_TYPES["avif"]))
     upload_id = uuid.uuid4().hex
     tags = {UPLOAD_ID_TAG: upload_id} | ({WRITER_TAG: writer} if writer else {})
     started = datetime.now(UTC)
+    # Attempted, not only acknowledged: a PUT whose answer was lost may have landed. The
+    # keys after the failed one were never sent, so their undo would be requests for nothing.
+    attempted: list[str] = []
+    stored: dict[str, StoredObject] = {}
     try:
-        main = client.put_object(renditions.main, main_key, JPEG, tags=tags)
-        thumbnail = None
-        if thumbnail_key is not None:
-            thumbnail = client.put_object(
-                renditions.require_thumbnail(), thumbnail_key, JPEG, tags=tags
-            )
+        for body, key, content_type in writes:
+            attempted.append(key)
+            stored[key] = client.put_object(body, key, content_type, tags=tags)
     except BaseException:
-        written = [main_key] if thumbnail_key is None else [main_key, thumbnail_key]
         undo_upload(
-            client, upload_id, written, since=started - _CLOCK_SKEW, delete=writer is not None
+            client, upload_id, attempted, since=started - _CLOCK_SKEW, delete=writer is not None
         )
         raise
-    return StoredImage(main, thumbnail, client.generate_presigned_url(main_key))
+    main_avif = stored.get(avif_key(main_key))
+    return StoredImage(
+        main=stored[main_key],
+        thumbnail=None if thumbnail_key is None else stored[thumbnail_key],
+        url=client.generate_presigned_url(main_key),
+        main_avif=main_avif,
+        thumbnail_avif=None if thumbnail_key is None else stored.get(avif_key(thumbnail_key)),
+        avif_url=None if main_avif is None else client.generate_presigned_url(main_avif.key),
+    )
 
 
 def undo_upload(
@@ -95,25 +123,31 @@ def undo_upload(
 ) -> None:
     """Undo ``upload_id`` on ``keys``: delete its versions, or supersede them (retried: it
     runs when the storage is already failing). A failure here is logged; the caller's error
-    stands."""
+    stands. A retry resumes at the key that failed: with four renditions an upload's undo
+    is many requests, and redoing the keys already undone would only meet more faults."""
+    remaining = list(keys)
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
-            for key in keys:
+            while remaining:
+                key = remaining[0]
                 if delete:
                     for version_id in versions_of_upload(client, key, upload_id, since=since):
                         client.delete_version(key, version_id)
                 else:
                     _supersede(client, key, upload_id, since)
+                remaining.pop(0)
             return
         except StorageError:
             if attempt == _CLEANUP_ATTEMPTS:
                 # The write's own failure is what the caller must see; this one is logged
                 # here and was reported to the metrics hook by the failed operation.
                 logger.exception(
-                    "rollback of upload %s failed: %s may show it", upload_id, ", ".join(keys)
+                    "rollback of upload %s failed: %s may show it",
+                    upload_id,
+                    ", ".join(remaining),
                 )
                 return
-            time.sleep(_CLEANUP_BACKOFF_S * 2 ** (attempt - 1))
+            time.sleep(min(_CLEANUP_MAX_BACKOFF_S, _CLEANUP_BACKOFF_S * 2 ** (attempt - 1)))
 
 
 def _supersede(client: SyncS3Client, key: str, upload_id: str, since: datetime) -> None:

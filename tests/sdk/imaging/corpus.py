@@ -262,5 +262,9 @@ def webp(size: tuple[int, int] = (600, 400)) -> bytes:
     return _save(quadrant_image(size), "WEBP", quality=95)
 
 
+def avif(size: tuple[int, int] = (600, 400), **params: Any) -> bytes:
+    return _save(quadrant_image(size), "AVIF", quality=90, **params)
+
+
 def png(size: tuple[int, int] = (600, 400)) -> bytes:
     return _save(quadrant_image(size), "PNG")

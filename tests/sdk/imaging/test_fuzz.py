@@ -32,6 +32,7 @@ def seeds() -> tuple[bytes, ...]:
         corpus.heic((64, 48)),
         corpus.icc_jpeg((32, 32)),
         corpus.cmyk_jpeg((32, 16)),
+        corpus.avif((64, 48)),
     )
 
 
@@ -52,7 +53,7 @@ def test_random_bytes(data: bytes) -> None:
 
 @FUZZ
 @given(
-    seed=st.integers(0, 8),
+    seed=st.integers(0, 9),
     flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=8),
     cut=st.one_of(st.none(), st.integers(0, 10**6)),
 )

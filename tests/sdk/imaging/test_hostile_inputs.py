@@ -1,8 +1,8 @@
 """Small files that declare many pixels, lying JPEG headers, and bounded decoding memory.
 
 Memory itself is measured in ``benchmarks/bench_image_memory.py``; these tests pin the
-mechanisms: the bomb check runs for every image, conversions happen band by band, still
-WebPs never reach Pillow's canvas-allocating opener, and renders wait for the budget.
+mechanisms: the bomb check runs for every image before any decoder is asked for pixels,
+what each decoder holds is reserved from the budget, and renders wait for the budget.
 """
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ import io
 import struct
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
 
 from wearit_storage.errors import ImageRejected
-from wearit_storage.imaging import ImageLimits, ImageProcessor, decode, normalize, resampling, webp
+from wearit_storage.imaging import ImageLimits, ImageProcessor, sources
 from wearit_storage.imaging.budget import MemoryBudget, budget_for
+from wearit_storage.imaging.engine import Image as VipsImage
 from wearit_storage.imaging.jpeg_scan import find_shortfall
 
 from . import corpus
-from .helpers import mean_abs_diff
 
 
 def _flat(mode: str, size: tuple[int, int], fmt: str, **params: object) -> bytes:
@@ -54,8 +53,7 @@ def test_a_small_file_declaring_many_pixels_is_a_bomb_even_under_max_pixels(
     name: str, data: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert ImageLimits().max_pixels > 7000 * 7000
-    monkeypatch.setattr(decode, "decode_webp", _forbidden)
-    monkeypatch.setattr(Image.Image, "load", _forbidden)
+    monkeypatch.setattr(sources.Source, "decode", _forbidden)
     with pytest.raises(ImageRejected) as caught:
         ImageProcessor.render(data)
     assert caught.value.reason == "decompression_bomb", name
@@ -133,79 +131,33 @@ def test_scan_walk_leaves_garbage_to_the_decoder() -> None:
         assert find_shortfall(data) is None
 
 
-@pytest.mark.parametrize(
-    ("mode", "data"),
-    [
-        ("RGBA", corpus.rgba_png((1500, 1100))),
-        ("LA", corpus.la_png((1500, 1100))),
-        ("P", corpus.palette_png_with_transparency((1500, 1100))),
-    ],
-)
-def test_band_by_band_conversion_matches_a_whole_image_conversion(
-    mode: str, data: bytes, monkeypatch: pytest.MonkeyPatch
+def test_streaming_decoders_hold_no_frame_and_the_others_reserve_theirs() -> None:
+    limits = ImageLimits()
+    plain = sources.open_source(corpus.rgba_png((1500, 1100)), limits)
+    assert plain.held_bytes(0.5) == 0  # libspng hands out rows as it decodes them
+    adam7 = (VipsImage.black(1500, 1100, bands=4) + 7).cast("uchar").pngsave_buffer(interlace=True)
+    interlaced = sources.open_source(adam7, limits)
+    assert interlaced.held_bytes(0.5) == 4 * 1500 * 1100  # Adam7: the whole image first
+    heic = sources.open_source(corpus.heic((300, 200)), limits)
+    assert heic.held_bytes(0.5) == 8 * 300 * 200
+
+
+def test_hostile_images_render_from_a_stream_not_a_full_resolution_copy(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    decoded = Image.open(io.BytesIO(data))
-    decoded.load()
-    assert decoded.mode == mode
-    box = (0.0, 0.0, float(decoded.width), float(decoded.height))
-    whole = resampling.resample(normalize.to_working_mode(decoded), (700, 513), box)
-    # Tiny bands: many seams, each of which must be invisible.
-    monkeypatch.setattr(resampling, "CONVERT_BAND_BYTES", 64 * 1024)
-    banded = resampling.resample(decoded, (700, 513), box, normalize.to_working_mode)
-    assert banded.mode == whole.mode
-    difference = ImageChops.difference(banded, whole)
-    assert max(high for _, high in ImageStat.Stat(difference).extrema) <= 2
+    # What is kept in memory during a render: only images of rendition size.
+    kept: list[tuple[int, int]] = []
+    original = VipsImage.copy_memory
 
-
-def test_band_conversion_never_converts_the_whole_image(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = corpus.rgba_png((2000, 1500))
-    converted: list[tuple[int, int]] = []
-    original = normalize.to_working_mode
-
-    def spy(image: Image.Image) -> Image.Image:
-        converted.append(image.size)
+    def spy(image: VipsImage) -> VipsImage:
+        kept.append((image.width, image.height))
         return original(image)
 
-    monkeypatch.setattr(normalize, "to_working_mode", spy)
-    monkeypatch.setattr(resampling, "CONVERT_BAND_BYTES", 256 * 1024)
-    rendered = ImageProcessor.render(data)
-    assert rendered.main_size == (800, 600)
-    assert len(converted) > 4
-    assert all(width * height < 2000 * 1500 / 4 for width, height in converted)
-
-
-def test_still_webp_is_decoded_without_pillows_opener(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = corpus.rgba_webp((600, 400))
-    assert webp.library() is not None  # the wheel's libwebp is found in the process
-    monkeypatch.setattr(
-        decode, "open_header", lambda *a: pytest.fail("Pillow's WebP opener was used")
-    )
-    source = decode.open_source(data, ImageLimits())
-    assert source.image is None
-    # Lossless: libwebp keeps its own ARGB copy of the whole image beside ours.
-    assert source.decode_bytes() == 8 * 600 * 400
-    lossy = decode.open_source(corpus.webp((600, 400)), ImageLimits())
-    assert lossy.decode_bytes() == 4 * 600 * 400
-    rendered = ImageProcessor.render(data)
-    assert (rendered.source_format, rendered.source_size) == ("WEBP", (600, 400))
-
-
-def test_webp_header_reads_size_alpha_and_chunks() -> None:
-    lossy = webp.read_webp_header(corpus.webp((640, 480)))
-    assert lossy is not None
-    assert (lossy.size, lossy.alpha, lossy.lossless) == ((640, 480), False, False)
-    lossless = webp.read_webp_header(corpus.rgba_webp((300, 200)))
-    assert lossless is not None
-    assert (lossless.size, lossless.alpha, lossless.lossless) == ((300, 200), True, True)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    output = io.BytesIO()
-    Image.new("RGB", (64, 32)).save(output, "WEBP", exif=exif.tobytes())
-    extended = webp.read_webp_header(output.getvalue())
-    assert extended is not None
-    assert extended.size == (64, 32)
-    assert "EXIF" in extended.chunks
-    assert webp.read_webp_header(b"RIFF\x00\x00\x00\x00WEBPjunk") is None
+    monkeypatch.setattr(VipsImage, "copy_memory", spy)
+    rendered = ImageProcessor.render(corpus.rgba_png((2400, 1600)))
+    assert rendered.main_size == (800, 533)
+    assert kept
+    assert all(width * height <= 800 * 533 for width, height in kept)
 
 
 def test_exif_orientation_of_a_webp_is_applied() -> None:
@@ -226,21 +178,22 @@ def test_renders_wait_for_the_memory_budget_instead_of_failing(
 ) -> None:
     # Each render reserves more than the whole budget, so they must run one at a time.
     running, peak, lock = 0, 0, threading.Lock()
-    original = decode.Source.decode
+    original = sources.Source.decode
 
-    def tracked(self: decode.Source, on_rows: Callable[[int], None] | None = None) -> Image.Image:
+    def tracked(self: sources.Source, scale: float) -> VipsImage:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
         time.sleep(0.05)
         try:
-            return original(self, on_rows)
+            # The pixels are computed later, still inside the reservation: force them now.
+            return original(self, scale).copy_memory()
         finally:
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(decode.Source, "decode", tracked)
+    monkeypatch.setattr(sources.Source, "decode", tracked)
     data = corpus.textured_jpeg((1200, 900))
     threads = [
         threading.Thread(target=ImageProcessor.render, args=(data,), kwargs={"budget": tiny_budget})
@@ -278,49 +231,3 @@ def test_repositories_configured_alike_share_one_budget() -> None:
     assert budget_for(512) is not budget_for(1024)
     with pytest.raises(ValueError, match="limit_bytes must be positive"):
         MemoryBudget(0)
-
-
-def _textured(size: tuple[int, int]) -> Image.Image:
-    """Gradients with grain: compresses like a photo (not a bomb), resamples predictably."""
-    grain = Image.effect_noise(size, 24)
-    ramp = Image.linear_gradient("L").resize(size)
-    return Image.merge("RGB", [grain, ramp, ImageChops.add(grain, ramp, scale=2)])
-
-
-def _mean_abs_diff_with_alpha(a: Image.Image, b: Image.Image) -> float:
-    """Like ``helpers.mean_abs_diff``, over every band (alpha included), not RGB only."""
-    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / len(a.getbands())
-
-
-@pytest.mark.parametrize("lossless", [False, True])
-def test_a_large_webp_is_rescaled_while_decoding(lossless: bool) -> None:
-    picture = _textured((3000, 2000)).convert("RGBA")
-    picture.putalpha(Image.linear_gradient("L").rotate(90).resize((3000, 2000)))
-    output = io.BytesIO()
-    picture.save(output, "WEBP", lossless=lossless, quality=90)
-    data = output.getvalue()
-    source = decode.open_source(data, ImageLimits())
-    frame = source.shrink_on_load((1600.0, 1000.0))
-    assert source.webp_size == (1600, 1067)
-    assert frame == (0.0, 0.0, 1600.0, 1067.0)
-    assert source.decode_bytes() == 4 * 1600 * 1067 + (4 * 3000 * 2000 if lossless else 0)
-    decoded = source.decode()
-    assert (decoded.size, decoded.mode) == ((1600, 1067), "RGBA")
-    # Against Pillow's full decode of the same file, area-averaged: only the rescaler differs.
-    full = Image.open(io.BytesIO(data)).convert("RGBA")
-    reference = full.resize((1600, 1067), Image.Resampling.BOX)
-    assert _mean_abs_diff_with_alpha(decoded, reference) < 4  # grain: area weights differ a little
-
-
-def test_rescaled_webp_renders_like_pillows_full_decode(monkeypatch: pytest.MonkeyPatch) -> None:
-    picture = _textured((3000, 2000))
-    output = io.BytesIO()
-    picture.save(output, "WEBP", quality=92)
-    data = output.getvalue()
-    ours = ImageProcessor.render(data)
-    monkeypatch.setattr(decode, "can_decode_webp", lambda header: False)
-    pillow = ImageProcessor.render(data)
-    assert ours.main_size == pillow.main_size == (800, 533)
-    main_ours = Image.open(io.BytesIO(ours.main))
-    main_pillow = Image.open(io.BytesIO(pillow.main))
-    assert mean_abs_diff(main_ours, main_pillow) < 1.5

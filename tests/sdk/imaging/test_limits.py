@@ -17,8 +17,9 @@ def test_defaults() -> None:
         == StorageSettings("us-east-1", "bucket").max_upload_bytes
     )
     assert limits.max_pixels == 50_000_000
-    assert limits.formats == frozenset({"JPEG", "PNG", "WEBP", "HEIF"}) == set(SUPPORTED_FORMATS)
-    assert limits.describe_formats() == "JPEG, PNG, WebP, HEIC/HEIF"
+    assert limits.formats == frozenset({"JPEG", "PNG", "WEBP", "AVIF", "HEIF"})
+    assert limits.formats == set(SUPPORTED_FORMATS)
+    assert limits.describe_formats() == "JPEG, PNG, WebP, AVIF, HEIC/HEIF"
 
 
 def test_is_frozen_and_hashable() -> None:

@@ -74,7 +74,7 @@ def test_default_byte_limit_is_the_upload_limit_of_15_mb(
 def test_text_file_named_jpg(process: Callable[[bytes, ImageLimits | None], object]) -> None:
     message = _rejected(process, corpus.TEXT_NAMED_JPG)
     assert message == (
-        "the file is not an image we can read; upload a JPEG, PNG, WebP, HEIC/HEIF photo"
+        "the file is not an image we can read; upload a JPEG, PNG, WebP, AVIF, HEIC/HEIF photo"
     )
 
 
@@ -86,16 +86,23 @@ def test_valid_images_in_other_formats(
 ) -> None:
     assert Image.open(io.BytesIO(make())).format == name  # really a valid image
     message = _rejected(process, make())
-    assert message == f"{name} images are not accepted; convert it to JPEG, PNG, WebP, HEIC/HEIF"
+    assert (
+        message == f"{name} images are not accepted; convert it to JPEG, PNG, WebP, AVIF, HEIC/HEIF"
+    )
 
 
-def test_avif_is_named(process: Callable[[bytes, ImageLimits | None], object]) -> None:
+def test_a_truncated_avif_is_named(
+    process: Callable[[bytes, ImageLimits | None], object],
+) -> None:
     avif_header = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"
-    assert _rejected(process, avif_header).startswith("AVIF images are not accepted")
+    assert _rejected(process, avif_header).startswith(
+        "the file looks like AVIF but its header is corrupt"
+    )
 
 
 @pytest.mark.parametrize(
-    ("make", "name"), [(corpus.png, "PNG"), (corpus.webp, "WEBP"), (corpus.heic, "HEIF")]
+    ("make", "name"),
+    [(corpus.png, "PNG"), (corpus.webp, "WEBP"), (corpus.avif, "AVIF"), (corpus.heic, "HEIF")],
 )
 def test_formats_can_be_narrowed_by_limits(
     process: Callable[[bytes, ImageLimits | None], object], make: Callable[[], bytes], name: str
