@@ -30,9 +30,7 @@ def distinctly_trusted(
     it builds the workers' bundle the Lambda functions need."""
     return {
         workers: synthesize_primary(
-            environments_with(
-                "dev", workers=workers, trusted_principals=principals_for(workers)
-            ),
+            environments_with("dev", workers=workers, trusted_principals=principals_for(workers)),
             "dev",
             tmp_path_factory.mktemp(f"cdk.out-{workers}"),
         )
