@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from wearit_storage.categories import REPLICATED_CATEGORIES, Category
+from wearit_storage.delivery.served import SERVED_CATEGORIES
 from wearit_storage.paths import PROMOTABLE_CATEGORIES, STATUS_FILENAME
 
 CLOTHING: Final = Category.CLOTHING.prefix
@@ -32,3 +33,7 @@ PROMOTED_PREFIXES: Final[tuple[str, ...]] = tuple(
 )
 # The one kind of object the upload worker writes under temp/: each session's outcome.
 STATUS_OBJECTS: Final = f"{TEMP}*/{STATUS_FILENAME}"
+# What CloudFront may read (both buckets): the categories the CDN serves, never body/.
+CDN_PREFIXES: Final[tuple[str, ...]] = tuple(
+    category.prefix for category in Category if category in SERVED_CATEGORIES
+)

@@ -19,6 +19,7 @@ from cdk.constructs.access_roles import (
     upload_worker_policy,
 )
 from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
+from cdk.constructs.delivery import ImageDelivery, serve_images
 from cdk.constructs.monitoring import REQUEST_METRICS_FILTER_ID, StorageMonitoring
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
 from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
@@ -164,3 +165,14 @@ class StorageStack(Stack):
         CfnOutput(self, "UploadQueueUrl", value=self.uploads.queue.queue_url)
         CfnOutput(self, "UploadDeadLetterQueueUrl", value=self.uploads.dead_letter_queue.queue_url)
         CfnOutput(self, "UploadWorkerRoleArn", value=self.upload_worker_role.role_arn)
+
+        # The image CDN, with its outputs (after the others: their order stays).
+        self.delivery: ImageDelivery | None = None
+        if config.cdn.enabled:
+            self.delivery = serve_images(
+                self,
+                config,
+                bucket=self.bucket,
+                bucket_arn=self.replication.source_bucket_arn,
+                key=self.key,
+            )
