@@ -43,6 +43,9 @@ class NotProvisioned:
     logical_id: str
     cfn_type: str
     reason: str
+    #: The id that policies of provisioned resources were given for it (the buckets' and
+    #: keys' grants to the CDN distribution), when they name it; never a real resource.
+    stand_in: str | None = None
 
 
 @dataclass(frozen=True)
