@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
 from wearit_storage.categories import ERASED_CATEGORIES, Category
+from wearit_storage.delivery.signing import SignedCookies
 from wearit_storage.errors import InvalidStorageKey
 from wearit_storage.faces.asynchronous import AsyncFace, inline, offloaded
 from wearit_storage.faces.closing import ClosedOnExit
@@ -97,6 +98,8 @@ class SyncStorageRepository(ClosedOnExit):
         # Built without a client, it owns an unconnected one: ``repo.s3_client.connect(...)``.
         self.s3_client = s3_client if s3_client is not None else SyncS3Client()
         self.replica_client = replica_client
+        # Reads (workers, export, the CLI's download) survive a primary-region outage.
+        self.s3_client.read_from_replica(replica_client)
         self.policies = merged_policies(options.get("policies"))
         self.image_limits = options.get("image_limits")
         if self.image_limits is not None and self.image_limits.max_bytes not in (
@@ -399,8 +402,25 @@ class SyncStorageRepository(ClosedOnExit):
     def user_storage_usage(self, user_id: str) -> StorageUsage:
         return user_storage_usage(self.s3_client, user_id)
 
-    def presigned_url(self, s3_key: str, expires_in: int | None = None) -> str:
-        return self.s3_client.generate_presigned_url(s3_key, expires_in)
+    def presigned_url(
+        self, s3_key: str, expires_in: int | None = None, *, version_id: str | None = None
+    ) -> str:
+        """GET URL of ``s3_key``: presigned S3, or with the CDN a signed CloudFront URL of
+        ``version_id`` (required for the served categories: no request is made here)."""
+        return self.s3_client.generate_presigned_url(s3_key, expires_in, version_id=version_id)
+
+    def image_url(
+        self, s3_key: str, version_id: str | None = None, expires_in: int | None = None
+    ) -> str:
+        """Like :meth:`presigned_url`; without ``version_id`` a CDN URL names the current
+        version (one ``HeadObject``)."""
+        return self.s3_client.image_url(s3_key, version_id, expires_in)
+
+    def signed_cookies(self, user_id: str) -> SignedCookies:
+        """The CDN's signed cookies for every served image of ``user_id`` (``clothing/``,
+        ``tryon/``, ``avatars/``), valid ``WEARIT_CDN_COOKIE_SECONDS``; set them with
+        ``wearit_storage.fastapi.set_signed_cookies``."""
+        return self.s3_client.signed_cookies(user_id)
 
 
 class StorageRepository(AsyncFace[SyncStorageRepository]):
@@ -485,3 +505,5 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     presign_upload = inline(SyncStorageRepository.presign_upload)
     presign_upload_put = inline(SyncStorageRepository.presign_upload_put)
     presigned_url = inline(SyncStorageRepository.presigned_url)
+    image_url = offloaded(SyncStorageRepository.image_url)
+    signed_cookies = offloaded(SyncStorageRepository.signed_cookies)

@@ -164,6 +164,10 @@ class DirectUploads:
                     main_key=outcome.main.key,
                     thumbnail_key=outcome.thumbnail.key if outcome.thumbnail else None,
                     completed_at=now,
+                    main_version_id=outcome.main.version_id,
+                    thumbnail_version_id=(
+                        outcome.thumbnail.version_id if outcome.thumbnail else None
+                    ),
                 )
             write_status(self.s3_client, session_id, record)
 

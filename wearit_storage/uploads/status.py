@@ -46,8 +46,9 @@ class UploadStatus:
     """What ``upload_status(session_id)`` answers.
 
     ``done``: ``main_key`` (and ``thumbnail_key`` where the category has thumbnails) with
-    presigned GET URLs; ``rejected``: ``reason`` (an ``ImageRejected`` reason) and a
-    message; ``pending``: nothing yet (not uploaded, queued, or being rendered).
+    GET URLs (signed CDN URLs of their versions, or presigned S3) and version ids;
+    ``rejected``: ``reason`` (an ``ImageRejected`` reason) and a message; ``pending``:
+    nothing yet (not uploaded, queued, or being rendered).
     """
 
     session_id: str
@@ -59,6 +60,9 @@ class UploadStatus:
     reason: RejectionReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
+    #: The renditions' versions: what a CDN URL names (``presigned_url(key, version_id=)``).
+    main_version_id: str | None = None
+    thumbnail_version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class StatusRecord:
     reason: RejectionReason | None = None
     message: str | None = None
     completed_at: datetime | None = None
+    main_version_id: str | None = None
+    thumbnail_version_id: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -89,7 +95,16 @@ class StatusRecord:
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {"state": self.state, "filename": self.filename}
-        for name in ("upload_etag", "worker", "main_key", "thumbnail_key", "reason", "message"):
+        for name in (
+            "upload_etag",
+            "worker",
+            "main_key",
+            "thumbnail_key",
+            "reason",
+            "message",
+            "main_version_id",
+            "thumbnail_version_id",
+        ):
             value = getattr(self, name)
             if value:
                 document[name] = value
@@ -120,6 +135,8 @@ class StatusRecord:
                 reason=reason,
                 message=document.get("message"),
                 completed_at=_moment(document.get("completed_at")),
+                main_version_id=document.get("main_version_id"),
+                thumbnail_version_id=document.get("thumbnail_version_id"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(
@@ -284,9 +301,14 @@ def status_for_api(client: SyncS3Client, session_id: str) -> UploadStatus:
         "done",
         main_key=record.main_key,
         thumbnail_key=record.thumbnail_key,
-        url=client.generate_presigned_url(record.main_key),
+        # Records written before version ids were recorded: the CDN URL looks them up.
+        url=client.image_url(record.main_key, record.main_version_id),
         thumbnail_url=(
-            client.generate_presigned_url(record.thumbnail_key) if record.thumbnail_key else None
+            client.image_url(record.thumbnail_key, record.thumbnail_version_id)
+            if record.thumbnail_key
+            else None
         ),
         completed_at=record.completed_at,
+        main_version_id=record.main_version_id,
+        thumbnail_version_id=record.thumbnail_version_id,
     )

@@ -35,7 +35,7 @@ _CLEANUP_BACKOFF_S: Final = 0.2
 class StoredImage:
     main: StoredObject
     thumbnail: StoredObject | None
-    url: str  # presigned GET URL of the main rendition
+    url: str  # GET URL of the main rendition: signed CDN URL of its version, or presigned S3
 
 
 def store_renditions(
@@ -56,7 +56,7 @@ def store_renditions(
         written = [main_key] if thumbnail_key is None else [main_key, thumbnail_key]
         remove_upload(client, upload_id, written, since=started - _CLOCK_SKEW)
         raise
-    return StoredImage(main, thumbnail, client.generate_presigned_url(main_key))
+    return StoredImage(main, thumbnail, client.image_url(main_key, main.version_id))
 
 
 def remove_upload(
