@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from benchmarks import (
+    bench_delivery,
     bench_erasure,
     bench_event_loop,
     bench_export,
@@ -24,7 +25,16 @@ from benchmarks import (
 from wearit_local.server import MotoServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("images", "image_memory", "event_loop", "erasure", "export", "worker", "synth")
+SECTIONS = (
+    "images",
+    "image_memory",
+    "event_loop",
+    "erasure",
+    "export",
+    "worker",
+    "delivery",
+    "synth",
+)
 
 
 def versioned_bucket(endpoint: str, name: str) -> str:
@@ -130,6 +140,9 @@ def main() -> None:
             if "worker" in selected:
                 results["worker"] = bench_worker.run(endpoint)
                 results["targets"]["worker"] = bench_worker.targets(results["worker"])
+    if "delivery" in selected:
+        results["delivery"] = bench_delivery.run()
+        results["targets"]["delivery"] = bench_delivery.targets(results["delivery"])
     if "synth" in selected:
         results["synth"] = bench_synth.run()
         results["targets"]["synth"] = [
