@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,7 @@ def _provision_stack(
                 str(res.get("Type")),
                 "not emulated locally (monitoring, the CDN and other non-storage resources)",
                 stand_ins.get(lid),
+                _aliases(res),
             )
             for lid, res in stack.resources.items()
             if res.get("Type") not in PROVISIONED_TYPES
@@ -257,6 +259,11 @@ def _outputs(
         except UnresolvableReferenceError:
             continue
     return outputs
+
+
+def _aliases(resource: Mapping[str, Any]) -> tuple[str, ...]:
+    config = resource.get("Properties", {}).get("DistributionConfig", {})
+    return tuple(a for a in config.get("Aliases", []) if isinstance(a, str))
 
 
 def _referenced(value: Any) -> set[str]:
