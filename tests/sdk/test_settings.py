@@ -153,6 +153,8 @@ def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() ->
             raw = "KVALUE7ID"
         if name == "cdn_domain":
             raw = "images.value-7.example"
+        if name in {"cdn_url_window_s", "cdn_cookie_expiry_s"}:
+            raw = "700"
         environment = dict(BASE)
         if name in {"access_key", "secret_key", "session_token"}:
             environment |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
