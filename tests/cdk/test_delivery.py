@@ -53,8 +53,9 @@ def distribution_arn(templates: Templates, env: str) -> dict[str, Any]:
 
 
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
-    (found,) = [s for s in document["Statement"] if s.get("Sid") == sid]
-    return found
+    found: list[dict[str, Any]] = [s for s in document["Statement"] if s.get("Sid") == sid]
+    (only_one,) = found
+    return only_one
 
 
 def bucket_policy(template: dict[str, Any], bucket_name: str) -> dict[str, Any]:
