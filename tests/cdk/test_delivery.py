@@ -304,17 +304,18 @@ def test_outputs_name_the_domain_the_key_group_and_the_key_ids(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_no_custom_resource_and_no_function_anywhere(templates: Templates, env: str) -> None:
+def test_no_custom_resource_and_no_edge_function(templates: Templates, env: str) -> None:
     for stack in (f"WearitStorage-{env}", f"WearitStorageReplica-{env}"):
         types = {r["Type"] for r in templates[stack]["Resources"].values()}
         assert not {t for t in types if t.startswith("Custom::")}
-        assert not types & {
-            "AWS::CloudFormation::CustomResource",
-            "AWS::Lambda::Function",
-            "AWS::Serverless::Function",
-            "AWS::CloudFront::Function",
-        }
+        assert "AWS::CloudFormation::CustomResource" not in types
+        assert "AWS::CloudFront::Function" not in types
         assert "Transform" not in templates[stack]
+    # No Lambda@Edge or CloudFront function on the behaviour (what a cross-region
+    # certificate or an EdgeFunction would bring, with their custom resources).
+    behavior = distribution_config(templates, env)["DefaultCacheBehavior"]
+    assert "LambdaFunctionAssociations" not in behavior
+    assert "FunctionAssociations" not in behavior
 
 
 def test_the_cdn_is_on_in_prod_unless_turned_off_and_off_elsewhere_unless_turned_on() -> None:
