@@ -22,6 +22,7 @@ FIRST_ESTIMATE_S: Final = {
     "export": 180,
     "worker": 90,
     "lambda": 120,
+    "delivery": 30,  # CloudFront signatures only, no server: estimated
     "synth": 100,
 }
 

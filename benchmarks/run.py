@@ -33,6 +33,7 @@ SECTIONS = (
     "export",
     "worker",
     "lambda",
+    "delivery",
     "synth",
 )
 
@@ -146,6 +147,11 @@ def run_section(
 
         data = bench_lambda.run(workdir)
         return data, bench_lambda.targets(data)
+    if section == "delivery":
+        from benchmarks import bench_delivery
+
+        data = bench_delivery.run()
+        return data, bench_delivery.targets(data)
     from benchmarks import bench_synth
 
     data = bench_synth.run()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 if TYPE_CHECKING:
     from cdk.constructs.worker_function import QueueWorkerFunction
@@ -112,4 +113,38 @@ def acknowledge_worker_function(
                 "at run time, one per execution environment."
             ),
         )
+    )
+
+
+def rule_id(rule: str) -> str:
+    """A rule that reports a whole resource (no detail in brackets)."""
+    return f"{NAG_PACK}::{NAG_PACK}-{rule}"
+
+
+def acknowledge_edge_distribution(distribution: IConstruct) -> None:
+    """The image CDN's distribution: the three CloudFront rules it does not follow."""
+    Validations.of(distribution).acknowledge(
+        Acknowledgment(
+            id=rule_id("CFR1"),
+            reason=(
+                "No geo restriction: WearIT's users are wherever the app is installed; every "
+                "request needs a valid signature of ours, wherever it comes from."
+            ),
+        ),
+        Acknowledgment(
+            id=rule_id("CFR2"),
+            reason=(
+                "No WAF: the distribution serves only signed URLs and cookies (trusted key "
+                "group), refused at the edge without a valid signature before any origin "
+                "request, and only GET/HEAD of images; there is no form or API behind it."
+            ),
+        ),
+        Acknowledgment(
+            id=rule_id("CFR3"),
+            reason=(
+                "No CloudFront standard logs: the legacy ones need ACLs, which every bucket "
+                "here disables; every origin fetch is in the buckets' S3 server access logs, "
+                "and viewer-side logs would store every signed URL, a bearer credential."
+            ),
+        ),
     )

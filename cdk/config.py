@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
 ENVIRONMENTS_CONTEXT_KEY = "wearit:environments"
 SELECTED_ENVIRONMENT_CONTEXT_KEY = "env"
 PRODUCTION_ENVIRONMENT = "prod"
@@ -81,6 +84,33 @@ class TrustedPrincipals:
     eraser: str | None = None
 
 
+#: CloudFront key groups trust RSA 2048 public keys; two at once let a key be rotated.
+CDN_KEY_BITS = 2048
+MAX_CDN_PUBLIC_KEYS = 2
+_DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.ASCII)
+_CERTIFICATE_ARN = re.compile(
+    r"arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}", re.ASCII
+)
+
+
+@dataclass(frozen=True)
+class CdnSettings:
+    """The image CDN (``cdk/constructs/delivery.py``): on in prod unless turned off."""
+
+    enabled: bool = False
+    #: The viewers' host name (a CNAME to the distribution): CloudFront applies a TLS 1.2
+    #: minimum only with a certificate of one's own, never on *.cloudfront.net.
+    domain_name: str | None = None
+    #: An ACM certificate in us-east-1 for ``domain_name``; none: the stack requests one
+    #: (DNS validation: the deployment waits until its CNAME exists).
+    certificate_arn: str | None = None
+    #: PEM public keys of the trusted key group (the SDK signs with a private one).
+    public_keys: tuple[str, ...] = ()
+    #: The Secrets Manager secret holding the private key the SDK signs with: the API and
+    #: try-on roles may read it (and no other role). None: grant your key source yourself.
+    private_key_secret_arn: str | None = None
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between dev and prod."""
@@ -100,6 +130,7 @@ class EnvironmentConfig:
     #: The most worker invocations at once: bounds what a burst of uploads takes of the
     #: account's Lambda concurrency and of S3's request rate on the data prefixes.
     worker_max_concurrency: int = 10
+    cdn: CdnSettings = CdnSettings()
 
     @property
     def lambda_workers(self) -> bool:
@@ -205,6 +236,9 @@ def parse_environment(name: str, raw: Any) -> EnvironmentConfig:
             MIN_WORKER_CONCURRENCY,
             MAX_WORKER_CONCURRENCY,
         ),
+        cdn=_cdn(
+            name, raw.get("cdn", {}), enabled_by_default=is_prod, cors=raw.get("cors_origins")
+        ),
     )
 
 
@@ -222,6 +256,7 @@ _KNOWN_KEYS = frozenset(
         "retention",
         "workers",
         "worker_max_concurrency",
+        "cdn",
     }
 )
 
@@ -402,3 +437,82 @@ def _retention(env: str, value: Any) -> RetentionSettings:
             f"settings are {', '.join(sorted(days))}"
         )
     return RetentionSettings(**days)
+
+
+_CDN_KEYS = frozenset(
+    {"enabled", "domain_name", "certificate_arn", "public_keys", "private_key_secret_arn"}
+)
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+")
+
+
+def _cdn(env: str, value: Any, *, enabled_by_default: bool, cors: Any) -> CdnSettings:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{_key(env, 'cdn')} must be an object of CDN settings")
+    unknown = sorted(set(value) - _CDN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{_key(env, 'cdn.' + unknown[0])} is not a known CDN setting: valid settings are "
+            f"{', '.join(sorted(_CDN_KEYS))}"
+        )
+    enabled = _bool(env, "cdn.enabled", value.get("enabled", enabled_by_default))
+    if not enabled:
+        return CdnSettings()
+    domain = value.get("domain_name")
+    if not isinstance(domain, str) or not _DOMAIN.fullmatch(domain):
+        raise ConfigError(
+            f"{_key(env, 'cdn.domain_name')} must be the images' host name, e.g. "
+            f'"images.wearit.com", got {domain!r} (or set "enabled": false)'
+        )
+    certificate = value.get("certificate_arn")
+    if certificate is not None and (
+        not isinstance(certificate, str) or not _CERTIFICATE_ARN.fullmatch(certificate)
+    ):
+        raise ConfigError(
+            f"{_key(env, 'cdn.certificate_arn')} {certificate!r} must be an ACM certificate ARN "
+            "in us-east-1 (CloudFront reads certificates there only), or null to request one"
+        )
+    if isinstance(cors, Sequence) and "*" in cors:
+        raise ConfigError(
+            f"{_key(env, 'cors_origins')} contains '*': the CDN sends signed cookies, so its "
+            "CORS answer must name each origin; list them"
+        )
+    secret = value.get("private_key_secret_arn")
+    if secret is not None and (not isinstance(secret, str) or not _SECRET_ARN.fullmatch(secret)):
+        raise ConfigError(
+            f"{_key(env, 'cdn.private_key_secret_arn')} {secret!r} must be a Secrets Manager "
+            "secret ARN (aws secretsmanager describe-secret --secret-id NAME shows it), or null"
+        )
+    return CdnSettings(
+        enabled=True,
+        domain_name=domain,
+        certificate_arn=certificate,
+        public_keys=_public_keys(env, value.get("public_keys")),
+        private_key_secret_arn=secret,
+    )
+
+
+def _public_keys(env: str, value: Any) -> tuple[str, ...]:
+    key = _key(env, "cdn.public_keys")
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or not 1 <= len(value) <= MAX_CDN_PUBLIC_KEYS
+    ):
+        raise ConfigError(
+            f"{key} must list 1 or {MAX_CDN_PUBLIC_KEYS} PEM public keys (two while rotating)"
+        )
+    keys: list[str] = []
+    for index, pem in enumerate(value):
+        try:
+            public_key = load_pem_public_key(pem.encode()) if isinstance(pem, str) else None
+        except ValueError:
+            public_key = None
+        if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size != CDN_KEY_BITS:
+            raise ConfigError(
+                f"{key} entry {index} is not an RSA {CDN_KEY_BITS} public key in PEM: make one "
+                "with `openssl rsa -pubout` from the private key the SDK signs with"
+            )
+        keys.append(pem.strip() + "\n")
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{key} lists the same key twice")
+    return tuple(keys)

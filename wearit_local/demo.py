@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
 import logging
 import os
+import tempfile
 import time
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image
 
 from wearit_local.clients import emulator_client
@@ -31,6 +36,7 @@ from wearit_storage import (
     StoragePathBuilder,
     StorageRepository,
     StorageSettings,
+    SyncS3Client,
     SyncStorageRepository,
     UserErased,
     UserExport,
@@ -159,6 +165,49 @@ def work_until_settled(
         return worker.stats
     finally:
         queue.close()
+
+
+def show_edge_delivery(
+    repo: SyncStorageRepository, environment: ProvisionedEnvironment, report: DemoReport
+) -> None:
+    """CloudFront cannot run locally: sign what the app would get with a dev key made now
+    (kept in a temporary directory, deleted at the end of this step, never committed)."""
+    domain = environment.cdn_domain
+    check(domain is not None, "the templates declare no CDN distribution")
+    assert domain is not None
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    clothing_key = StoragePathBuilder.clothing_path(USER, "jacket-1", "image.jpg")
+    version = repo.s3_client.head_object(clothing_key).version_id
+    with tempfile.TemporaryDirectory() as workdir:
+        key_file = Path(workdir) / "dev-cdn-key.pem"
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        settings = dataclasses.replace(
+            repo.s3_client.settings,
+            cdn_domain=domain,
+            cdn_key_pair_id="KDEVLOCALKEY01",
+            cdn_private_key_file=str(key_file),
+        )
+        with SyncS3Client.from_settings(settings) as cdn_client:
+            url = cdn_client.image_url(clothing_key, version)
+            again = cdn_client.image_url(clothing_key, version)
+            cookies = cdn_client.signed_cookies(USER)
+    check(url == again, "two signatures in one window differ")
+    check(f"versionId={version}" in url, "the CDN URL does not name the version")
+    report.note(f"presigned S3 (used here): {repo.presigned_url(clothing_key)}")
+    report.note(f"CloudFront (the app's):   {url}")
+    for cookie_set in cookies.sets:
+        for name, value in cookie_set.values.items():
+            report.note(f"cookie {name}={value}; Path={cookie_set.path}; Secure; HttpOnly")
+    report.note(
+        f"signed with a dev key generated now (key pair id KDEVLOCALKEY01); the CDN trusts the "
+        f"public keys in cdk.json, and serves https://{domain} only where it is deployed"
+    )
 
 
 async def run_flow(environment: ProvisionedEnvironment, report: DemoReport) -> None:
@@ -449,6 +498,10 @@ async def _run_steps(
 
     fetched = await report.step("fetch the presigned GET URL over HTTP", fetch)
     check(fetched == main, "the presigned URL served different bytes")
+    await report.step(
+        "edge delivery: the CDN URL and cookies the app would get",
+        lambda: asyncio.to_thread(show_edge_delivery, repo.sync_repository, environment, report),
+    )
 
     async def direct_upload() -> int:
         post = await repo.presign_upload("session-1", "upload.jpg", "image/jpeg")

@@ -90,7 +90,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_presign(args: argparse.Namespace) -> int:
     with repository() as repo:
-        print(repo.presigned_url(args.key, args.expires))
+        print(repo.image_url(args.key, expires_in=args.expires))
     return 0
 
 

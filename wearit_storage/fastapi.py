@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -36,6 +36,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from wearit_storage.delivery.signing import SignedCookies
 from wearit_storage.errors import ImageRejected, InvalidStorageRequest, StorageError
 from wearit_storage.observability import MetricsHook
 from wearit_storage.renditions import preferred_format
@@ -95,6 +96,35 @@ def get_storage(request: Request) -> StorageRepository:
             "FastAPI(lifespan=storage_lifespan())"
         )
     return repository
+
+
+def set_signed_cookies(
+    response: Response,
+    cookies: SignedCookies,
+    *,
+    domain: str | None = None,
+    samesite: Literal["lax", "strict", "none"] = "lax",
+) -> None:
+    """Set the CDN's signed cookies (``await storage.signed_cookies(user_id)``) on
+    ``response``: each set under its own path, ``Secure``, ``HttpOnly``, until they expire.
+
+    ``domain``: a parent of both the API's and the CDN's host names (``wearit.com`` for
+    ``api.wearit.com`` and ``images.wearit.com``): a browser keeps a cookie only for the
+    host that set it or a parent of it. ``None``: host-only, when the API and the CDN share
+    a host name.
+    """
+    for cookie_set in cookies.sets:
+        for name, value in cookie_set.values.items():
+            response.set_cookie(
+                name,
+                value,
+                expires=cookies.expires_at,
+                path=cookie_set.path,
+                domain=domain,
+                secure=True,
+                httponly=True,
+                samesite=samesite,
+            )
 
 
 def install_exception_handlers(app: FastAPI) -> None:

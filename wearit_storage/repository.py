@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self, TypedDict
 
 from wearit_storage.categories import USER_CATEGORIES, Category
+from wearit_storage.delivery.invalidation import EdgeInvalidator
+from wearit_storage.delivery.signing import SignedCookies
 from wearit_storage.errors import InvalidStorageKey
 from wearit_storage.faces.asynchronous import AsyncFace, inline, offloaded
 from wearit_storage.faces.closing import ClosedOnExit
@@ -58,6 +60,7 @@ from wearit_storage.privacy.erasure import (
     ErasureReport,
     Prefixes,
     erase,
+    invalidate_erased_user,
     preview_erasure,
     user_erasure_prefixes,
 )
@@ -73,6 +76,7 @@ from wearit_storage.renditions import WARDROBE, RenditionPolicy, merged_policies
 from wearit_storage.s3.client import S3Client, StoredObject, SyncS3Client, executor_for
 from wearit_storage.s3.health import HealthReport, check_health
 from wearit_storage.s3.presign import PresignedPost
+from wearit_storage.s3.transport import boto_session
 from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.destination import UploadDestination
 from wearit_storage.uploads.direct import DirectUploads
@@ -94,6 +98,9 @@ class RepositoryOptions(TypedDict, total=False):
     image_limits: ImageLimits | None
     erasure_retries: int  # retries of per-key DeleteObjects errors (3)
     erasure_backoff_s: float  # first retry delay, doubled each time (0.2 s)
+    # Erasure drops the user's images from the CDN's edges (from_settings: built from
+    # WEARIT_CDN_DISTRIBUTION_ID; none by default).
+    edge_invalidator: EdgeInvalidator | None
 
 
 class SyncStorageRepository(ClosedOnExit):
@@ -107,6 +114,8 @@ class SyncStorageRepository(ClosedOnExit):
         # Built without a client, it owns an unconnected one: ``repo.s3_client.connect(...)``.
         self.s3_client = s3_client if s3_client is not None else SyncS3Client()
         self.replica_client = replica_client
+        # Reads (workers, export, the CLI's download) survive a primary-region outage.
+        self.s3_client.read_from_replica(replica_client)
         self.policies = merged_policies(options.get("policies"))
         self.image_limits = options.get("image_limits")
         if self.image_limits is not None and self.image_limits.max_bytes not in (
@@ -120,6 +129,7 @@ class SyncStorageRepository(ClosedOnExit):
             )
         self.erasure_retries = options.get("erasure_retries", DEFAULT_RETRIES)
         self.erasure_backoff_s = options.get("erasure_backoff_s", DEFAULT_BACKOFF_S)
+        self.edge_invalidator = options.get("edge_invalidator")
         #: Direct uploads through ``temp/``, rendered by this repository's ``render``.
         self.uploads = DirectUploads(self.s3_client, self.policies, self.render)
 
@@ -140,6 +150,10 @@ class SyncStorageRepository(ClosedOnExit):
             except BaseException:
                 primary.close()
                 raise
+        if "edge_invalidator" not in options:
+            options["edge_invalidator"] = EdgeInvalidator.from_settings(
+                settings, boto_session(settings)
+            )
         return cls(primary, replica_client=replica, **options)
 
     def close(self) -> None:
@@ -364,6 +378,9 @@ class SyncStorageRepository(ClosedOnExit):
         """Erase every version of everything the user owns, in primary and replica, and
         the archives exported for them (``exports/``, primary only: never replicated).
 
+        With ``WEARIT_CDN_DISTRIBUTION_ID``, the user's paths are then invalidated at the
+        CDN's edges (``report.cdn_invalidation``; a role without
+        ``cloudfront:CreateInvalidation`` gets a failure in the report).
         Returns an :class:`ErasureReport`, truthy only when nothing of the user remains.
         Never raises for per-object failures: they are in the report
         (``report.raise_if_incomplete()`` turns them into ``ErasureIncomplete``).
@@ -371,7 +388,8 @@ class SyncStorageRepository(ClosedOnExit):
         the thread doing the work (from the async face: not the event loop's thread).
         """
         prefixes = user_erasure_prefixes(self.s3_client, user_id)
-        return self._erase(f"user {user_id}", prefixes, progress)
+        report = self._erase(f"user {user_id}", prefixes, progress)
+        return invalidate_erased_user(report, self.edge_invalidator, user_id)
 
     def preview_user_erasure(self, user_id: str) -> ErasurePreview:
         """What ``delete_user_files(user_id)`` would remove from the primary bucket (files,
@@ -443,8 +461,25 @@ class SyncStorageRepository(ClosedOnExit):
     def user_storage_usage(self, user_id: str) -> StorageUsage:
         return user_storage_usage(self.s3_client, user_id)
 
-    def presigned_url(self, s3_key: str, expires_in: int | None = None) -> str:
-        return self.s3_client.generate_presigned_url(s3_key, expires_in)
+    def presigned_url(
+        self, s3_key: str, expires_in: int | None = None, *, version_id: str | None = None
+    ) -> str:
+        """GET URL of ``s3_key``: presigned S3, or with the CDN a signed CloudFront URL of
+        ``version_id`` (required for the served categories: no request is made here)."""
+        return self.s3_client.generate_presigned_url(s3_key, expires_in, version_id=version_id)
+
+    def image_url(
+        self, s3_key: str, version_id: str | None = None, expires_in: int | None = None
+    ) -> str:
+        """Like :meth:`presigned_url`; without ``version_id`` a CDN URL names the current
+        version (one ``HeadObject``)."""
+        return self.s3_client.image_url(s3_key, version_id, expires_in)
+
+    def signed_cookies(self, user_id: str) -> SignedCookies:
+        """The CDN's signed cookies for every served image of ``user_id`` (``clothing/``,
+        ``tryon/``, ``avatars/``), valid ``WEARIT_CDN_COOKIE_SECONDS``; set them with
+        ``wearit_storage.fastapi.set_signed_cookies``."""
+        return self.s3_client.signed_cookies(user_id)
 
 
 class StorageRepository(AsyncFace[SyncStorageRepository]):
@@ -533,3 +568,5 @@ class StorageRepository(AsyncFace[SyncStorageRepository]):
     presign_upload = offloaded(SyncStorageRepository.presign_upload)
     presign_upload_put = inline(SyncStorageRepository.presign_upload_put)
     presigned_url = inline(SyncStorageRepository.presigned_url)
+    image_url = offloaded(SyncStorageRepository.image_url)
+    signed_cookies = offloaded(SyncStorageRepository.signed_cookies)

@@ -108,6 +108,30 @@ def check_queue_url(variable: str, value: str) -> str:
     return value
 
 
+_HOST: Final = re.compile(
+    r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}", re.ASCII
+)
+_KEY_PAIR_ID: Final = re.compile(r"[A-Z0-9]{8,32}", re.ASCII)
+
+
+def check_cdn_domain(variable: str, value: str) -> str:
+    if _HOST.fullmatch(value) is None:
+        raise StorageConfigurationError(
+            f"{variable}={value!r} is not a host name: use the CDN's domain alone, e.g. "
+            "images.wearit.com (no scheme, no path)"
+        )
+    return value
+
+
+def check_key_pair_id(variable: str, value: str) -> str:
+    if _KEY_PAIR_ID.fullmatch(value) is None:
+        raise StorageConfigurationError(
+            f"{variable}={value!r} is not a CloudFront public key id: use the stack output "
+            "CdnPublicKeyIds, e.g. K2JCJMDEHXQW5F"
+        )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One row of the settings table: where a field comes from and what it may hold."""
@@ -201,6 +225,22 @@ class StorageSettings:
     max_attempts: int = _int("WEARIT_MAX_ATTEMPTS", 5, 1, 20)
     #: Pixel memory that concurrent image decodes may hold at once; more waits its turn.
     image_memory_mb: int = _int("WEARIT_IMAGE_MEMORY_MB", DEFAULT_IMAGE_MEMORY_MB, 64, 65536)
+    #: The image CDN (``wearit_storage.delivery``): its domain and the key the SDK signs
+    #: with, read from one of a file, a Secrets Manager secret or an SSM SecureString.
+    cdn_domain: str | None = _setting("WEARIT_CDN_DOMAIN", parse=check_cdn_domain)
+    cdn_key_pair_id: str | None = _setting("WEARIT_CDN_KEY_PAIR_ID", parse=check_key_pair_id)
+    cdn_private_key_file: str | None = _text("WEARIT_CDN_PRIVATE_KEY_FILE")
+    cdn_private_key_secret: str | None = _text("WEARIT_CDN_PRIVATE_KEY_SECRET")
+    cdn_private_key_parameter: str | None = _text("WEARIT_CDN_PRIVATE_KEY_PARAMETER")
+    #: Signed URLs expire at the next multiple of this after their expiry: one URL per
+    #: image version per window, which the phone's cache and the CDN can reuse.
+    cdn_url_window_s: int = _int("WEARIT_CDN_URL_WINDOW_SECONDS", 3600, 60, 24 * 3600)
+    #: How long the signed cookies of ``signed_cookies(user_id)`` last: a session.
+    cdn_cookie_expiry_s: int = _int("WEARIT_CDN_COOKIE_SECONDS", 12 * 3600, 60, 7 * 24 * 3600)
+    #: The distribution whose cache an erasure invalidates (stack output CdnDistributionId).
+    cdn_distribution_id: str | None = _setting(
+        "WEARIT_CDN_DISTRIBUTION_ID", parse=check_key_pair_id
+    )
     #: Merged over the SDK's own botocore configuration (proxies, user agent, ...).
     botocore_config: Config | None = field(default=None, compare=False)
 
@@ -241,10 +281,44 @@ class StorageSettings:
                 "WEARIT_REPLICA_BUCKET_NAME equals the primary bucket name; point it at the "
                 "replication destination bucket or unset it"
             )
+        self._check_cdn()
         for name, setting in _TABLE.items():
             value = getattr(self, name)
             if isinstance(value, int | float):
                 setting.check(value)
+
+    def _check_cdn(self) -> None:
+        if self.cdn_domain is not None:
+            check_cdn_domain("WEARIT_CDN_DOMAIN", self.cdn_domain)
+        if self.cdn_key_pair_id is not None:
+            check_key_pair_id("WEARIT_CDN_KEY_PAIR_ID", self.cdn_key_pair_id)
+        if self.cdn_distribution_id is not None:
+            check_key_pair_id("WEARIT_CDN_DISTRIBUTION_ID", self.cdn_distribution_id)
+        sources = [
+            variable
+            for variable, value in (
+                ("WEARIT_CDN_PRIVATE_KEY_FILE", self.cdn_private_key_file),
+                ("WEARIT_CDN_PRIVATE_KEY_SECRET", self.cdn_private_key_secret),
+                ("WEARIT_CDN_PRIVATE_KEY_PARAMETER", self.cdn_private_key_parameter),
+            )
+            if value is not None
+        ]
+        if (self.cdn_domain is None) != (self.cdn_key_pair_id is None):
+            raise StorageConfigurationError(
+                "WEARIT_CDN_DOMAIN and WEARIT_CDN_KEY_PAIR_ID must be set together (the CDN "
+                "and the key it trusts), or both left unset to serve presigned S3 URLs"
+            )
+        if self.cdn_domain is not None and len(sources) != 1:
+            raise StorageConfigurationError(
+                "the CDN needs its private key from exactly one of WEARIT_CDN_PRIVATE_KEY_FILE, "
+                "WEARIT_CDN_PRIVATE_KEY_SECRET (Secrets Manager) or "
+                f"WEARIT_CDN_PRIVATE_KEY_PARAMETER (SSM SecureString); got {len(sources)}"
+            )
+        if self.cdn_domain is None and sources:
+            raise StorageConfigurationError(
+                f"{sources[0]} is set without WEARIT_CDN_DOMAIN and WEARIT_CDN_KEY_PAIR_ID: set "
+                "them too, or unset it"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -309,11 +383,22 @@ class StorageSettings:
             bucket_name=self.replica_bucket_name,
             replica_bucket_name=None,
             replica_region=None,
+            # URLs are made by the primary's client only (the CDN reads the replica itself).
+            cdn_domain=None,
+            cdn_key_pair_id=None,
+            cdn_private_key_file=None,
+            cdn_private_key_secret=None,
+            cdn_private_key_parameter=None,
         )
 
     @property
     def has_replica(self) -> bool:
         return self.replica_bucket_name is not None
+
+    @property
+    def has_cdn(self) -> bool:
+        """Whether stored images are served as signed CloudFront URLs."""
+        return self.cdn_domain is not None
 
 
 #: The rows of the settings table, by field name.

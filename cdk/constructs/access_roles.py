@@ -78,7 +78,22 @@ def kms_statement(sid: str, access: BucketAccess) -> list[iam.PolicyStatement]:
     ]
 
 
-def api_policy(access: BucketAccess) -> iam.PolicyDocument:
+def signing_key_statement(secret_arn: str | None) -> list[iam.PolicyStatement]:
+    """Reading the CDN's private key (the roles whose URLs the app shows sign them)."""
+    if secret_arn is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="ReadCdnSigningKey",
+            actions=["secretsmanager:GetSecretValue"],
+            resources=[secret_arn],
+        )
+    ]
+
+
+def api_policy(
+    access: BucketAccess, *, cdn_key_secret_arn: str | None = None
+) -> iam.PolicyDocument:
     """The WearIT API: what the app's requests need, and nothing that destroys data for
     good. It decodes untrusted images in-process: a leak of its credentials must not be
     able to delete any version, or reach the replica at all.
@@ -122,11 +137,14 @@ def api_policy(access: BucketAccess) -> iam.PolicyDocument:
             ),
             list_statement("ListOwnPrefixes", access.bucket_arn, (*APPLICATION_PREFIXES, ERASURES)),
             *kms_statement("UseBucketKey", access),
+            *signing_key_statement(cdn_key_secret_arn),
         ]
     )
 
 
-def tryon_worker_policy(access: BucketAccess) -> iam.PolicyDocument:
+def tryon_worker_policy(
+    access: BucketAccess, *, cdn_key_secret_arn: str | None = None
+) -> iam.PolicyDocument:
     """The VTO workers: read body and clothing photos, write try-on results and read them
     back (the URL ``upload_tryon_result`` returns must work). A failed write is undone by
     copying the previous result back (tags and versions of ``tryon/`` only). Nothing else."""
@@ -153,6 +171,7 @@ def tryon_worker_policy(access: BucketAccess) -> iam.PolicyDocument:
             ),
             list_statement("ListResults", access.bucket_arn, (TRYON,)),
             *kms_statement("UseBucketKey", access),
+            *signing_key_statement(cdn_key_secret_arn),
         ]
     )
 
@@ -256,12 +275,17 @@ def upload_worker_policy(
 
 
 def eraser_policy(
-    access: BucketAccess, queue_arn: str, extra: Sequence[iam.PolicyStatement] = ()
+    access: BucketAccess,
+    queue_arn: str,
+    extra: Sequence[iam.PolicyStatement] = (),
+    *,
+    distribution_arn: str | None = None,
 ) -> iam.PolicyDocument:
     """The eraser: the one role that deletes versions of user data, in both buckets. It
     decodes nothing and reads no photo: it lists, deletes, aborts unfinished uploads,
     reads the erasure requests and bindings it acts on, records its progress and schedules
-    its second pass on its own queue."""
+    its second pass on its own queue; with the CDN, it alone invalidates the erased users'
+    paths at the edges (``distribution_arn``)."""
     erased = (*ERASED_PREFIXES, TEMP)
     return iam.PolicyDocument(
         statements=[
@@ -310,6 +334,17 @@ def eraser_policy(
             list_statement("ListReplica", access.replica_bucket_arn, REPLICATED_PREFIXES),
             *kms_statement("UseBucketKey", access),
             *queue_kms_statement(access, send=True),
+            *(
+                []
+                if distribution_arn is None
+                else [
+                    iam.PolicyStatement(
+                        sid="InvalidateErasedUsers",
+                        actions=["cloudfront:CreateInvalidation"],
+                        resources=[distribution_arn],
+                    )
+                ]
+            ),
             *extra,
         ]
     )

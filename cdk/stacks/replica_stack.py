@@ -12,6 +12,7 @@ from constructs import Construct
 
 from cdk.config import EnvironmentConfig
 from cdk.constructs.bucket_rules import replica_lifecycle_rules
+from cdk.constructs.delivery import let_cloudfront_read_replica
 from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
 
 
@@ -48,5 +49,12 @@ class ReplicaStack(Stack):
             access_log_bucket=access_logs,
             access_log_prefix="replica/",
         ).bucket
+        if config.cdn.enabled:
+            let_cloudfront_read_replica(
+                self,
+                bucket=self.replica_bucket,
+                bucket_arn=f"arn:{self.partition}:s3:::{config.replica_bucket_name}",
+                key=key,
+            )
         CfnOutput(self, "ReplicaBucketName", value=self.replica_bucket.bucket_name)
         CfnOutput(self, "ReplicaRegion", value=config.replica_region)

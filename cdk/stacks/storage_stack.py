@@ -24,6 +24,7 @@ from cdk.constructs.access_roles import (
     upload_worker_policy,
 )
 from cdk.constructs.bucket_rules import cors_rules, data_lifecycle_rules
+from cdk.constructs.delivery import ImageDelivery, serve_images
 from cdk.constructs.monitoring import REQUEST_METRICS_FILTER_ID, StorageMonitoring
 from cdk.constructs.replication import CrossRegionReplication, ReplicationTarget, rule_id
 from cdk.constructs.secure_bucket import SecureBucket, access_log_bucket, rotating_key
@@ -123,7 +124,7 @@ class StorageStack(Stack):
             description="WearIT API: reads and writes user data, asks for erasure; deletes "
             "no version",
             trusted_principal=_principal(config.trusted_principals.api),
-            policy=api_policy(access),
+            policy=api_policy(access, cdn_key_secret_arn=config.cdn.private_key_secret_arn),
         ).role
         # The role's ARN built from its stable name, not a reference to the role: the bucket
         # policy then needs nothing from the role resource.
@@ -139,7 +140,9 @@ class StorageStack(Stack):
             role_name=f"{config.bucket_name}-tryon-worker",
             description="WearIT try-on workers: read body/ and clothing/, write tryon/",
             trusted_principal=_principal(config.trusted_principals.tryon_worker),
-            policy=tryon_worker_policy(access),
+            policy=tryon_worker_policy(
+                access, cdn_key_secret_arn=config.cdn.private_key_secret_arn
+            ),
         ).role
 
         self.monitoring = StorageMonitoring(
@@ -185,6 +188,22 @@ class StorageStack(Stack):
             self.bucket, self.replication.source_bucket_arn, [self.uploads, self.erasures], self.key
         )
 
+        # The image CDN (before the workers: the eraser invalidates erased users' paths).
+        self.delivery: ImageDelivery | None = None
+        if config.cdn.enabled:
+            self.delivery = serve_images(
+                self,
+                config,
+                bucket=self.bucket,
+                bucket_arn=self.replication.source_bucket_arn,
+                key=self.key,
+            )
+        distribution = (
+            None
+            if self.delivery is None
+            else (self.delivery.distribution.ref, self.delivery.distribution_arn)
+        )
+
         self.upload_worker_role, self.upload_worker = self._worker(
             config,
             "UploadWorker",
@@ -213,7 +232,12 @@ class StorageStack(Stack):
             "Eraser",
             name=f"{config.bucket_name}-eraser",
             description="WearIT eraser: requested erasures, both buckets, two passes",
-            policy=lambda extra: eraser_policy(access, self.erasures.queue.queue_arn, extra=extra),
+            policy=lambda extra: eraser_policy(
+                access,
+                self.erasures.queue.queue_arn,
+                extra=extra,
+                distribution_arn=None if distribution is None else distribution[1],
+            ),
             trusted=config.trusted_principals.eraser,
             queue=self.erasures,
             handler=ERASER_HANDLER,
@@ -222,6 +246,7 @@ class StorageStack(Stack):
                 "WEARIT_ERASURE_QUEUE_URL": self.erasures.queue.queue_url,
                 "WEARIT_REPLICA_BUCKET_NAME": config.replica_bucket_name,
                 "WEARIT_REPLICA_REGION_NAME": config.replica_region,
+                **({} if distribution is None else {"WEARIT_CDN_DISTRIBUTION_ID": distribution[0]}),
             },
             # Erasures are rare, and each one is a burst of deletes: two at a time at most.
             max_concurrency=MIN_WORKER_CONCURRENCY,

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from cdk.config import WORKER_RUNTIMES
-from tests.cdk.helpers import DISTINCT_PRINCIPALS, Templates, environments_with, synthesize_primary
+from tests.cdk.helpers import (
+    DISTINCT_PRINCIPALS,
+    SIGNING_KEY_SECRET,
+    Templates,
+    cdn_with,
+    environments_with,
+    synthesize_primary,
+)
 
 
 @pytest.fixture(scope="session")
@@ -25,12 +32,18 @@ def templates(cloud_assembly_dir: Path) -> Templates:
 def distinctly_trusted(
     cloud_assembly_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, dict[str, Any]]:
-    """The dev primary template with a different principal configured for every role, by
-    where the workers run (``workers``: ``lambda``, ``none``). ``cloud_assembly_dir`` first:
+    """The dev primary template with a different principal configured for every role and
+    the CDN's signing key in a secret, by where the workers run (``workers``: ``lambda``,
+    ``none``). ``cloud_assembly_dir`` first:
     it builds the workers' bundle the Lambda functions need."""
     return {
         workers: synthesize_primary(
-            environments_with("dev", workers=workers, trusted_principals=principals_for(workers)),
+            environments_with(
+                "dev",
+                workers=workers,
+                trusted_principals=principals_for(workers),
+                cdn=cdn_with("dev", private_key_secret_arn=SIGNING_KEY_SECRET),
+            ),
             "dev",
             tmp_path_factory.mktemp(f"cdk.out-{workers}"),
         )

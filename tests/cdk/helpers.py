@@ -46,6 +46,15 @@ DISTINCT_PRINCIPALS = {
 }
 
 
+#: A Secrets Manager secret holding the CDN's private key, for the variants that name one.
+SIGNING_KEY_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wearit/cdn-key-AbCdEf"
+
+
+def cdn_with(env: str, **settings: Any) -> dict[str, Any]:
+    """``env``'s ``cdn`` block of cdk.json with some settings replaced."""
+    return {**cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY][env]["cdn"], **settings}
+
+
 def environments_with(env: str, **overrides: Any) -> dict[str, Any]:
     """The cdk.json context with some keys of one environment replaced (None deletes)."""
     context = copy.deepcopy(cdk_json_context())

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cdk.config import ConfigError, TrustedPrincipals, load_environments
-from tests.cdk.helpers import environments_with
+from tests.cdk.helpers import cdn_with, environments_with
 from tests.synth import REPO_ROOT, cdk_json_context
 
 
@@ -74,6 +74,12 @@ def load(context: dict[str, Any], selected: str | None = None) -> None:
             {"trusted_principals": {"eraser": "arn:aws:iam::123456789012:role/ops"}},
             "'wearit:environments.dev.trusted_principals.eraser' is set, but with workers "
             "'lambda' only Lambda assumes that role: remove it, or set workers to 'none'",
+        ),
+        (
+            "dev",
+            {"cdn": cdn_with("dev", private_key_secret_arn="wearit/cdn-key")},
+            "'wearit:environments.dev.cdn.private_key_secret_arn' 'wearit/cdn-key' must be a "
+            "Secrets Manager secret ARN",
         ),
         # The one principal for every role is gone: a cdk.json still naming it is refused.
         (

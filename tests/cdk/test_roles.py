@@ -14,6 +14,7 @@ from tests.cdk.helpers import (
     ENVIRONMENTS,
     ERASED_PREFIXES,
     ROLE_SUFFIXES,
+    SIGNING_KEY_SECRET,
     Templates,
     allowed_pairs,
     as_list,
@@ -22,6 +23,7 @@ from tests.cdk.helpers import (
     resources_of_type,
     role_named,
     role_statements,
+    statements_by_sid,
 )
 from wearit_storage.categories import Category
 from wearit_storage.uploads.store import UPLOAD_WORKER_WRITER, WRITER_TAG
@@ -301,3 +303,25 @@ def test_role_arns_and_bucket_names_are_outputs(templates: Templates, env: str) 
     assert outputs["ReplicaBucketName"]["Value"] == f"wearit-storage-{env}-replica"
     replica_outputs = templates[f"WearitStorageReplica-{env}"]["Outputs"]
     assert "ReplicaBucketName" in replica_outputs
+
+
+@pytest.mark.parametrize("workers", ["none", "lambda"])
+def test_only_the_roles_that_show_images_read_the_cdn_signing_key(
+    distinctly_trusted: dict[str, dict[str, Any]], workers: str
+) -> None:
+    """The API and the try-on workers return image URLs, signed with the CDN's private key;
+    the upload worker and the eraser return none, so they cannot read it."""
+    template = distinctly_trusted[workers]
+    for suffix in ROLE_SUFFIXES.values():
+        found = statements_by_sid(role_named(template, f"wearit-storage-dev-{suffix}"))
+        reads = found.get("ReadCdnSigningKey")
+        if suffix in ("api", "tryon-worker"):
+            assert reads == {
+                "Action": "secretsmanager:GetSecretValue",
+                "Effect": "Allow",
+                "Resource": SIGNING_KEY_SECRET,
+                "Sid": "ReadCdnSigningKey",
+            }
+        else:
+            assert reads is None
+            assert "secretsmanager" not in str(found)

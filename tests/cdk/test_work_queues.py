@@ -320,6 +320,31 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
         }
 
 
+def distribution_arn(templates: Templates, env: str) -> dict[str, Any]:
+    (distribution_id,) = resources_of_type(
+        templates[f"WearitStorage-{env}"], "AWS::CloudFront::Distribution"
+    )
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:aws:cloudfront::",
+                {"Ref": "AWS::AccountId"},
+                ":distribution/",
+                {"Ref": distribution_id},
+            ],
+        ]
+    }
+
+
+def test_no_other_role_may_invalidate_the_cdn(templates: Templates) -> None:
+    for template in templates.values():
+        for resource in resources_of_type(template, "AWS::IAM::Role").values():
+            granted = str(resource["Properties"].get("Policies", []))
+            if "cloudfront:" in granted:
+                assert resource["Properties"]["RoleName"].endswith("-eraser")
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_eraser_role_has_exactly_what_erasing_needs(templates: Templates, env: str) -> None:
     """The one role that deletes versions of user data, in both buckets: it lists, deletes,
@@ -356,6 +381,8 @@ def test_the_eraser_role_has_exactly_what_erasing_needs(templates: Templates, en
         ("s3:ListBucketVersions", replica),
         ("logs:CreateLogStream", log_streams(env, "eraser")),
         ("logs:PutLogEvents", log_streams(env, "eraser")),
+        # The CDN is on in both environments' cdk.json: its edges forget the erased user.
+        ("cloudfront:CreateInvalidation", str(distribution_arn(templates, env))),
     }
     if env == "prod":
         key = str(DATA_KEY)

@@ -76,6 +76,11 @@ def test_the_upload_worker_is_sized_for_the_largest_image(templates: Templates, 
     assert "Ref" in variables["WEARIT_UPLOAD_QUEUE_URL"]
 
 
+def only_distribution(template: dict[str, Any]) -> str:
+    (distribution_id,) = resources_of_type(template, "AWS::CloudFront::Distribution")
+    return str(distribution_id)
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_eraser_is_small_one_erasure_at_a_time_and_knows_both_buckets(
     templates: Templates, env: str
@@ -92,6 +97,8 @@ def test_the_eraser_is_small_one_erasure_at_a_time_and_knows_both_buckets(
         "WEARIT_ERASURE_QUEUE_URL": {"Ref": erasures_id},
         "WEARIT_REPLICA_BUCKET_NAME": f"wearit-storage-{env}-replica",
         "WEARIT_REPLICA_REGION_NAME": "us-west-2",
+        # The CDN is on in both environments' cdk.json: the eraser invalidates there.
+        "WEARIT_CDN_DISTRIBUTION_ID": {"Ref": only_distribution(template)},
         "WEARIT_WORKER_CONCURRENCY": "1",
         "WEARIT_MESSAGE_DEADLINE_SECONDS": "240",
     }

@@ -110,6 +110,7 @@ class Rule:
     operation: str | None = None
     key: str | None = None  # substring of the object key
     nth: int | None = None
+    bucket: str | None = None  # exact bucket name (the primary, not the replica)
     matched: int = field(default=0, init=False)
 
     def decide(self, request: Request) -> Fault | None:
@@ -119,6 +120,8 @@ class Rule:
         if self.operation is not None and request.operation != self.operation:
             return None
         if self.key is not None and self.key not in request.key:
+            return None
+        if self.bucket is not None and request.bucket != self.bucket:
             return None
         self.matched += 1
         if self.nth is not None and self.matched != self.nth:

@@ -76,6 +76,9 @@ class Expect:
     def ref(self, target: str) -> str:
         if target == "AWS::AccountId":
             return self.env.account_id
+        stand_ins = {n.logical_id: n.stand_in for n in self.env.not_provisioned if n.stand_in}
+        if target in stand_ins:  # the CDN distribution, which policies name
+            return str(stand_ins[target])
         props = self.resources[target]["Properties"]
         return str(props.get("BucketName") or props["RoleName"])
 

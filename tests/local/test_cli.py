@@ -52,13 +52,16 @@ def test_demo_runs_the_whole_flow_against_templates_from_cdk_out(cdk_out: Path) 
         "presigned POST with a pinned destination (x-amz-meta-* in the policy)",
         "upload worker: S3 event on SQS -> validate + render -> ack",
         "upload_status(session) -> done",
+        "edge delivery: the CDN URL and cookies the app would get",
     ):
         assert f"ok   {step}" in out, step
     assert "600x800 (rotated upright)" in out
     assert "left: primary 0, replica 0, exports 0" in out
     assert "every file and its SHA-256 checked against the bucket" in out
     assert "done: clothing/demo-user-42-async/dress-3/image.jpg" in out
-    assert "demo passed: 22 steps" in out
+    assert "CloudFront (the app's):   https://images.dev.wearit.com/clothing/demo-user-42/" in out
+    assert "Path=/avatars/demo-user-42/; Secure; HttpOnly" in out
+    assert "demo passed: 23 steps" in out
 
 
 def test_demo_without_synthesized_templates_says_what_to_run(tmp_path: Path) -> None:

@@ -31,7 +31,6 @@ What moto 5.2 can and cannot prove, and how each cell of the matrix is checked:
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections.abc import Iterator
@@ -51,7 +50,7 @@ from tests.local.iam_policy import (
     role_policies,
     role_resource,
 )
-from tests.sdk.helpers import make_jpeg
+from tests.sdk.helpers import make_jpeg, object_created
 from wearit_local import (
     LocalCredentials,
     MotoServerError,
@@ -70,7 +69,7 @@ from wearit_storage import (
 )
 from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.uploads.destination import UploadDestination
-from wearit_storage.workers import Outcome, UploadProcessor, parse_message
+from wearit_storage.workers import Outcome, UploadProcessor
 
 # Rows: role and action. Columns: where. ``allow``/``deny``: enforced by moto.
 # ``allow*``/``deny*``: checked on the policy document (moto cannot evaluate the condition).
@@ -567,22 +566,7 @@ def test_every_request_the_upload_worker_makes_is_allowed_by_its_policy(
             )
             if fail_thumbnail:
                 _fail_thumbnail_puts(repo.s3_client.boto_client)
-            event = parse_message(
-                json.dumps(
-                    {
-                        "Records": [
-                            {
-                                "eventName": "ObjectCreated:Post",
-                                "eventTime": "2026-12-01T00:00:00Z",
-                                "s3": {
-                                    "bucket": {"name": env.data_bucket},
-                                    "object": {"key": key},
-                                },
-                            }
-                        ]
-                    }
-                )
-            )[0]
+            event = object_created(env.data_bucket, key)
             processor = UploadProcessor(repo.uploads, worker_id="matrix")
             if fail_thumbnail:
                 with pytest.raises(StorageError):

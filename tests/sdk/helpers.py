@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import io
 import json
+import uuid
 from typing import Any
 
 from PIL import Image
 
 from wearit_local.clients import emulator_client
 from wearit_local.notifications import notify_queue as notify_pinned_uploads
+from wearit_storage.uploads.events import ObjectCreated, parse_message
 
 PRIMARY_REGION = "eu-west-3"
 REPLICA_REGION = "eu-central-1"
@@ -54,3 +56,41 @@ def upload_queue(endpoint: str, name: str, *, max_receive_count: int = 5) -> tup
 def notify_queue(endpoint: str, bucket: str, queue_url: str) -> None:
     """The stack's notification (``wearit_local.notifications``), in the tests' region."""
     notify_pinned_uploads(endpoint, bucket, queue_url, PRIMARY_REGION)
+
+
+def object_created(bucket: str, key: str) -> ObjectCreated:
+    """The event S3 sends when a POST lands ``key`` (parsed as the worker parses it)."""
+    record = {
+        "eventName": "ObjectCreated:Post",
+        "eventTime": "2026-12-01T00:00:00Z",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+    }
+    (event,) = parse_message(json.dumps({"Records": [record]}))
+    return event
+
+
+def create_distribution(cloudfront: Any) -> str:
+    """A distribution in moto's CloudFront control API (it serves nothing): its id."""
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": f"wearit-test-{uuid.uuid4().hex}",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "primary",
+                        "DomainName": "wearit-storage-dev.s3.us-east-1.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "primary",
+                "ViewerProtocolPolicy": "https-only",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+        }
+    )["Distribution"]
+    return str(distribution["Id"])

@@ -29,6 +29,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"paths", "observability", "renditions", "faces"}),  # rules every feature uses
     frozenset({"imaging"}),  # pixels: knows no bucket
     frozenset({"settings"}),  # the environment's configuration
+    frozenset({"delivery"}),  # the CDN: signed URLs and cookies, the one seam of image URLs
     frozenset({"s3"}),  # the bucket: client, presigning, listings, versions
     frozenset({"uploads"}),  # getting images in: all-or-nothing store, direct uploads
     frozenset({"privacy"}),  # erasure, export, usage

@@ -13,7 +13,18 @@ from wearit_storage import S3Client, StorageRepository, SyncS3Client, SyncStorag
 from wearit_storage.faces.asynchronous import inline, offloaded
 
 #: Lifecycle and plumbing: each face has its own version of these, not a generated twin.
-_NOT_OPERATIONS = frozenset({"close", "from_settings", "operation", "render", "max_upload_bytes"})
+_NOT_OPERATIONS = frozenset(
+    {
+        "close",
+        "from_settings",
+        "operation",
+        "render",
+        "max_upload_bytes",
+        # The raw GetObject (a streaming body) the export reads through, and its wiring.
+        "get_object",
+        "read_from_replica",
+    }
+)
 
 
 def _operations(sync_class: type) -> set[str]:

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.sdk.helpers import all_versions, make_jpeg, notify_queue, upload_queue
+from tests.sdk.helpers import (
+    all_versions,
+    create_distribution,
+    make_jpeg,
+    notify_queue,
+    upload_queue,
+)
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
 from wearit_storage import (
@@ -19,6 +25,7 @@ from wearit_storage import (
     SyncS3Client,
     SyncStorageRepository,
 )
+from wearit_storage.delivery.invalidation import EdgeInvalidator, user_paths
 from wearit_storage.errors import UserErased
 from wearit_storage.privacy.eraser import Eraser
 from wearit_storage.uploads.destination import UploadDestination
@@ -280,3 +287,59 @@ def test_erasing_a_user_who_keeps_uploading_leaves_zero_objects_and_versions(
     assert repo.upload_status("sess-late-1").reason == "user_erased"
     assert worker.stats.done == 1
     assert worker.stats.rejected >= 2  # the pending upload and the late POSTs: user_erased
+
+
+# -- at the CDN's edges ------------------------------------------------------------------
+
+
+def test_erasure_invalidates_the_users_paths_and_the_report_says_so(
+    moto_endpoint: str, client: SyncS3Client, replica_client: SyncS3Client, jpeg: bytes
+) -> None:
+    """Both ways of erasing: ``delete_user_files`` (its report) and the eraser (the
+    status the API reads), each invalidation one CloudFront accepted (moto's API)."""
+    cloudfront = emulator_client("cloudfront", moto_endpoint)
+    distribution_id = create_distribution(cloudfront)
+    edges = EdgeInvalidator(cloudfront, distribution_id)
+    repo = SyncStorageRepository(client, replica_client=replica_client, edge_invalidator=edges)
+    repo.upload_clothing_image(USER, "item-1", jpeg, "photo.jpg")
+    report = repo.delete_user_files(USER)
+    assert report
+    assert report.cdn_invalidation is not None
+    assert report.cdn_invalidation.paths == user_paths(USER)
+    accepted = cloudfront.get_invalidation(
+        DistributionId=distribution_id, Id=report.cdn_invalidation.invalidation_id
+    )["Invalidation"]
+    assert accepted["InvalidationBatch"]["Paths"]["Items"] == list(user_paths(USER))
+
+    repo.request_user_erasure(USER)
+    scheduled = Scheduled()
+    eraser = Eraser(
+        client, replica_client, schedule=scheduled, delay=timedelta(0), edge_invalidator=edges
+    )
+    eraser.first_pass(USER)
+    eraser.second_pass(USER)
+    status = repo.erasure_status(USER)
+    assert status.state == "done"
+    listed = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"]
+    ids = [item["Id"] for item in listed["Items"]]
+    assert len(ids) == 3  # delete_user_files, then each pass of the eraser
+    assert status.cdn_invalidation_id in ids
+    assert status.cdn_invalidation_id != report.cdn_invalidation.invalidation_id
+
+
+def test_an_invalidation_that_fails_leaves_the_erasure_incomplete(
+    moto_endpoint: str, client: SyncS3Client, replica_client: SyncS3Client, jpeg: bytes
+) -> None:
+    """The buckets are clean, the edges may not be: the report is falsy (retry), naming
+    the distribution and the setting."""
+    cloudfront = emulator_client("cloudfront", moto_endpoint)
+    edges = EdgeInvalidator(cloudfront, "EDOESNOTEXIST")
+    repo = SyncStorageRepository(client, replica_client=replica_client, edge_invalidator=edges)
+    repo.upload_clothing_image(USER, "item-2", jpeg, "photo.jpg")
+    report = repo.delete_user_files(USER)
+    assert not report
+    assert report.remaining == {client.bucket_name: 0, replica_client.bucket_name: 0}
+    (failure,) = report.failures
+    assert failure.bucket == "cloudfront:EDOESNOTEXIST"
+    assert "WEARIT_CDN_DISTRIBUTION_ID" in failure.message
+    assert report.cdn_invalidation is None

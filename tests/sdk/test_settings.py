@@ -35,7 +35,7 @@ def test_full_environment() -> None:
             "AWS_BUCKET_NAME_DEV": "wearit-storage-dev",
             "AWS_BUCKET_NAME_PROD": "wearit-storage-prod",
             "AWS_ACCESS_KEY_ID": "AKIA",
-            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_SECRET_ACCESS_KEY": "the-secret-key",
             "AWS_ENDPOINT_URL": "http://localhost:9000",
             "WEARIT_REPLICA_BUCKET_NAME": "wearit-storage-replica",
             "WEARIT_REPLICA_REGION_NAME": "eu-central-1",
@@ -45,7 +45,7 @@ def test_full_environment() -> None:
         }
     )
     assert settings.bucket_name == "wearit-storage-prod"
-    assert (settings.access_key, settings.secret_key) == ("AKIA", "secret")
+    assert (settings.access_key, settings.secret_key) == ("AKIA", "the-secret-key")
     assert settings.endpoint_url == "http://localhost:9000"
     assert (settings.replica_bucket_name, settings.replica_region) == (
         "wearit-storage-replica",
@@ -54,7 +54,7 @@ def test_full_environment() -> None:
     assert settings.max_concurrency == 32
     assert settings.max_upload_bytes == 1000
     assert settings.body_get_expiry_s == 60
-    assert "secret" not in repr(settings)
+    assert "the-secret-key" not in repr(settings)
 
 
 def test_wearit_env_selects_dev_bucket_and_agrees_with_plain_name() -> None:
@@ -149,6 +149,12 @@ def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() ->
             raw = "eu-central-1"
         if name in ("upload_queue_url", "erasure_queue_url"):
             raw = "https://sqs.eu-west-3.amazonaws.com/123456789012/value-7"
+        if name in {"cdn_key_pair_id", "cdn_distribution_id"}:
+            raw = "KVALUE7ID"
+        if name == "cdn_domain":
+            raw = "images.value-7.example"
+        if name in {"cdn_url_window_s", "cdn_cookie_expiry_s"}:
+            raw = "700"
         environment = dict(BASE)
         if name in {"access_key", "secret_key", "session_token"}:
             environment |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
@@ -157,6 +163,16 @@ def test_every_row_of_the_settings_table_is_read_by_from_env_and_documented() ->
                 "WEARIT_REPLICA_BUCKET_NAME": "wearit-replica",
                 "WEARIT_REPLICA_REGION_NAME": "eu-central-1",
             }
+        if name.startswith("cdn_") and name != "cdn_distribution_id":
+            # The CDN's domain, key id and one key source go together.
+            environment |= {
+                "WEARIT_CDN_DOMAIN": "images.wearit.com",
+                "WEARIT_CDN_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+            }
+            if "private_key" in name:
+                environment |= {row.variable: raw}
+            else:
+                environment |= {"WEARIT_CDN_PRIVATE_KEY_FILE": "/run/secrets/cdn.pem"}
         environment[row.variable] = raw
         settings = StorageSettings.from_env(environment)
         assert str(getattr(settings, name)).removesuffix(".0") == raw, name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,10 @@ OUTPUT_ERASURE_DEAD_LETTER_QUEUE = "ErasureDeadLetterQueueUrl"
 OUTPUT_ERASER_ROLE = "EraserRoleArn"
 
 _RETRIES = Config(retries={"max_attempts": 3, "mode": "standard"})
+
+#: Not emulated, but named by the policies of resources that are (the data bucket's and
+#: key's grants to the image CDN): they get a stand-in id, so those policies still apply.
+STAND_IN_TYPES = frozenset({"AWS::CloudFront::Distribution"})
 
 
 def provision_environment(
@@ -162,6 +167,16 @@ def _provision_stack(
         )
         return properties
 
+    stand_ins = {
+        lid: f"not-provisioned-{lid}"
+        for lid in stack.resources
+        if stack.resources[lid].get("Type") in STAND_IN_TYPES
+    }
+    for lid, stand_in in stand_ins.items():
+        resolver.register(
+            lid,
+            PhysicalResource(stand_in, {"Id": stand_in, "DomainName": f"{stand_in}.invalid"}),
+        )
     # Keys first: aliases, encryption settings and policies refer to their ARNs, which
     # only exist once the keys do.
     created_keys = []
@@ -216,10 +231,17 @@ def _provision_stack(
         roles=tuple(roles),
         keys=tuple(keys),
         queues=tuple(queues),
-        outputs=_outputs(stack, resolver),
+        outputs=_outputs(stack, resolver, set(stand_ins)),
         skipped=tuple(skipped),
         not_provisioned=tuple(
-            NotProvisioned(stack.name, lid, str(res.get("Type")), _why_not(str(res.get("Type"))))
+            NotProvisioned(
+                stack.name,
+                lid,
+                str(res.get("Type")),
+                _why_not(str(res.get("Type"))),
+                stand_ins.get(lid),
+                _aliases(res),
+            )
             for lid, res in stack.resources.items()
             if res.get("Type") not in PROVISIONED_TYPES
         ),
@@ -238,18 +260,42 @@ def _why_not(cfn_type: str) -> str:
             "moto runs no Lambda function: the demo hands the queue's messages to the worker's "
             "handler as the event source mapping would, and `wearit-storage worker` polls"
         )
-    return "not emulated locally (monitoring and other non-storage resources)"
+    return "not emulated locally (monitoring, the CDN and other non-storage resources)"
 
 
-def _outputs(stack: StackTemplate, resolver: IntrinsicResolver) -> dict[str, str]:
-    """Every output that resolves locally (those naming monitoring resources do not)."""
+def _outputs(
+    stack: StackTemplate, resolver: IntrinsicResolver, stand_ins: set[str]
+) -> dict[str, str]:
+    """Every output that resolves locally (those naming monitoring resources do not, nor
+    those naming a stand-in: its id exists in policies only)."""
     outputs: dict[str, str] = {}
     for name, output in stack.outputs.items():
+        if _referenced(output["Value"]) & stand_ins:
+            continue
         try:
             outputs[name] = str(resolver.resolve(output["Value"], resource=f"{stack.name}/{name}"))
         except UnresolvableReferenceError:
             continue
     return outputs
+
+
+def _aliases(resource: Mapping[str, Any]) -> tuple[str, ...]:
+    config = resource.get("Properties", {}).get("DistributionConfig", {})
+    return tuple(a for a in config.get("Aliases", []) if isinstance(a, str))
+
+
+def _referenced(value: Any) -> set[str]:
+    """The logical ids a value names with ``Ref`` or ``Fn::GetAtt``."""
+    if isinstance(value, list):
+        return set().union(*(_referenced(item) for item in value))
+    if not isinstance(value, dict):
+        return set()
+    if set(value) == {"Ref"}:
+        return {str(value["Ref"])}
+    if set(value) == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        return {str(target.split(".")[0] if isinstance(target, str) else target[0])}
+    return set().union(*(_referenced(item) for item in value.values()))
 
 
 def _describe(

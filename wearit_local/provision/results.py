@@ -46,6 +46,11 @@ class NotProvisioned:
     logical_id: str
     cfn_type: str
     reason: str
+    #: The id that policies of provisioned resources were given for it (the buckets' and
+    #: keys' grants to the CDN distribution), when they name it; never a real resource.
+    stand_in: str | None = None
+    #: The host names a distribution answers on (its Aliases): what the demo signs for.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,11 @@ class ProvisionedEnvironment:
     @property
     def not_provisioned(self) -> tuple[NotProvisioned, ...]:
         return tuple(item for stack in self.stacks for item in stack.not_provisioned)
+
+    @property
+    def cdn_domain(self) -> str | None:
+        """The image CDN's host name (not served locally: the demo prints its URLs)."""
+        return next((a for item in self.not_provisioned for a in item.aliases), None)
 
     @property
     def skipped(self) -> tuple[SkippedProperty, ...]:

@@ -25,9 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from wearit_storage.delivery.invalidation import EdgeInvalidator
 from wearit_storage.errors import ErasureIncomplete
 from wearit_storage.observability import logger
-from wearit_storage.privacy.erasure import ErasureReport, erase, user_erasure_prefixes
+from wearit_storage.privacy.erasure import (
+    ErasureReport,
+    erase,
+    invalidate_erased_user,
+    user_erasure_prefixes,
+)
 from wearit_storage.privacy.requests import (
     EraserRecord,
     ErasureCounts,
@@ -72,7 +78,9 @@ class Eraser:
         *,
         schedule: ScheduleSecondPass,
         delay: timedelta = SECOND_PASS_DELAY,
+        edge_invalidator: EdgeInvalidator | None = None,
     ) -> None:
+        self.edge_invalidator = edge_invalidator
         self.primary = primary
         self.replica = replica
         self.schedule = schedule
@@ -84,7 +92,14 @@ class Eraser:
         counts = counts_of(report)
         after = datetime.now(UTC) + self.delay
         write_eraser_record(
-            self.primary, user_id, EraserRecord("erasing", counts, second_pass_after=after)
+            self.primary,
+            user_id,
+            EraserRecord(
+                "erasing",
+                counts,
+                second_pass_after=after,
+                cdn_invalidation_id=_invalidation_id(report),
+            ),
         )
         self.schedule(user_id, self.delay)
         logger.info("eraser: first pass of user %s done, second pass after %s", user_id, after)
@@ -107,7 +122,14 @@ class Eraser:
             raise
         counts = earlier + counts_of(report)
         write_eraser_record(
-            self.primary, user_id, EraserRecord("done", counts, completed_at=datetime.now(UTC))
+            self.primary,
+            user_id,
+            EraserRecord(
+                "done",
+                counts,
+                completed_at=datetime.now(UTC),
+                cdn_invalidation_id=_invalidation_id(report),
+            ),
         )
         logger.info("eraser: user %s erased, nothing left in either bucket", user_id)
         return PassResult(user_id, True, counts)
@@ -115,5 +137,12 @@ class Eraser:
     def _erase(self, user_id: str, *, keep_bindings: bool) -> ErasureReport:
         prefixes = user_erasure_prefixes(self.primary, user_id, keep_bindings=keep_bindings)
         report = erase(self.primary, self.replica, f"user {user_id}", prefixes)
+        # Each pass: a version still replicating at the first pass can land in the replica,
+        # which the CDN fails over to, and be cached from there before the second.
+        invalidate_erased_user(report, self.edge_invalidator, user_id)
         report.raise_if_incomplete()
         return report
+
+
+def _invalidation_id(report: ErasureReport) -> str | None:
+    return None if report.cdn_invalidation is None else report.cdn_invalidation.invalidation_id

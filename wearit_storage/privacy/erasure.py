@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wearit_storage.categories import ERASED_CATEGORIES, REPLICATED_CATEGORIES, Category
-from wearit_storage.errors import ErasureIncomplete
+from wearit_storage.delivery.invalidation import CdnInvalidation, EdgeInvalidator, user_paths
+from wearit_storage.errors import ErasureIncomplete, StorageError
 from wearit_storage.observability import logger
 from wearit_storage.paths import session_prefix, user_prefix
 from wearit_storage.s3.client import SyncS3Client
@@ -69,6 +70,9 @@ class ErasureReport:
     remaining: dict[str, int] = field(default_factory=dict)
     #: Buckets whose final listing failed: what remains there is unknown, not zero.
     unverified: list[str] = field(default_factory=list)
+    #: The CDN's invalidation of the user's paths, when a distribution is configured (a
+    #: failed one is among ``failures``: the report is then falsy, the erasure retried).
+    cdn_invalidation: CdnInvalidation | None = None
 
     def __bool__(self) -> bool:
         return self.complete
@@ -394,3 +398,25 @@ def preview_erasure(client: SyncS3Client, prefixes: Prefixes) -> ErasurePreview:
                     exports += category is Category.EXPORTS
             uploads += sum(1 for _ in list_uploads(client.boto_client, client.bucket_name, prefix))
     return ErasurePreview(files, versions, exports, uploads)
+
+
+def invalidate_erased_user(
+    report: ErasureReport, invalidator: EdgeInvalidator | None, user_id: str
+) -> ErasureReport:
+    """Drop ``user_id``'s cached images from the CDN's edges (``invalidator``: ``None``
+    without a distribution), recording the invalidation, or its failure, in ``report``."""
+    if invalidator is None:
+        return report
+    try:
+        report.cdn_invalidation = invalidator.invalidate(user_id)
+    except StorageError as exc:
+        report.failures.append(
+            ErasureFailure(
+                f"cloudfront:{invalidator.distribution_id}",
+                ",".join(user_paths(user_id)),
+                None,
+                exc.code,
+                str(exc),
+            )
+        )
+    return report

@@ -284,7 +284,7 @@ def _get(
     else:
         # botocore verifies a whole single-part body against the stored checksum.
         extra["ChecksumMode"] = "ENABLED"
-    return client.boto_client.get_object(Bucket=client.bucket_name, Key=key, **extra)
+    return client.get_object(key, **extra)  # the replica answers when the primary cannot
 
 
 def _stream_body(

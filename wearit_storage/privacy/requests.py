@@ -59,6 +59,8 @@ class ErasureStatus:
     #: When the second pass runs, while ``requested``.
     second_pass_after: datetime | None = None
     message: str | None = None
+    #: The CDN's invalidation of the user's paths (its latest), with a distribution.
+    cdn_invalidation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class EraserRecord:
     second_pass_after: datetime | None = None
     completed_at: datetime | None = None
     message: str | None = None
+    cdn_invalidation_id: str | None = None
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {
@@ -84,6 +87,8 @@ class EraserRecord:
             document["completed_at"] = self.completed_at.isoformat()
         if self.message:
             document["message"] = self.message
+        if self.cdn_invalidation_id:
+            document["cdn_invalidation_id"] = self.cdn_invalidation_id
         return json.dumps(document, sort_keys=True).encode()
 
     @classmethod
@@ -102,6 +107,7 @@ class EraserRecord:
                 second_pass_after=_moment(document.get("second_pass_after")),
                 completed_at=_moment(document.get("completed_at")),
                 message=document.get("message"),
+                cdn_invalidation_id=document.get("cdn_invalidation_id"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(
@@ -165,6 +171,7 @@ def erasure_status(client: SyncS3Client, user_id: str) -> ErasureStatus:
         counts=record.counts,
         second_pass_after=record.second_pass_after,
         message=record.message,
+        cdn_invalidation_id=record.cdn_invalidation_id,
     )
 
 

@@ -42,6 +42,9 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import ProtocolError
 
+from wearit_storage.categories import REPLICATED_CATEGORIES
+from wearit_storage.delivery.signing import SignedCookies
+from wearit_storage.delivery.urls import ImageUrls
 from wearit_storage.errors import (
     StorageConfigurationError,
     StorageError,
@@ -51,10 +54,15 @@ from wearit_storage.errors import (
 )
 from wearit_storage.faces.asynchronous import AsyncFace, BoundedExecutor, inline, offloaded
 from wearit_storage.faces.closing import ClosedOnExit
-from wearit_storage.observability import Instrumentation, MetricsHook, OperationRecord
-from wearit_storage.paths import validate_key
+from wearit_storage.observability import Instrumentation, MetricsHook, OperationRecord, logger
+from wearit_storage.paths import key_category, validate_key
 from wearit_storage.s3.presign import PresignedPost, Presigner
-from wearit_storage.s3.transport import CHECKSUM_ALGORITHM, create_s3_client, translate_error
+from wearit_storage.s3.transport import (
+    CHECKSUM_ALGORITHM,
+    boto_session,
+    create_s3_client,
+    translate_error,
+)
 from wearit_storage.settings import StorageSettings
 
 if TYPE_CHECKING:
@@ -105,6 +113,7 @@ class _Connection:
     settings: StorageSettings
     boto_client: BotoS3Client
     presigner: Presigner
+    urls: ImageUrls
 
 
 class SyncS3Client(ClosedOnExit):
@@ -122,6 +131,7 @@ class SyncS3Client(ClosedOnExit):
         self._instrumentation = Instrumentation(metrics_hook)
         self._connection: _Connection | None = None
         self._completed = threading.local()
+        self._replica: SyncS3Client | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -150,8 +160,14 @@ class SyncS3Client(ClosedOnExit):
         boto_client.meta.events.register(
             "after-call.s3.CompleteMultipartUpload", self._remember_completion
         )
+        presigner = Presigner(boto_client, settings)
+        try:
+            urls = ImageUrls.from_settings(settings, presigner, boto_session(settings))
+        except BaseException:
+            boto_client.close()
+            raise
         self.close()
-        self._connection = _Connection(settings, boto_client, Presigner(boto_client, settings))
+        self._connection = _Connection(settings, boto_client, presigner, urls)
 
     @classmethod
     def from_settings(
@@ -170,6 +186,11 @@ class SyncS3Client(ClosedOnExit):
     @property
     def connected(self) -> bool:
         return self._connection is not None
+
+    def read_from_replica(self, replica: SyncS3Client | None) -> None:
+        """Serve GETs from ``replica`` when this bucket stays unavailable (see
+        :meth:`get_object`); ``None`` turns it off. Writes never go there."""
+        self._replica = replica
 
     @property
     def _conn(self) -> _Connection:
@@ -272,8 +293,8 @@ class SyncS3Client(ClosedOnExit):
 
     def upload_file(self, file_data: bytes, s3_key: str, content_type: str = "image/jpeg") -> str:
         """Store the bytes and return a presigned GET URL (design-document signature)."""
-        self.put_object(file_data, s3_key, content_type)
-        return self.generate_presigned_url(s3_key)
+        stored = self.put_object(file_data, s3_key, content_type)
+        return self.image_url(s3_key, stored.version_id)
 
     def download_file(self, s3_key: str, *, max_bytes: int | None = None) -> bytes:
         """The object's bytes, checksum-verified; with ``max_bytes``, refuse larger objects
@@ -300,7 +321,7 @@ class SyncS3Client(ClosedOnExit):
             attempt = 1
             while True:
                 try:
-                    downloaded = self._get_body(conn, s3_key, version_id, max_bytes)
+                    downloaded = self._get_body(s3_key, version_id, max_bytes)
                 except BODY_ERRORS as exc:
                     if attempt == attempts:
                         raise StorageUnavailable(
@@ -315,12 +336,10 @@ class SyncS3Client(ClosedOnExit):
                 return downloaded
 
     def _get_body(
-        self, conn: _Connection, s3_key: str, version_id: str | None, max_bytes: int | None
+        self, s3_key: str, version_id: str | None, max_bytes: int | None
     ) -> DownloadedObject:
         request: dict[str, Any] = {} if version_id is None else {"VersionId": version_id}
-        response = conn.boto_client.get_object(
-            Bucket=conn.settings.bucket_name, Key=s3_key, ChecksumMode="ENABLED", **request
-        )
+        response = self.get_object(s3_key, ChecksumMode="ENABLED", **request)
         body = response["Body"]
         # Not ``with body as raw``: StreamingBody.__enter__ returns the raw urllib3 stream,
         # which skips botocore's length check and the checksum validation.
@@ -346,19 +365,49 @@ class SyncS3Client(ClosedOnExit):
             ),
         )
 
+    def get_object(self, s3_key: str, **params: Any) -> Any:
+        """``GetObject`` of this bucket (``params``: ``VersionId``, ``Range``...), the raw
+        boto3 response. When it still fails after botocore's retries with a 5xx or an
+        unreachable endpoint, a replica is set (:meth:`read_from_replica`) and the key is
+        replicated, the replica answers the same request (S3 keeps version ids when it
+        replicates); each such fallback is logged and reported as ``replica_fallback``."""
+        conn = self._conn
+        try:
+            return conn.boto_client.get_object(
+                Bucket=conn.settings.bucket_name, Key=s3_key, **params
+            )
+        except Exception as exc:
+            replica = self._replica
+            if replica is None or key_category(s3_key) not in REPLICATED_CATEGORIES:
+                raise
+            translated = translate_error(
+                exc, operation="download", key=s3_key, bucket=conn.settings.bucket_name
+            )
+            if not isinstance(translated, StorageUnavailable):
+                raise  # a missing key or a denial is the answer, not an outage
+            logger.warning(
+                "storage GET of %s failed on %s (%s): serving it from the replica %s",
+                s3_key,
+                conn.settings.bucket_name,
+                type(exc).__name__,
+                replica.bucket_name,
+            )
+            response = replica.boto_client.get_object(
+                Bucket=replica.bucket_name, Key=s3_key, **params
+            )
+            self._instrumentation.event("replica_fallback", s3_key)
+            return response
+
     def download_to_file(self, s3_key: str, path: str | os.PathLike[str]) -> int:
         """Stream the object to ``path`` in 1 MiB chunks (for objects too large to hold, such
         as export archives); returns its size. The bytes go to a ``.part`` file renamed into
         place when complete, so a failed download leaves no truncated file behind.
         """
         validate_key(s3_key)
-        conn = self._conn
         target = Path(path)
         partial = target.with_name(target.name + ".part")
         with self.operation("download", s3_key) as record:
-            response = conn.boto_client.get_object(
-                Bucket=conn.settings.bucket_name, Key=s3_key, ChecksumMode="ENABLED"
-            )
+            response = self.get_object(s3_key, ChecksumMode="ENABLED")
             body = response["Body"]
             try:
                 with partial.open("wb") as out:
@@ -433,13 +482,42 @@ class SyncS3Client(ClosedOnExit):
 
     # -- presigning --------------------------------------------------------------------
 
-    def generate_presigned_url(self, s3_key: str, expires_in: int | None = None) -> str:
-        """Presigned GET URL. ``None``: 3600 s, or 300 s for ``body/`` keys.
+    @property
+    def image_urls(self) -> ImageUrls:
+        """The seam every stored-image URL is made through (CDN or presigned S3)."""
+        return self._conn.urls
+
+    def generate_presigned_url(
+        self, s3_key: str, expires_in: int | None = None, *, version_id: str | None = None
+    ) -> str:
+        """GET URL: presigned S3, or with the CDN a signed CloudFront URL of ``version_id``
+        (required then: this makes no request). ``None``: 3600 s, or 300 s for ``body/``.
 
         Raises (``InvalidStorageKey``, ``InvalidStorageRequest``) rather than returning
         ``None``: a ``None`` URL would fail later and far away.
         """
-        return self._conn.presigner.get_url(s3_key, expires_in)
+        return self._conn.urls.url(s3_key, version_id, expires_in)
+
+    def image_url(
+        self, s3_key: str, version_id: str | None = None, expires_in: int | None = None
+    ) -> str:
+        """Like :meth:`generate_presigned_url`, but a CDN URL without ``version_id`` names
+        the current version, looked up with one ``HeadObject``."""
+        urls = self._conn.urls
+        if version_id is None and urls.served_by_cdn(s3_key):
+            version_id = self.head_object(s3_key).version_id
+            if version_id is None:
+                raise StorageConfigurationError(
+                    f"{s3_key!r} has no version id: the CDN serves versioned buckets only",
+                    key=s3_key,
+                )
+        return urls.url(s3_key, version_id, expires_in)
+
+    def signed_cookies(self, user_id: str) -> SignedCookies:
+        """The CDN's signed cookies for ``user_id``'s served images, for
+        ``WEARIT_CDN_COOKIE_SECONDS``."""
+        conn = self._conn
+        return conn.urls.signed_cookies(user_id, conn.settings.cdn_cookie_expiry_s)
 
     def generate_presigned_put_url(
         self, s3_key: str, content_type: str, content_length: int, expires_in: int | None = None
@@ -529,5 +607,7 @@ class S3Client(AsyncFace[SyncS3Client]):
     delete_file = offloaded(SyncS3Client.delete_file)
     delete_version = offloaded(SyncS3Client.delete_version)
     generate_presigned_url = inline(SyncS3Client.generate_presigned_url)
+    image_url = offloaded(SyncS3Client.image_url)
+    signed_cookies = offloaded(SyncS3Client.signed_cookies)
     generate_presigned_put_url = inline(SyncS3Client.generate_presigned_put_url)
     generate_presigned_post = inline(SyncS3Client.generate_presigned_post)

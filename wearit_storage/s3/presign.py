@@ -107,6 +107,10 @@ class Presigner:
             return self._settings.body_get_expiry_s
         return self._settings.get_expiry_s
 
+    def get_expiry(self, key: str, expires_in: int | None = None) -> int:
+        """``expires_in`` validated, or the category's default (a CDN URL's too)."""
+        return validate_expiry(self.default_get_expiry(key) if expires_in is None else expires_in)
+
     def get_url(self, key: str, expires_in: int | None = None) -> str:
         """Presigned GET; ``expires_in=None`` picks the per-category default.
 
@@ -114,7 +118,7 @@ class Presigner:
         ``image/*``, SVG included): served as an opaque download, never rendered inline.
         """
         parsed = parse_key(key)
-        expiry = validate_expiry(self.default_get_expiry(key) if expires_in is None else expires_in)
+        expiry = self.get_expiry(key, expires_in)
         params = {"Bucket": self._bucket, "Key": key}
         if parsed.category is Category.TEMP:
             params |= {

@@ -231,6 +231,12 @@ class UploadProcessor:
             avif_key=stored.main_avif.key if stored.main_avif else None,
             thumbnail_avif_key=stored.thumbnail_avif.key if stored.thumbnail_avif else None,
             completed_at=datetime.now(UTC),
+            main_version_id=stored.main.version_id,
+            thumbnail_version_id=stored.thumbnail.version_id if stored.thumbnail else None,
+            avif_version_id=stored.main_avif.version_id if stored.main_avif else None,
+            thumbnail_avif_version_id=(
+                stored.thumbnail_avif.version_id if stored.thumbnail_avif else None
+            ),
         )
         if not self._settle(upload, done):
             return RecordResult(Outcome.BUSY, upload.key, retry_in=self.lease)

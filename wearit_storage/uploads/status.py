@@ -52,11 +52,11 @@ class UploadStatus:
     """What ``upload_status(session_id)`` answers.
 
     ``done``: ``main_key`` (and ``thumbnail_key`` where the category has thumbnails) with
-    presigned GET URLs, and the AVIFs beside them (``avif_key``, ``thumbnail_avif_key``,
-    their URLs) where the category stores AVIF; ``rejected``: ``reason`` (an
-    ``ImageRejected`` reason, or why the upload itself was refused: ``session_closed``,
-    ``user_erased``, ``invalid_upload``) and a message; ``pending``: nothing yet (not
-    uploaded, queued, or being rendered).
+    GET URLs (signed CDN URLs of their versions, or presigned S3) and version ids, and the
+    AVIFs beside them (``avif_key``, ``thumbnail_avif_key``, their URLs) where the
+    category stores AVIF; ``rejected``: ``reason`` (an ``ImageRejected`` reason, or why the
+    upload itself was refused: ``session_closed``, ``user_erased``, ``invalid_upload``)
+    and a message; ``pending``: nothing yet (not uploaded, queued, or being rendered).
     """
 
     session_id: str
@@ -73,6 +73,9 @@ class UploadStatus:
     thumbnail_avif_key: str | None = None
     avif_url: str | None = field(default=None, repr=False)
     thumbnail_avif_url: str | None = field(default=None, repr=False)
+    #: The renditions' versions: what a CDN URL names (``presigned_url(key, version_id=)``).
+    main_version_id: str | None = None
+    thumbnail_version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,10 @@ class StatusRecord:
     completed_at: datetime | None = None
     avif_key: str | None = None
     thumbnail_avif_key: str | None = None
+    main_version_id: str | None = None
+    thumbnail_version_id: str | None = None
+    avif_version_id: str | None = None
+    thumbnail_avif_version_id: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -136,6 +143,10 @@ class StatusRecord:
             "thumbnail_avif_key",
             "reason",
             "message",
+            "main_version_id",
+            "thumbnail_version_id",
+            "avif_version_id",
+            "thumbnail_avif_version_id",
         ):
             value = getattr(self, name)
             if value:
@@ -170,6 +181,10 @@ class StatusRecord:
                 completed_at=_moment(document.get("completed_at")),
                 avif_key=document.get("avif_key"),
                 thumbnail_avif_key=document.get("thumbnail_avif_key"),
+                main_version_id=document.get("main_version_id"),
+                thumbnail_version_id=document.get("thumbnail_version_id"),
+                avif_version_id=document.get("avif_version_id"),
+                thumbnail_avif_version_id=document.get("thumbnail_avif_version_id"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedStatusRecord(
@@ -351,15 +366,20 @@ def status_for_api(client: SyncS3Client, session_id: str) -> UploadStatus:
         "done",
         main_key=record.main_key,
         thumbnail_key=record.thumbnail_key,
-        url=client.generate_presigned_url(record.main_key),
-        thumbnail_url=_url(client, record.thumbnail_key),
+        # Records written before version ids were recorded: a CDN URL looks them up.
+        url=client.image_url(record.main_key, record.main_version_id),
+        thumbnail_url=_url(client, record.thumbnail_key, record.thumbnail_version_id),
         completed_at=record.completed_at,
         avif_key=record.avif_key,
         thumbnail_avif_key=record.thumbnail_avif_key,
-        avif_url=_url(client, record.avif_key),
-        thumbnail_avif_url=_url(client, record.thumbnail_avif_key),
+        avif_url=_url(client, record.avif_key, record.avif_version_id),
+        thumbnail_avif_url=_url(
+            client, record.thumbnail_avif_key, record.thumbnail_avif_version_id
+        ),
+        main_version_id=record.main_version_id,
+        thumbnail_version_id=record.thumbnail_version_id,
     )
 
 
-def _url(client: SyncS3Client, key: str | None) -> str | None:
-    return client.generate_presigned_url(key) if key else None
+def _url(client: SyncS3Client, key: str | None, version_id: str | None) -> str | None:
+    return client.image_url(key, version_id) if key else None

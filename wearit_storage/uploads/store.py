@@ -67,7 +67,8 @@ class StoredImage:
     main: StoredObject
     thumbnail: StoredObject | None
     # Bearer URLs: kept out of the repr, so logging a result never logs a credential.
-    url: str = field(repr=False)  # presigned GET URL of the main JPEG
+    # The main JPEG's GET URL: a signed CDN URL of its version, or presigned S3.
+    url: str = field(repr=False)
     main_avif: StoredObject | None = None
     thumbnail_avif: StoredObject | None = None
     avif_url: str | None = field(default=None, repr=False)  # ... of the main AVIF
@@ -111,10 +112,12 @@ def store_renditions(
     return StoredImage(
         main=stored[main_key],
         thumbnail=None if thumbnail_key is None else stored[thumbnail_key],
-        url=client.generate_presigned_url(main_key),
+        url=client.image_url(main_key, stored[main_key].version_id),
         main_avif=main_avif,
         thumbnail_avif=None if thumbnail_key is None else stored.get(avif_key(thumbnail_key)),
-        avif_url=None if main_avif is None else client.generate_presigned_url(main_avif.key),
+        avif_url=(
+            None if main_avif is None else client.image_url(main_avif.key, main_avif.version_id)
+        ),
     )
 
 

@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from wearit_storage.categories import Category
+from wearit_storage.delivery.invalidation import EdgeInvalidator
 from wearit_storage.errors import InvalidStorageKey, MalformedUploadEvent, StorageError
 from wearit_storage.observability import Instrumentation, MetricsHook, logger
 from wearit_storage.paths import ERASURE_REQUEST_FILENAME, parse_key
 from wearit_storage.privacy.eraser import Eraser, ScheduleSecondPass
 from wearit_storage.s3.client import SyncS3Client
+from wearit_storage.s3.transport import boto_session
 from wearit_storage.settings import StorageSettings
 from wearit_storage.uploads.events import is_test_event, parse_message
 from wearit_storage.workers.messages import Verdict
@@ -70,6 +72,7 @@ class ErasureMessages:
             replica,
             schedule=scheduler(queue),
             delay=timedelta(seconds=settings.erasure_second_pass_s),
+            edge_invalidator=EdgeInvalidator.from_settings(settings, boto_session(settings)),
         )
         return cls(eraser, metrics_hook=metrics_hook)
 
