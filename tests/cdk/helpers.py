@@ -172,3 +172,23 @@ def function_named(template: dict[str, Any], name: str) -> tuple[str, dict[str, 
         if resource["Properties"]["FunctionName"] == name:
             return logical_id, resource
     raise AssertionError(f"no function named {name}")
+
+
+def only(template: dict[str, Any], cfn_type: str) -> tuple[str, dict[str, Any]]:
+    (found,) = resources_of_type(template, cfn_type).items()
+    return found
+
+
+def distribution_arn(templates: Templates, env: str) -> dict[str, Any]:
+    logical_id, _ = only(templates[f"WearitStorage-{env}"], "AWS::CloudFront::Distribution")
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:aws:cloudfront::",
+                {"Ref": "AWS::AccountId"},
+                ":distribution/",
+                {"Ref": logical_id},
+            ],
+        ]
+    }

@@ -13,7 +13,9 @@ from tests.cdk.helpers import (
     ENVIRONMENTS,
     Templates,
     bucket_named,
+    distribution_arn,
     environments_with,
+    only,
     resources_of_type,
 )
 from tests.synth import cdk_json_context
@@ -26,30 +28,10 @@ def primary_template(templates: Templates, env: str) -> dict[str, Any]:
     return templates[f"WearitStorage-{env}"]
 
 
-def only(template: dict[str, Any], cfn_type: str) -> tuple[str, dict[str, Any]]:
-    (found,) = resources_of_type(template, cfn_type).items()
-    return found
-
-
 def distribution_config(templates: Templates, env: str) -> dict[str, Any]:
     _, distribution = only(primary_template(templates, env), "AWS::CloudFront::Distribution")
     config: dict[str, Any] = distribution["Properties"]["DistributionConfig"]
     return config
-
-
-def distribution_arn(templates: Templates, env: str) -> dict[str, Any]:
-    logical_id, _ = only(primary_template(templates, env), "AWS::CloudFront::Distribution")
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:aws:cloudfront::",
-                {"Ref": "AWS::AccountId"},
-                ":distribution/",
-                {"Ref": logical_id},
-            ],
-        ]
-    }
 
 
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:

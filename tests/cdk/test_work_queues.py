@@ -15,6 +15,7 @@ from tests.cdk.helpers import (
     allowed_pairs,
     bucket_named,
     data_bucket,
+    distribution_arn,
     queue_named,
     resources_of_type,
     role_statements,
@@ -318,23 +319,6 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
             "Resource": DATA_KEY,
             "Sid": "DecryptUploadEvents",
         }
-
-
-def distribution_arn(templates: Templates, env: str) -> dict[str, Any]:
-    (distribution_id,) = resources_of_type(
-        templates[f"WearitStorage-{env}"], "AWS::CloudFront::Distribution"
-    )
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:aws:cloudfront::",
-                {"Ref": "AWS::AccountId"},
-                ":distribution/",
-                {"Ref": distribution_id},
-            ],
-        ]
-    }
 
 
 def test_no_other_role_may_invalidate_the_cdn(templates: Templates) -> None:

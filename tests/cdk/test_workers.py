@@ -17,6 +17,7 @@ from tests.cdk.helpers import (
     Templates,
     environments_with,
     function_named,
+    only,
     queue_named,
     resources_of_type,
     role_named,
@@ -76,11 +77,6 @@ def test_the_upload_worker_is_sized_for_the_largest_image(templates: Templates, 
     assert "Ref" in variables["WEARIT_UPLOAD_QUEUE_URL"]
 
 
-def only_distribution(template: dict[str, Any]) -> str:
-    (distribution_id,) = resources_of_type(template, "AWS::CloudFront::Distribution")
-    return str(distribution_id)
-
-
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_eraser_is_small_one_erasure_at_a_time_and_knows_both_buckets(
     templates: Templates, env: str
@@ -98,7 +94,7 @@ def test_the_eraser_is_small_one_erasure_at_a_time_and_knows_both_buckets(
         "WEARIT_REPLICA_BUCKET_NAME": f"wearit-storage-{env}-replica",
         "WEARIT_REPLICA_REGION_NAME": "us-west-2",
         # The CDN is on in both environments' cdk.json: the eraser invalidates there.
-        "WEARIT_CDN_DISTRIBUTION_ID": {"Ref": only_distribution(template)},
+        "WEARIT_CDN_DISTRIBUTION_ID": {"Ref": only(template, "AWS::CloudFront::Distribution")[0]},
         "WEARIT_WORKER_CONCURRENCY": "1",
         "WEARIT_MESSAGE_DEADLINE_SECONDS": "240",
     }

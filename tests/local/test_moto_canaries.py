@@ -158,7 +158,7 @@ def test_canary_moto_accepts_acls_on_a_bucket_owner_enforced_bucket(
 def test_canary_moto_ignores_the_queue_policy(dev: ProvisionedEnvironment) -> None:
     """The TLS-only upload queue policy is held, yet plain-HTTP sends and receives by any
     caller work, and moto's S3 delivers whatever the SourceArn. The policy is asserted on
-    the template (tests/cdk/test_upload_pipeline.py) and read back as declared
+    the template (tests/cdk/test_work_queues.py) and read back as declared
     (tests/local/test_upload_pipeline.py); when this fails, moto evaluates queue policies."""
     sqs = emulator_client("sqs", dev.endpoint_url, dev.region)
     assert dev.endpoint_url.startswith("http://")

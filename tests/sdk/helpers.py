@@ -6,12 +6,14 @@ import functools
 import io
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image
 
 from wearit_local.clients import emulator_client
-from wearit_local.notifications import notify_queue as notify_pinned_uploads
+from wearit_local.notifications import PINNED_UPLOADS
+from wearit_local.notifications import notify_queue as notify_objects
 from wearit_storage.uploads.events import ObjectCreated, parse_message
 
 PRIMARY_REGION = "eu-west-3"
@@ -53,9 +55,11 @@ def upload_queue(endpoint: str, name: str, *, max_receive_count: int = 5) -> tup
     return str(url), str(dlq_url)
 
 
-def notify_queue(endpoint: str, bucket: str, queue_url: str) -> None:
+def notify_queue(
+    endpoint: str, bucket: str, queue_url: str, filters: Sequence[tuple[str, str]] = PINNED_UPLOADS
+) -> None:
     """The stack's notification (``wearit_local.notifications``), in the tests' region."""
-    notify_pinned_uploads(endpoint, bucket, queue_url, PRIMARY_REGION)
+    notify_objects(endpoint, bucket, queue_url, PRIMARY_REGION, filters)
 
 
 def object_created(bucket: str, key: str) -> ObjectCreated:

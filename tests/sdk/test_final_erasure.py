@@ -19,6 +19,7 @@ from tests.sdk.helpers import (
 )
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
+from wearit_local.notifications import ERASURE_REQUESTS
 from wearit_storage import (
     ObjectNotFound,
     StorageRepository,
@@ -170,29 +171,8 @@ def test_the_erasure_queue_carries_the_first_pass_and_the_delayed_second(
 ) -> None:
     """The bucket announces the request; the eraser's own message carries the second pass."""
     url, _ = upload_queue(moto_endpoint, f"erasures-{uuid.uuid4().hex[:12]}")
+    notify_queue(moto_endpoint, bucket, url, ERASURE_REQUESTS)
     sqs = emulator_client("sqs", moto_endpoint, region="eu-west-3")
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    emulator_client("s3", moto_endpoint, region="eu-west-3").put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {
-                            "FilterRules": [
-                                {"Name": "prefix", "Value": "erasures/"},
-                                {"Name": "suffix", "Value": "/request.json"},
-                            ]
-                        }
-                    },
-                }
-            ]
-        },
-    )
     queue = WorkQueue(sqs, url)
     repo.upload_avatar(USER, jpeg, "me.jpg")
     repo.request_user_erasure(USER)

@@ -201,10 +201,9 @@ def test_a_rollback_goes_through_the_instrumented_client(
         ("upload", "clothing/u1/c1/photo_thumb.jpg", "error"),
         ("rollback_lookup", "clothing/u1/c1/photo.jpg", "ok"),
         ("delete", "clothing/u1/c1/photo.jpg", "ok"),
+        # The failed PUT may have landed (a lost answer): looked at too. The AVIFs, after
+        # it, were never sent: no request for them.
         ("rollback_lookup", "clothing/u1/c1/photo_thumb.jpg", "ok"),
-        # The AVIFs were never written, but the rollback looks at every rendition's key.
-        ("rollback_lookup", "clothing/u1/c1/photo.avif", "ok"),
-        ("rollback_lookup", "clothing/u1/c1/photo_thumb.avif", "ok"),
     ]
     assert admin.list_objects_v2(Bucket=bucket, Prefix="clothing/").get("KeyCount") == 0
 

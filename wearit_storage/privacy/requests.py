@@ -178,14 +178,7 @@ def erasure_status(client: SyncS3Client, user_id: str) -> ErasureStatus:
 def write_eraser_record(client: SyncS3Client, user_id: str, record: EraserRecord) -> None:
     key = erasure_status_key(user_id)
     body = record.to_json()
-    with client.operation("write_erasure_status", key, len(body)):
-        client.boto_client.put_object(
-            Bucket=client.bucket_name,
-            Key=key,
-            Body=body,
-            ContentType=_JSON,
-            ChecksumAlgorithm=CHECKSUM_ALGORITHM,
-        )
+    client.put_object(body, key, _JSON, operation="write_erasure_status")
 
 
 def read_eraser_record(client: SyncS3Client, user_id: str) -> EraserRecord | None:

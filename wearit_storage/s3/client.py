@@ -238,11 +238,13 @@ class SyncS3Client(ClosedOnExit):
         *,
         metadata: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
+        operation: str = "upload",
     ) -> StoredObject:
         """Store ``file_data``; returns the version id S3 assigned (for rollbacks).
 
         ``metadata`` becomes ``x-amz-meta-*`` headers; ``tags`` the object's tags (e.g. the
-        id that ties renditions of one upload together: readable without the bytes).
+        id that ties renditions of one upload together: readable without the bytes);
+        ``operation`` names the write in logs and metrics.
         """
         validate_key(s3_key)
         conn = self._conn
@@ -253,7 +255,7 @@ class SyncS3Client(ClosedOnExit):
         }
         if tags:
             extra["Tagging"] = urlencode(dict(tags))
-        with self.operation("upload", s3_key, len(file_data)):
+        with self.operation(operation, s3_key, len(file_data)):
             if len(file_data) >= conn.settings.multipart_threshold:
                 version_id = self._upload_multipart(conn, file_data, s3_key, extra)
                 return StoredObject(s3_key, version_id, len(file_data))

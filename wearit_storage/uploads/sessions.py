@@ -22,7 +22,6 @@ from wearit_storage.paths import (
     validate_id,
 )
 from wearit_storage.s3.client import SyncS3Client
-from wearit_storage.s3.transport import CHECKSUM_ALGORITHM
 
 _JSON: Final = "application/json"
 
@@ -33,14 +32,7 @@ def bind_session(client: SyncS3Client, user_id: str, session_id: str) -> None:
     body = json.dumps(
         {"session_id": session_id, "bound_at": datetime.now(UTC).isoformat()}
     ).encode()
-    with client.operation("bind_session", key, len(body)):
-        client.boto_client.put_object(
-            Bucket=client.bucket_name,
-            Key=key,
-            Body=body,
-            ContentType=_JSON,
-            ChecksumAlgorithm=CHECKSUM_ALGORITHM,
-        )
+    client.put_object(body, key, _JSON, operation="bind_session")
 
 
 def sessions_of(client: SyncS3Client, user_id: str) -> list[str]:
