@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: bootstrap bundle synth lint typecheck test demo local-up bench dist clean
+.PHONY: bootstrap bundle synth lint typecheck test demo local-up bench soak dist clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -57,7 +57,7 @@ MISSING_ENVIRONMENTS := import json; \
   artifacts = json.load(open("cdk.out/manifest.json"))["artifacts"].values(); \
   held = {a.get("properties", {}).get("tags", {}).get("Environment") for a in artifacts}; \
   print(" ".join(sorted(set(wanted) - held)))
-ifneq ($(filter synth demo local-up,$(MAKECMDGOALS)),)
+ifneq ($(filter synth demo local-up soak,$(MAKECMDGOALS)),)
 ifneq ($(wildcard $(SYNTH_STAMP)),)
 MISSING_IN_CDK_OUT := $(shell $(PYTHON) -c '$(MISSING_ENVIRONMENTS)' 2>/dev/null || echo '?')
 ifneq ($(MISSING_IN_CDK_OUT),)
@@ -112,6 +112,13 @@ $(BENCH_STAMP): requirements-bench.txt requirements.lock $(PY_STAMP)
 ONLY ?=
 bench: bootstrap $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(foreach section,$(ONLY),--only $(section))
+
+## soak: a benchmark, not a test: MINUTES (default 30) of mixed traffic against local up,
+## the workers and the eraser as child processes; then the end checks (exit 1 if any fails)
+## and the RSS of each process; writes benchmarks/results/soak.{json,md}. MINUTES=2: short.
+MINUTES ?= 30
+soak: $(SYNTH_STAMP)
+	$(PY) -m benchmarks.soak --minutes $(MINUTES)
 
 ## dist: the SDK's wheel and sdist in DIST_DIR (default dist/): what an application
 ## installs. Built with the venv's pinned setuptools (no isolated build env: no download);

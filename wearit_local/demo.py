@@ -120,19 +120,29 @@ def s3_of(environment: ProvisionedEnvironment, region: str) -> Any:
 def simulate_replication(environment: ProvisionedEnvironment, user: str) -> int:
     """moto does not replicate: copy the user's current objects to the replica bucket, as
     S3 replication would, so the erasure has something to remove there too."""
-    source = s3_of(environment, environment.region)
-    target = s3_of(environment, environment.replica_region)
+    return replicate_user(
+        s3_of(environment, environment.region),
+        environment.data_bucket,
+        s3_of(environment, environment.replica_region),
+        environment.replica_bucket,
+        user,
+    )
+
+
+def replicate_user(
+    source: Any, data_bucket: str, target: Any, replica_bucket: str, user: str
+) -> int:
+    """Copy ``user``'s current objects from ``data_bucket`` to ``replica_bucket`` (raw
+    boto3 clients of each region), as S3 replication would; how many were copied."""
     copied = 0
-    for category in ("clothing", "body", "tryon", "avatars"):
+    for category in USER_CATEGORIES:
         pages = source.get_paginator("list_objects_v2").paginate(
-            Bucket=environment.data_bucket, Prefix=f"{category}/{user}/"
+            Bucket=data_bucket, Prefix=f"{category}/{user}/"
         )
         for page in pages:
             for entry in page.get("Contents", []):
-                body = source.get_object(Bucket=environment.data_bucket, Key=entry["Key"])["Body"]
-                target.put_object(
-                    Bucket=environment.replica_bucket, Key=entry["Key"], Body=body.read()
-                )
+                body = source.get_object(Bucket=data_bucket, Key=entry["Key"])["Body"]
+                target.put_object(Bucket=replica_bucket, Key=entry["Key"], Body=body.read())
                 copied += 1
     return copied
 

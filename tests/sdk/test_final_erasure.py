@@ -148,6 +148,46 @@ def test_two_passes_then_done_with_the_counts(
     assert status.completed_at is not None
 
 
+def test_a_write_landing_during_the_first_pass_is_left_to_the_second(
+    repo: SyncStorageRepository,
+    client: SyncS3Client,
+    replica_client: SyncS3Client,
+    admin: Any,
+    bucket: str,
+    jpeg: bytes,
+) -> None:
+    """Found by the soak run: the upload worker records its refusal (user_erased) in the
+    user's session while the first pass erases it. That write is what the second pass is
+    for; were the first pass to fail for it, its message would come back only after the
+    erasure queue's visibility timeout (30 minutes), the status saying requested meanwhile."""
+    post = repo.presign_upload("sess-racing", "photo.jpg", destination=DESTINATION)
+    assert post_presigned(post, jpeg, "image/jpeg") in (200, 201, 204)
+    repo.request_user_erasure(USER)
+    landed: list[Any] = []
+
+    def worker_writes_its_record(**_: Any) -> None:
+        if not landed:  # after the pass deleted the session, before its final listing
+            landed.append(
+                admin.put_object(
+                    Bucket=bucket, Key="temp/sess-racing/status.json", Body=b'{"state": "x"}'
+                )
+            )
+
+    events = client.boto_client.meta.events
+    events.register("after-call.s3.DeleteObjects", worker_writes_its_record)
+    try:
+        eraser, scheduled = _eraser(client, replica_client)
+        eraser.first_pass(USER)
+    finally:
+        events.unregister("after-call.s3.DeleteObjects", worker_writes_its_record)
+    assert landed
+    assert scheduled.calls == [(USER, timedelta(0))]
+    assert repo.erasure_status(USER).state == "requested"
+    eraser.second_pass(USER)
+    assert repo.erasure_status(USER).state == "done"
+    assert all_versions(admin, bucket, "temp/sess-racing/") == []
+
+
 def test_a_second_pass_delivered_early_is_deferred_until_due(
     repo: SyncStorageRepository, client: SyncS3Client, replica_client: SyncS3Client
 ) -> None:

@@ -14,8 +14,9 @@ Anything later is refused at its source: the upload worker and the repository's 
 refuse a user with a tombstone, which outlives every late write (``cdk/config.py``).
 
 Both passes are idempotent: a redelivered message erases what is there (nothing) again.
-A pass that leaves something behind raises, so its message comes back, and after its
-retries lands in the erasure dead-letter queue, whose alarm pages.
+A pass whose deletions fail, and a second pass that leaves something behind, raise, so
+the message comes back, and after its retries lands in the erasure dead-letter queue,
+whose alarm pages. What was written while the first pass ran is left to the second.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Eraser:
 
     def first_pass(self, user_id: str) -> PassResult:
         # The bindings stay: the second pass finds the user's sessions by them again.
-        report = self._erase(user_id, keep_bindings=True)
+        report = self._erase(user_id, keep_bindings=True, final=False)
         counts = counts_of(report)
         after = datetime.now(UTC) + self.delay
         write_eraser_record(
@@ -112,7 +113,7 @@ class Eraser:
             return PassResult(user_id, True, record.counts, not_before=record.second_pass_after)
         earlier = record.counts if record is not None else ErasureCounts()
         try:
-            report = self._erase(user_id, keep_bindings=False)
+            report = self._erase(user_id, keep_bindings=False, final=True)
         except ErasureIncomplete as incomplete:
             write_eraser_record(
                 self.primary,
@@ -134,13 +135,25 @@ class Eraser:
         logger.info("eraser: user %s erased, nothing left in either bucket", user_id)
         return PassResult(user_id, True, counts)
 
-    def _erase(self, user_id: str, *, keep_bindings: bool) -> ErasureReport:
+    def _erase(self, user_id: str, *, keep_bindings: bool, final: bool) -> ErasureReport:
+        """Raises ``ErasureIncomplete`` if a deletion failed or a bucket could not be listed
+        again; entries written while the pass ran fail only the final pass: the first
+        races the writes in flight by design (a worker's refusal record in the user's
+        session, an upload that passed the tombstone check just before the request), and
+        the second pass is there for them."""
         prefixes = user_erasure_prefixes(self.primary, user_id, keep_bindings=keep_bindings)
         report = erase(self.primary, self.replica, f"user {user_id}", prefixes)
         # Each pass: a version still replicating at the first pass can land in the replica,
         # which the CDN fails over to, and be cached from there before the second.
         invalidate_erased_user(report, self.edge_invalidator, user_id)
-        report.raise_if_incomplete()
+        if final or report.failures or report.unverified:
+            report.raise_if_incomplete()
+        elif not report.complete:
+            logger.info(
+                "eraser: first pass of user %s: %s written meanwhile, left to the second pass",
+                user_id,
+                report.remaining,
+            )
         return report
 
 
