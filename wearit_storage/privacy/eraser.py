@@ -142,7 +142,9 @@ class Eraser:
         session, an upload that passed the tombstone check just before the request), and
         the second pass is there for them."""
         prefixes = user_erasure_prefixes(self.primary, user_id, keep_bindings=keep_bindings)
-        report = erase(self.primary, self.replica, f"user {user_id}", prefixes)
+        report = erase(
+            self.primary, self.replica, f"user {user_id}", prefixes, late_writes_expected=not final
+        )
         # Each pass: a version still replicating at the first pass can land in the replica,
         # which the CDN fails over to, and be cached from there before the second.
         invalidate_erased_user(report, self.edge_invalidator, user_id)
