@@ -72,13 +72,15 @@ def acknowledge_alias_scoped_key(role: iam.Role, partition: str, region: str) ->
     )
 
 
-def acknowledge_status_objects(role: iam.Role, resource: str, *, owners: str) -> None:
-    """IAM5 on ``arn:...:bucket/<prefix>/*/status.json``: one file name under every owner."""
+def acknowledge_fixed_name_objects(role: iam.Role, resource: str, *, owners: str) -> None:
+    """IAM5 on ``arn:...:bucket/<prefix>/*/<name>.json``: one file name under every owner
+    (a session's status, a user's erasure request or progress)."""
+    filename = resource.rsplit("/", 1)[-1]
     Validations.of(role).acknowledge(
         Acknowledgment(
             id=finding_id("IAM5", f"Resource::{resource}"),
             reason=(
-                f"Only the status.json object under each {owners}: the ids are created at "
+                f"Only the {filename} object under each {owners}: the ids are created at "
                 "run time, the file name is fixed."
             ),
         )

@@ -12,7 +12,12 @@ from typing import Final
 
 from wearit_storage.categories import ERASED_CATEGORIES, REPLICATED_CATEGORIES, Category
 from wearit_storage.delivery.served import SERVED_CATEGORIES
-from wearit_storage.paths import ERASURE_STATUS_FILENAME, PROMOTABLE_CATEGORIES, STATUS_FILENAME
+from wearit_storage.paths import (
+    ERASURE_REQUEST_FILENAME,
+    ERASURE_STATUS_FILENAME,
+    PROMOTABLE_CATEGORIES,
+    STATUS_FILENAME,
+)
 
 CLOTHING: Final = Category.CLOTHING.prefix
 BODY: Final = Category.BODY.prefix
@@ -46,6 +51,9 @@ PROMOTED_PREFIXES: Final[tuple[str, ...]] = tuple(
 STATUS_OBJECTS: Final = f"{TEMP}*/{STATUS_FILENAME}"
 # The one kind of object the eraser writes: each user's erasure progress.
 ERASURE_STATUS_OBJECTS: Final = f"{ERASURES}*/{ERASURE_STATUS_FILENAME}"
+# The one kind the API writes there: each user's request (the tombstone). Also what the
+# workers list to see whether a user asked (one key: the listing names no other user).
+ERASURE_REQUEST_OBJECTS: Final = f"{ERASURES}*/{ERASURE_REQUEST_FILENAME}"
 # What CloudFront may read (both buckets): the categories the CDN serves, never body/.
 CDN_PREFIXES: Final[tuple[str, ...]] = tuple(
     category.prefix for category in Category if category in SERVED_CATEGORIES

@@ -30,6 +30,7 @@ from wearit_local.provision import ProvisionedEnvironment, provision_environment
 from wearit_local.server import MotoServerProcess, running_moto_server
 from wearit_local.template import synth_hint
 from wearit_storage import StorageError
+from wearit_storage.imaging.budget import ALLOCATOR_ENVIRONMENT
 
 PROGRAM = "python -m wearit_local"
 DESCRIPTION = (
@@ -163,7 +164,11 @@ def serve(server: MotoServerProcess, args: argparse.Namespace) -> int:
     for name, value in environment.environment_variables().items():
         print(f"export {name}={shlex.quote(value)}")
     print("# and beside the application, the workers (deployed: the stack's Lambda functions):")
-    print("#   wearit-storage worker   # renders direct uploads (WEARIT_UPLOAD_QUEUE_URL)")
+    allocator = " ".join(f"{k}={v}" for k, v in ALLOCATOR_ENVIRONMENT.items())
+    print(
+        f"#   {allocator} wearit-storage worker"
+        "   # renders direct uploads (WEARIT_UPLOAD_QUEUE_URL)"
+    )
     print("#   wearit-storage eraser   # carries out erasure requests (WEARIT_ERASURE_QUEUE_URL)")
     print("# Ctrl-C (or SIGTERM) stops the server (its state is in memory only)", flush=True)
     code = server.wait()

@@ -7,6 +7,7 @@ Every wait here is bounded: the ready line, a drain after SIGTERM, the exit of `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -31,6 +32,8 @@ READY_PREFIX: Final = "# Ctrl-C"
 READY_TIMEOUT_S: Final = 180.0
 #: SIGTERM drains a worker: the receive in progress (20 s long poll) plus one render.
 DRAIN_TIMEOUT_S: Final = 60.0
+#: Ctrl-C stops ``up``: its moto child within 5 s (then killed), the rest at once.
+STOP_TIMEOUT_S: Final = 30.0
 
 
 #: The SDK's log lines: ``<time> LEVEL storage <operation> [failed] key=… error=Class: …``.
@@ -72,16 +75,27 @@ class LocalUp:
         children = children_of(self.process.pid)
         return children[0] if children else None
 
-    def stop(self) -> int:
-        """Ctrl-C, as in a terminal: ``up`` stops its moto child, then exits."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise LocalEnvironmentFailed("`local up` did not stop within 30 s of Ctrl-C") from None
+    def stop(self) -> str | None:
+        """Ctrl-C, as in a terminal: ``up`` stops its moto child, then exits. Returns what
+        went wrong (``None``: it exited by itself), never raises: a run's results are
+        written whatever the teardown does. Escalates to SIGTERM, then SIGKILL."""
+        for signum, wait_s in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 15.0)):
+            if self.process.poll() is None:
+                self.process.send_signal(signum)
+            try:
+                status = self.process.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                continue
+            if signum is signal.SIGINT:
+                return None if status == 0 else f"`local up` exited {status} on Ctrl-C"
+            return f"`local up` ignored Ctrl-C for {STOP_TIMEOUT_S:.0f} s; SIGTERM stopped it"
+        moto = self.moto_pid
+        self.process.kill()
+        self.process.wait()
+        if moto is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(moto, signal.SIGKILL)
+        return "`local up` stopped on neither Ctrl-C nor SIGTERM: killed, with its moto child"
 
 
 def start_local_up(cdk_out: Path, logs: Path) -> LocalUp:

@@ -32,12 +32,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['workers']} `wearit-storage worker` process(es) at "
         f"`WEARIT_WORKER_CONCURRENCY={results['worker_concurrency']}`, one `wearit-storage "
         "eraser`, the application's SDK in the driver, all against `python -m wearit_local up`; "
-        "glibc malloc "
-        + (
-            ", ".join(f"`{k}={v}`" for k, v in results["allocator"].items())
-            if results["allocator"]
-            else "with its defaults"
-        )
+        + f"glibc malloc: {_allocator(results['allocator']['workers_and_eraser'])} in the "
+        f"workers and the eraser (the worker functions' setting), "
+        f"{_allocator(results['allocator']['driver'])} in the driver"
         + f"; RSS after the warm-up: median of the samples in {results['memory']['warm_up_s']:.0f}-"
         f"{results['memory']['warm_up_s'] + results['memory']['window_s']:.0f} s, at the end: "
         f"in the last {results['memory']['window_s']:.0f} s of traffic.",
@@ -98,3 +95,7 @@ def markdown(results: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _allocator(settings: dict[str, str]) -> str:
+    return ", ".join(f"`{k}={v}`" for k, v in settings.items()) or "its defaults"

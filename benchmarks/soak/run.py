@@ -30,6 +30,7 @@ from benchmarks.soak.traffic import Pace, Traffic
 from wearit_local.clients import LocalCredentials, emulator_client
 from wearit_local.demo import replicate_user
 from wearit_storage import StorageRepository, StorageSettings
+from wearit_storage.imaging.budget import ALLOCATOR_ENVIRONMENT
 
 DEFAULT_MINUTES: Final = 30.0
 WORKER_CONCURRENCY: Final = 2  # the deployed function's, and what `make bench` measures
@@ -91,17 +92,31 @@ class Soak:
         try:
             exports = local.exports
             say(f"local up on {exports['AWS_ENDPOINT_URL']} (moto pid {local.moto_pid})")
-            workers = {**exports, "WEARIT_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY)}
+            # As deployed: the worker functions' allocator settings and concurrency.
+            workers = {
+                **exports,
+                **ALLOCATOR_ENVIRONMENT,
+                "WEARIT_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+            }
             children += [
                 start_sdk_process(f"worker-{n}", ["worker"], workers, self.logs)
                 for n in range(1, self.worker_count + 1)
             ]
-            children.append(start_sdk_process("eraser", ["eraser"], exports, self.logs))
-            return asyncio.run(self._drive(local, children))
+            eraser = {**exports, **ALLOCATOR_ENVIRONMENT}
+            children.append(start_sdk_process("eraser", ["eraser"], eraser, self.logs))
+            results = asyncio.run(self._drive(local, children))
         finally:
             for child in children:
                 child.stop()
-            local.stop()
+            stopped = local.stop()
+        # After the checks: how the environment stopped, a check of its own, so the run's
+        # results are written whatever the teardown did.
+        teardown = checks.CheckResult("local up stopped on Ctrl-C", stopped or "exited 0")
+        if stopped is not None:
+            teardown.add(stopped)
+        results["checks"].append(teardown.as_dict())
+        results["passed"] = results["passed"] and teardown.passed
+        return results
 
     # -- the run -------------------------------------------------------------------------
 
@@ -260,8 +275,12 @@ class Soak:
             "workers": self.worker_count,
             "worker_concurrency": WORKER_CONCURRENCY,
             "pace": asdict(Pace().scaled(self.duration_s)),
-            # glibc's tunables, passed on to every child: they decide how RSS grows.
-            "allocator": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
+            # glibc's tunables: they decide how RSS grows. The driver's are the app's (and
+            # local up's); the workers and the eraser run with the functions' own.
+            "allocator": {
+                "driver": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
+                "workers_and_eraser": dict(ALLOCATOR_ENVIRONMENT),
+            },
             "load_average": {"start": self.loads[0], "max": max(self.loads), "end": self.loads[-1]},
             "actions": dict(ledger.actions),
             "requests": dict(ledger.requests),

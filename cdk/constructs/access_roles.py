@@ -21,6 +21,7 @@ from cdk.prefixes import (
     BODY,
     CLOTHING,
     ERASED_PREFIXES,
+    ERASURE_REQUEST_OBJECTS,
     ERASURE_STATUS_OBJECTS,
     ERASURES,
     EXPORTS,
@@ -101,9 +102,9 @@ def api_policy(
     Objects of every category: read (versions too: a restore or an undone upload copies an
     older version back on top), write (tagged: the renditions of an upload share an upload
     id tag), hide behind a delete marker; ``temp/`` uploads it promotes itself are purged
-    (transient raw bytes, never replicated). Erasure is asked for (``erasures/``), not
-    done: the eraser does it. It records which user each upload session belongs to
-    (``sessions/``)."""
+    (transient raw bytes, never replicated). Erasure is asked for (``erasures/``: it writes
+    requests, and reads the eraser's status records, which it cannot forge), not done: the
+    eraser does it. It records which user each upload session belongs to (``sessions/``)."""
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
@@ -131,8 +132,14 @@ def api_policy(
             ),
             iam.PolicyStatement(
                 sid="AskForErasure",
-                # Request and read the status; never delete or hide a request (a tombstone).
-                actions=["s3:PutObject", "s3:GetObject"],
+                # Write requests only, never delete or hide one (a tombstone), never write a
+                # status: a leaked credential could otherwise report an erasure done.
+                actions=["s3:PutObject"],
+                resources=[f"{access.bucket_arn}/{ERASURE_REQUEST_OBJECTS}"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadErasureRequestsAndStatus",
+                actions=["s3:GetObject"],
                 resources=object_arns(access.bucket_arn, (ERASURES,)),
             ),
             list_statement("ListOwnPrefixes", access.bucket_arn, (*APPLICATION_PREFIXES, ERASURES)),
@@ -146,8 +153,9 @@ def tryon_worker_policy(
     access: BucketAccess, *, cdn_key_secret_arn: str | None = None
 ) -> iam.PolicyDocument:
     """The VTO workers: read body and clothing photos, write try-on results and read them
-    back (the URL ``upload_tryon_result`` returns must work). A failed write is undone by
-    copying the previous result back (tags and versions of ``tryon/`` only). Nothing else."""
+    back (the URL ``upload_tryon_result`` returns must work), see whether the result's user
+    asked for erasure (before it writes). A failed write is undone by copying the previous
+    result back (tags and versions of ``tryon/`` only). Nothing else."""
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
@@ -169,7 +177,11 @@ def tryon_worker_policy(
                 ],
                 resources=object_arns(access.bucket_arn, (TRYON,)),
             ),
-            list_statement("ListResults", access.bucket_arn, (TRYON,)),
+            # The erasure request of the result's user (one key, the tombstone), listed:
+            # a missing key answers 404 only to a role that may list it.
+            list_statement(
+                "ListResultsAndErasures", access.bucket_arn, (TRYON, ERASURE_REQUEST_OBJECTS)
+            ),
             *kms_statement("UseBucketKey", access),
             *signing_key_statement(cdn_key_secret_arn),
         ]
@@ -203,11 +215,13 @@ def upload_worker_policy(
     see whether a user asked for erasure. ``extra``: what running as a Lambda function
     adds (writing its own logs).
 
-    They decode hostile files, so they read no user's photos: every rendition they write
-    carries their writer tag (``s3:RequestObjectTag``: none without it), and the only
-    versions they may delete are those carrying it (``s3:ExistingObjectTag``): the undo of
-    their own half-written pairs. To find those versions they read tags, never bytes."""
-    own = {"StringEquals": {f"s3:ExistingObjectTag/{WRITER_TAG}": UPLOAD_WORKER_WRITER}}
+    They decode hostile files, so they read no user's photos and delete no version of
+    one: every rendition they write carries their writer tag (``s3:RequestObjectTag``:
+    none without it), and their undo of a half-written upload hides its renditions behind
+    delete markers, finding them by their tags, never their bytes. No tag condition could
+    confine a version delete: S3 evaluates ``s3:ExistingObjectTag`` for no delete (S3
+    User Guide, "Tagging and access control policies"), and a role that tags its writes
+    may tag any current version."""
     tagged = {"StringEquals": {f"s3:RequestObjectTag/{WRITER_TAG}": UPLOAD_WORKER_WRITER}}
     return iam.PolicyDocument(
         statements=[
@@ -256,16 +270,16 @@ def upload_worker_policy(
                 resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
             ),
             iam.PolicyStatement(
-                sid="RollBackOwnRenditions",
-                actions=["s3:DeleteObjectVersion"],
+                sid="HideFailedRenditions",
+                # A delete marker: every version stays in the key's history.
+                actions=["s3:DeleteObject"],
                 resources=object_arns(access.bucket_arn, PROMOTED_PREFIXES),
-                conditions=own,
             ),
             list_statement(
-                # erasures/: whether the upload's user asked for erasure (the tombstone).
+                # Whether the upload's user asked for erasure: their request's key alone.
                 "ListUploadsRenditionsAndErasures",
                 access.bucket_arn,
-                (TEMP, *PROMOTED_PREFIXES, ERASURES),
+                (TEMP, *PROMOTED_PREFIXES, ERASURE_REQUEST_OBJECTS),
             ),
             *kms_statement("UseBucketKey", access),
             *queue_kms_statement(access),

@@ -29,6 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.bundle import Bundle
+from wearit_storage.imaging.budget import ALLOCATOR_ENVIRONMENT
 from wearit_storage.imaging.limits import DEFAULT_LIMITS, MAX_UPLOAD_BYTES
 
 MIB = 2**20
@@ -147,6 +148,7 @@ class QueueWorkerFunction(Construct):
             role=role,
             environment={
                 **environment,
+                **ALLOCATOR_ENVIRONMENT,
                 "WEARIT_WORKER_CONCURRENCY": str(sizing.concurrency),
                 "WEARIT_MESSAGE_DEADLINE_SECONDS": str(int(sizing.message_deadline.to_seconds())),
             },

@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk.bundle import require_bundle
-from cdk.compliance import acknowledge_status_objects, acknowledge_worker_function
+from cdk.compliance import acknowledge_fixed_name_objects, acknowledge_worker_function
 from cdk.config import MIN_WORKER_CONCURRENCY, EnvironmentConfig
 from cdk.constructs.access_roles import (
     ApplicationRole,
@@ -40,6 +40,7 @@ from cdk.constructs.worker_function import (
     log_statement,
 )
 from cdk.prefixes import (
+    ERASURE_REQUEST_OBJECTS,
     ERASURE_STATUS_OBJECTS,
     ERASURES,
     REPLICATED_PREFIXES,
@@ -126,6 +127,11 @@ class StorageStack(Stack):
             trusted_principal=_principal(config.trusted_principals.api),
             policy=api_policy(access, cdn_key_secret_arn=config.cdn.private_key_secret_arn),
         ).role
+        acknowledge_fixed_name_objects(
+            self.api_role,
+            f"{self.replication.source_bucket_arn}/{ERASURE_REQUEST_OBJECTS}",
+            owners="erasures/ user folder (a user's erasure request)",
+        )
         # The role's ARN built from its stable name, not a reference to the role: the bucket
         # policy then needs nothing from the role resource.
         api_role_arn = self.format_arn(
@@ -222,7 +228,7 @@ class StorageStack(Stack):
             },
             max_concurrency=config.worker_max_concurrency,
         )
-        acknowledge_status_objects(
+        acknowledge_fixed_name_objects(
             self.upload_worker_role,
             f"{self.replication.source_bucket_arn}/{STATUS_OBJECTS}",
             owners="temp/ upload session (random session ids)",
@@ -251,7 +257,7 @@ class StorageStack(Stack):
             # Erasures are rare, and each one is a burst of deletes: two at a time at most.
             max_concurrency=MIN_WORKER_CONCURRENCY,
         )
-        acknowledge_status_objects(
+        acknowledge_fixed_name_objects(
             self.eraser_role,
             f"{self.replication.source_bucket_arn}/{ERASURE_STATUS_OBJECTS}",
             owners="erasures/ user folder (a user's erasure progress)",

@@ -85,8 +85,9 @@ API_ACCESS: dict[Category, tuple[frozenset[str], bool]] = {
     # The raw uploads it promoted itself go for good: transient, never replicated.
     Category.TEMP: (API_OBJECT_ACTIONS | {"s3:DeleteObjectVersion"}, True),
     Category.EXPORTS: (API_OBJECT_ACTIONS, True),
-    # Asks for erasure and reads its status; never deletes a request.
-    Category.ERASURES: (frozenset({"s3:GetObject", "s3:PutObject"}), True),
+    # Reads requests and statuses (its puts are of request.json alone: test_roles); never
+    # deletes a request.
+    Category.ERASURES: (frozenset({"s3:GetObject"}), True),
     # Records whose each upload session is; nothing more.
     Category.SESSIONS: (frozenset({"s3:PutObject"}), False),
 }

@@ -265,8 +265,8 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
         ("s3:PutObject", f"{bucket}/temp/*/status.json"),
         ("s3:ListBucket", bucket),
         ("s3:ListBucketVersions", bucket),
-        # Renditions: written tagged, found by their tags, rolled back if its own; never
-        # read (it reads no user's photo).
+        # Renditions: written tagged, found by their tags, hidden if half-written; never
+        # read (it reads no user's photo), no version of one deleted.
         *(
             (action, f"{bucket}/{p}/*")
             for p in promoted
@@ -275,7 +275,7 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
                 "s3:PutObjectTagging",
                 "s3:AbortMultipartUpload",
                 "s3:GetObjectVersionTagging",
-                "s3:DeleteObjectVersion",
+                "s3:DeleteObject",
             )
         ),
         # Run as a Lambda function: writing its own log streams, nothing else.
@@ -288,12 +288,9 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
     assert allowed_pairs(found) == expected
     # Never tryon/, never the replica.
     assert not any("tryon" in r or "replica" in r for _, r in allowed_pairs(found))
-    # What it writes carries its writer tag; the only versions it deletes carry it too.
+    # What it writes carries its writer tag.
     assert found["WriteOwnRenditions"]["Condition"] == {
         "StringEquals": {f"s3:RequestObjectTag/{WRITER_TAG}": UPLOAD_WORKER_WRITER}
-    }
-    assert found["RollBackOwnRenditions"]["Condition"] == {
-        "StringEquals": {f"s3:ExistingObjectTag/{WRITER_TAG}": UPLOAD_WORKER_WRITER}
     }
     unconditioned = {sid for sid, s in found.items() if "Condition" not in s}
     assert unconditioned == {
@@ -302,11 +299,14 @@ def test_the_upload_worker_role_has_exactly_what_the_pipeline_needs(
         "RecordUploadStatus",
         "AbortOwnMultipartUploads",
         "FindOwnVersions",
+        "HideFailedRenditions",
         "WriteOwnLogs",
     }
     listing = found["ListUploadsRenditionsAndErasures"]["Condition"]
     assert listing == {
-        "StringLike": {"s3:prefix": ["temp/*", "clothing/*", "body/*", "avatars/*", "erasures/*"]}
+        "StringLike": {
+            "s3:prefix": ["temp/*", "clothing/*", "body/*", "avatars/*", "erasures/*/request.json*"]
+        }
     }
     if env == "prod":
         assert found["UseBucketKey"]["Condition"] == {

@@ -74,6 +74,8 @@ def test_the_upload_worker_is_sized_for_the_largest_image(templates: Templates, 
     assert variables["AWS_BUCKET_NAME"] == f"wearit-storage-{env}"
     assert variables["WEARIT_WORKER_CONCURRENCY"] == "2"
     assert int(variables["WEARIT_MESSAGE_DEADLINE_SECONDS"]) < props["Timeout"]
+    # Read by glibc when the runtime starts: two arenas, not one per rendering thread.
+    assert variables["MALLOC_ARENA_MAX"] == "2"
     assert "Ref" in variables["WEARIT_UPLOAD_QUEUE_URL"]
 
 
@@ -95,6 +97,7 @@ def test_the_eraser_is_small_one_erasure_at_a_time_and_knows_both_buckets(
         "WEARIT_REPLICA_REGION_NAME": "us-west-2",
         # The CDN is on in both environments' cdk.json: the eraser invalidates there.
         "WEARIT_CDN_DISTRIBUTION_ID": {"Ref": only(template, "AWS::CloudFront::Distribution")[0]},
+        "MALLOC_ARENA_MAX": "2",
         "WEARIT_WORKER_CONCURRENCY": "1",
         "WEARIT_MESSAGE_DEADLINE_SECONDS": "240",
     }

@@ -3,14 +3,15 @@
 An upload writes ``photo.jpg``, ``photo_thumb.jpg``, then their AVIFs ``photo.avif`` and
 ``photo_thumb.avif``, all tagged with one ``wearit-upload-id``. In each scenario the proxy
 lets moto store writes and then resets the connection, so the SDK never learns their version
-ids; afterwards a pair stored before it must be current again (or the keys absent, as they
-were), and no current version may be the failed upload's. The two writers undo differently:
+ids; afterwards no current version may be the failed upload's, and nothing stored before
+is lost. Neither writer may delete versions; they undo differently:
 
-- the API (``upload_clothing_image``) may not delete versions: it supersedes the failed
-  upload (the previous version copied back on top, a delete marker where there was none);
-  the failed versions stay below, noncurrent, for the lifecycle;
-- the upload worker (``writer="upload-worker"``) deletes its own versions: nothing the
-  failed upload wrote remains.
+- the API (``upload_clothing_image``) supersedes the failed upload: the previous version
+  copied back on top (the pair stored before is current again), a delete marker where
+  there was none; the failed versions stay below, noncurrent, for the lifecycle;
+- the upload worker (``writer="upload-worker"``) reads no photo, so it cannot copy one
+  back: once the failed upload is current on a key, it hides the whole pair behind delete
+  markers; a pair stored before stays below, in the keys' history.
 """
 
 from __future__ import annotations
@@ -106,17 +107,23 @@ def test_a_failed_upload_is_undone_on_both_keys(
     assert failed_ids
 
     after = snapshot(admin, bucket, [FOLDER])
-    # What was current is current again, the same bytes (or the keys are absent again).
-    assert {key: _bytes_of(admin, bucket, key) for key in RENDITIONS} == kept_bytes
     assert all(kept.values()) is previous
     for key, version in _current_pair(admin, bucket).items():
         if version is not None:
             assert upload_id(admin, bucket, key, version) not in failed_ids
     assert all(after.get(entry) == data for entry, data in before.items())  # nothing lost
     if writer is not None:
-        # The worker deletes its own versions: not a version or marker more.
-        assert after == before
+        # The worker hides: what it added is the failed upload's noncurrent versions and
+        # delete markers. A write of it landed (above), so no key of the pair shows
+        # anything: never a new main beside an old thumbnail.
+        for key, version_id, is_marker in set(after) - set(before):
+            assert is_marker or upload_id(admin, bucket, key, version_id) in failed_ids
+        assert {key: _bytes_of(admin, bucket, key) for key in RENDITIONS} == dict.fromkeys(
+            RENDITIONS
+        )
     else:
+        # What was current is current again, the same bytes (or the keys are absent again).
+        assert {key: _bytes_of(admin, bucket, key) for key in RENDITIONS} == kept_bytes
         # The API supersedes: what it added is the failed upload's noncurrent versions, the
         # copies of the previous pair and delete markers, nothing else.
         for key, version_id, is_marker in set(after) - set(before):

@@ -89,8 +89,8 @@ TryOnWorkerRole  delete-version  deny       deny    deny    deny
 TryOnWorkerRole  list            deny*      deny*   allow*  deny*
 UploadWorkerRole get             deny       deny    deny    deny
 UploadWorkerRole put             deny*      deny*   deny    deny*
-UploadWorkerRole delete          deny       deny    deny    deny
-UploadWorkerRole delete-version  deny*      deny*   deny    deny*
+UploadWorkerRole delete          allow      allow   deny    allow
+UploadWorkerRole delete-version  deny       deny    deny    deny
 UploadWorkerRole list            allow*     allow*  deny*   allow*
 EraserRole       get             deny       deny    deny    deny
 EraserRole       put             deny       deny    deny    deny
@@ -104,7 +104,7 @@ EraserRole       list            allow*     allow*  allow*  allow*
 MATRIX_ELSEWHERE = """
 role             action          temp/   exports/  erasures/  sessions/  other-bucket  replica
 ApiRole          get             allow   allow     allow      deny       deny          deny
-ApiRole          put             allow   allow     allow      allow      deny          deny
+ApiRole          put             allow   allow     deny       allow      deny          deny
 ApiRole          delete          allow   allow     deny       deny       deny          deny
 ApiRole          delete-version  allow   deny      deny       deny       deny          deny
 ApiRole          list            allow*  allow*    allow*     deny*      deny          deny
@@ -117,7 +117,7 @@ UploadWorkerRole get             allow   deny      deny       deny       deny   
 UploadWorkerRole put             deny    deny      deny       deny       deny          deny
 UploadWorkerRole delete          allow   deny      deny       deny       deny          deny
 UploadWorkerRole delete-version  allow   deny      deny       deny       deny          deny
-UploadWorkerRole list            allow*  deny*     allow*     deny*      deny          deny
+UploadWorkerRole list            allow*  deny*     deny*      deny*      deny          deny
 EraserRole       get             deny    deny      allow      deny       deny          deny
 EraserRole       put             deny    deny      deny       deny       deny          deny
 EraserRole       delete          allow   allow     deny       allow      deny          allow
@@ -460,6 +460,17 @@ def test_the_try_on_role_stores_results_it_can_read_back(matrix: Matrix) -> None
         assert "X-Amz-Signature" in stored.url
 
 
+def test_the_api_writes_erasure_requests_never_a_status(matrix: Matrix) -> None:
+    """Enforced: a leaked API credential cannot report an erasure done (or postpone its
+    second pass) by writing the eraser's status record."""
+    s3 = matrix.s3("ApiRole", matrix.env.region)
+    bucket = matrix.env.data_bucket
+    s3.put_object(Bucket=bucket, Key="erasures/matrix-asker/request.json", Body=b"{}")
+    with pytest.raises(ClientError) as raised:
+        s3.put_object(Bucket=bucket, Key="erasures/matrix-asker/status.json", Body=b"{}")
+    assert raised.value.response["Error"]["Code"] == "AccessDenied"
+
+
 # --- every request the upload worker makes, on its policy document ------------------------
 
 
@@ -549,8 +560,8 @@ def test_every_request_the_upload_worker_makes_is_allowed_by_its_policy(
     """moto's enforcement hands identity policies no S3 request context, so a condition on
     ``s3:RequestObjectTag`` or ``s3:ExistingObjectTag`` never holds there. Every call the
     worker makes (a promotion, then one whose thumbnail fails, so its own half-written main
-    is rolled back) is decided on the role's policy document instead, with the context S3
-    would give: all allowed, the rollback's delete by the worker's own writer tag."""
+    is hidden) is decided on the role's policy document instead, with the context S3 would
+    give: all allowed, the undo a delete marker, never a version deleted outside temp/."""
     env = open_env
     settings = StorageSettings.from_env(env.environment_variables())
     admin = emulator_client("s3", env.endpoint_url, env.region)
@@ -575,13 +586,11 @@ def test_every_request_the_upload_worker_makes_is_allowed_by_its_policy(
                 assert processor.process(event).outcome is Outcome.DONE
     refused = [request for request in sent if not _allowed(documents, request)]
     assert refused == []
-    rollback = [
-        r for r in sent if r.action == "s3:DeleteObjectVersion" and "clothing/" in r.resource
+    hidden = [r for r in sent if r.action == "s3:DeleteObject" and "/clothing/" in r.resource]
+    assert hidden
+    assert not [
+        r for r in sent if r.action == "s3:DeleteObjectVersion" and "/temp/" not in r.resource
     ]
-    assert rollback
-    assert all(
-        r.context.get("s3:ExistingObjectTag/wearit-writer") == "upload-worker" for r in rollback
-    )
     # Never a read of a user's photo.
     assert not [
         r
@@ -636,9 +645,38 @@ def test_every_request_of_an_erasure_is_allowed_by_the_roles_policies(
         assert "DeleteMarkers" not in listed
 
 
+def test_every_request_of_a_try_on_result_is_allowed_by_its_policy(
+    cdk_out: Path, open_env: ProvisionedEnvironment
+) -> None:
+    """Found by a review: the try-on worker checks for its user's erasure request (a
+    listing of that one key) before it writes, which moto allowed whatever the role's
+    ``s3:prefix`` condition said. Every call of a stored result, one read back and one
+    whose write fails (then looked up to be undone), decided on the try-on role's
+    document."""
+    env = open_env
+    admin = emulator_client("s3", env.endpoint_url, env.region)
+    settings = StorageSettings.from_env(env.environment_variables())
+    sent: list[SentRequest] = []
+    with SyncStorageRepository.from_settings(settings) as repo:
+        _record_requests(repo.s3_client.boto_client, admin, sent)
+        repo.store_tryon_result("tryon-user", "t1", make_jpeg(), "result.jpg")
+        assert repo.download_tryon_result("tryon-user", "t1", "result.jpg")[:2] == b"\xff\xd8"
+        _fail_puts_ending(repo.s3_client.boto_client, "result.jpg")
+        with pytest.raises(StorageError):
+            repo.store_tryon_result("tryon-user", "t1", make_jpeg(color="red"), "result.jpg")
+    listed = [r.context["s3:prefix"] for r in sent if r.action == "s3:ListBucket"]
+    assert "erasures/tryon-user/request.json" in listed
+    documents = role_policies(cdk_out, "TryOnWorkerRole")
+    assert [request for request in sent if not _allowed(documents, request)] == []
+
+
 def _fail_thumbnail_puts(boto_client: Any) -> None:
+    _fail_puts_ending(boto_client, "_thumb.jpg")
+
+
+def _fail_puts_ending(boto_client: Any, ending: str) -> None:
     def refuse(params: dict[str, Any], **_: Any) -> None:
-        if params["Key"].endswith("_thumb.jpg"):
-            raise StorageUnavailable("the thumbnail's PUT kept failing", key=params["Key"])
+        if params["Key"].endswith(ending):
+            raise StorageUnavailable(f"the PUT of {params['Key']} kept failing", key=params["Key"])
 
     boto_client.meta.events.register("provide-client-params.s3.PutObject", refuse)

@@ -155,10 +155,11 @@ def test_failed_thumbnail_write_leaves_neither_rendition_current(
     ]
 
 
-def test_a_worker_written_failed_pair_leaves_nothing_at_all(
+def test_a_worker_written_failed_pair_is_hidden_without_a_version_deleted(
     repo: SyncStorageRepository, admin: Any, bucket: str, jpeg: bytes
 ) -> None:
-    """The upload worker deletes the versions it wrote (tagged with its writer tag)."""
+    """The upload worker, which may delete no version of user data and read no photo,
+    hides the main it wrote: no key shows anything, its version stays noncurrent."""
     _fail_puts_of(repo, "_thumb.jpg")
     renditions = repo.render(jpeg, "clothing")
     with pytest.raises(StorageError):
@@ -169,7 +170,11 @@ def test_a_worker_written_failed_pair_leaves_nothing_at_all(
             "clothing/u1/c1/photo_thumb.jpg",
             writer=UPLOAD_WORKER_WRITER,
         )
-    assert all_versions(admin, bucket) == []  # not even a noncurrent version or marker
+    assert admin.list_objects_v2(Bucket=bucket, Prefix="clothing/").get("KeyCount") == 0
+    assert sorted((k, marker) for k, _, marker in all_versions(admin, bucket)) == [
+        ("clothing/u1/c1/photo.jpg", False),
+        ("clothing/u1/c1/photo.jpg", True),
+    ]
 
 
 def test_failed_thumbnail_write_keeps_the_previous_pair_current(

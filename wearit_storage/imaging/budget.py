@@ -12,6 +12,15 @@ import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Final
+
+#: glibc's allocator settings of a process that renders on several threads, read once at
+#: its start (so set by whatever starts it: the worker functions' environment, a host's
+#: unit file). By default glibc gives each thread an arena of its own and keeps what a
+#: large render freed in it: a worker's RSS climbs for its first few hundred uploads.
+#: Two arenas halve that high-water mark at the same speed (``benchmarks/results/
+#: worker_allocator.md``).
+ALLOCATOR_ENVIRONMENT: Final = {"MALLOC_ARENA_MAX": "2"}
 
 
 class MemoryBudget:

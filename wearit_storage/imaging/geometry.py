@@ -35,8 +35,9 @@ def oriented_size(size: Size, orientation: int) -> Size:
 def fit_size(source: Size, box: Size) -> Size:
     """Largest size with the aspect ratio of ``source`` fitting in ``box``, never upscaled.
 
-    Same arithmetic as Pillow's ``Image.thumbnail`` (what the design document's code
-    called), so main images keep the dimensions its callers expect.
+    Same arithmetic as Pillow's ``Image.thumbnail`` (what the design document's code,
+    ``docs/design-document.fr.rst``, called), so main images keep the dimensions its
+    callers expect.
     """
     width, height = source
     box_width, box_height = box

@@ -8,29 +8,36 @@ was lost (S3 stored it, the SDK saw a reset) is found by its tag, and so is an e
 attempt that a retry superseded. Tags, not metadata: a role can read a version's tags
 (``s3:GetObjectVersionTagging``) without being able to read the photo.
 
-How an upload is undone depends on what the writer may do, and no application role may
-delete versions of user data at will:
+How an upload is undone depends on what the writer may read; no application role may
+delete versions of user data (only the eraser does):
 
 - **superseded** (the default: the API, the try-on workers): on each key whose current
   version is the upload's, the newest version it did not write is copied back on top, or
-  a delete marker hides the key when there is none. Nothing is deleted for good; the
-  upload's versions stay below as noncurrent versions until the lifecycle (or an erasure)
-  removes them.
-- **deleted** (``writer`` given: the upload worker): its renditions are also tagged
-  ``wearit-writer``, and its versions are deleted. Its role may delete only versions
-  carrying its own writer tag (``s3:ExistingObjectTag``), and may write none without it
-  (``s3:RequestObjectTag``): it can undo its own half-written pairs, nothing else.
+  a delete marker hides the key when there is none. The renditions stored before, if
+  any, are current again.
+- **hidden** (``writer`` given: the upload worker, whose renditions are also tagged
+  ``wearit-writer``): it reads no photo, so it cannot copy one back: if the upload is
+  current on any key, delete markers hide every rendition of the pair (never a new main
+  beside an old thumbnail). The renditions stored before, if any, stay below in the
+  keys' history. This is the end state only of an
+  upload that fails for good (a retry writes on top of the marker), which was replacing
+  them.
 
-Either way the renditions stored before, if any, are current again.
+Either way nothing is deleted for good: the upload's versions stay below as noncurrent
+versions until the lifecycle (or an erasure) removes them. The worker deleted its own
+versions before; S3 cannot confine that: ``s3:ExistingObjectTag`` is not evaluated for
+deletes or overwrites (S3 User Guide, "Tagging and access control policies"), and a role
+that may tag its writes may tag any current version (``PutObjectTagging``).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Final
 
 from wearit_storage.errors import StorageError
@@ -44,7 +51,7 @@ from wearit_storage.s3.versions import KeyVersion, copy_version_on_top, hide_key
 
 #: Object tag (``wearit-upload-id``) shared by the renditions of one upload.
 UPLOAD_ID_TAG: Final = "wearit-upload-id"
-#: Object tag naming the writer that may delete the version again (the upload worker).
+#: Object tag naming who wrote the version (the upload worker: its role writes none without).
 WRITER_TAG: Final = "wearit-writer"
 #: The upload worker's writer tag: its role's conditions name this value.
 UPLOAD_WORKER_WRITER: Final = "upload-worker"
@@ -83,8 +90,8 @@ def store_renditions(
     writer: str | None = None,
 ) -> StoredImage:
     """Write every rendition (main, then the thumbnail if a key is given; each JPEG, then
-    each AVIF the renditions hold), all-or-nothing; ``writer``: undo a failure by deleting
-    this writer's own versions (see the module)."""
+    each AVIF the renditions hold), all-or-nothing; ``writer``: tag them with it, and undo
+    a failure by hiding them, without reading any version (see the module)."""
     writes: list[tuple[bytes, str, str]] = [(renditions.main, main_key, MEDIA_TYPES["jpeg"])]
     if thumbnail_key is not None:
         writes.append((renditions.require_thumbnail(), thumbnail_key, MEDIA_TYPES["jpeg"]))
@@ -104,9 +111,11 @@ def store_renditions(
             attempted.append(key)
             stored[key] = client.put_object(body, key, content_type, tags=tags)
     except BaseException:
-        undo_upload(
-            client, upload_id, attempted, since=started - _CLOCK_SKEW, delete=writer is not None
-        )
+        since = started - _CLOCK_SKEW
+        if writer is None:
+            undo_upload(client, upload_id, attempted, since=since)
+        else:
+            hide_upload(client, upload_id, attempted, family=[key for _, key, _ in writes])
         raise
     main_avif = stored.get(avif_key(main_key))
     return StoredImage(
@@ -121,25 +130,44 @@ def store_renditions(
     )
 
 
-def undo_upload(
-    client: SyncS3Client, upload_id: str, keys: list[str], *, since: datetime, delete: bool
+def undo_upload(client: SyncS3Client, upload_id: str, keys: list[str], *, since: datetime) -> None:
+    """Supersede ``upload_id`` on ``keys`` (see the module; retried: it runs when the
+    storage is already failing). A failure here is logged; the caller's error stands."""
+    _retried(upload_id, [(key, partial(_supersede, client, key, upload_id, since)) for key in keys])
+
+
+def hide_upload(
+    client: SyncS3Client, upload_id: str, attempted: list[str], *, family: list[str]
 ) -> None:
-    """Undo ``upload_id`` on ``keys``: delete its versions, or supersede them (retried: it
-    runs when the storage is already failing). A failure here is logged; the caller's error
-    stands. A retry resumes at the key that failed: with four renditions an upload's undo
-    is many requests, and redoing the keys already undone would only meet more faults."""
-    remaining = list(keys)
+    """If ``upload_id`` is current on any key it ``attempted``, hide every key of its
+    ``family`` (all the renditions it was writing) that shows a version: a reader then sees
+    none of the pair rather than a new main beside an old thumbnail. Retried, logged,
+    never raised, like :func:`undo_upload`."""
+    landed: list[bool] = []
+
+    def find() -> None:
+        for key in attempted:
+            with client.operation("rollback_lookup", key):
+                if _current_of_upload(client, key, upload_id):
+                    landed.append(True)
+                    return
+        landed.append(False)
+
+    if _retried(upload_id, [(",".join(attempted), find)]) and landed[0]:
+        _retried(upload_id, [(key, partial(_hide_if_shown, client, key)) for key in family])
+
+
+def _retried(upload_id: str, steps: list[tuple[str, Callable[[], object]]]) -> bool:
+    """Run ``steps`` (key, step) in order, retried; whether all ran. A retry resumes at the
+    step that failed: with four renditions an undo is many requests, and redoing the keys
+    already undone would only meet more faults."""
+    remaining = list(steps)
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
             while remaining:
-                key = remaining[0]
-                if delete:
-                    for version_id in versions_of_upload(client, key, upload_id, since=since):
-                        client.delete_version(key, version_id)
-                else:
-                    _supersede(client, key, upload_id, since)
+                remaining[0][1]()
                 remaining.pop(0)
-            return
+            return True
         except StorageError:
             if attempt == _CLEANUP_ATTEMPTS:
                 # The write's own failure is what the caller must see; this one is logged
@@ -147,29 +175,45 @@ def undo_upload(
                 logger.exception(
                     "rollback of upload %s failed: %s may show it",
                     upload_id,
-                    ", ".join(remaining),
+                    ", ".join(key for key, _ in remaining),
                 )
-                return
+                return False
             time.sleep(min(_CLEANUP_MAX_BACKOFF_S, _CLEANUP_BACKOFF_S * 2 ** (attempt - 1)))
+    return False
+
+
+def _current_of_upload(client: SyncS3Client, key: str, upload_id: str) -> list[KeyVersion]:
+    """The versions of ``key``, newest first, if its current one is ``upload_id``'s; else
+    none (the upload's write never became current, or another came after it)."""
+    entries = [to_key_version(e) for e in key_versions(client.boto_client, client.bucket_name, key)]
+    current = next((e for e in entries if e.is_latest), None)
+    if current is None or current.is_delete_marker:
+        return []
+    if _upload_id_of(client, key, current.version_id) != upload_id:
+        return []
+    return entries
 
 
 def _supersede(client: SyncS3Client, key: str, upload_id: str, since: datetime) -> None:
     """If the current version of ``key`` is the upload's, make the newest version it did
     not write current again (a copy on top), or hide the key if there is none."""
     with client.operation("rollback_lookup", key):
-        entries = [
-            to_key_version(e) for e in key_versions(client.boto_client, client.bucket_name, key)
-        ]
-        current = next((e for e in entries if e.is_latest), None)
-        if current is None or current.is_delete_marker:
+        entries = _current_of_upload(client, key, upload_id)
+        if not entries:
             return
-        if _upload_id_of(client, key, current.version_id) != upload_id:
-            return  # the upload's write never became current (or another came after it)
         previous = _newest_not_of(client, key, entries, upload_id, since)
     if previous is None:
         hide_key(client, key)
     else:
         copy_version_on_top(client, key, previous)
+
+
+def _hide_if_shown(client: SyncS3Client, key: str) -> None:
+    with client.operation("rollback_lookup", key):
+        versions = key_versions(client.boto_client, client.bucket_name, key)
+    current = next((v for v in map(to_key_version, versions) if v.is_latest), None)
+    if current is not None and not current.is_delete_marker:
+        hide_key(client, key)
 
 
 def _newest_not_of(
@@ -181,15 +225,6 @@ def _newest_not_of(
         if entry.last_modified < since or _upload_id_of(client, key, entry.version_id) != upload_id:
             return entry
     return None
-
-
-def versions_of_upload(
-    client: SyncS3Client, key: str, upload_id: str, *, since: datetime
-) -> list[str]:
-    """Version ids under ``key`` tagged with ``upload_id``, newest first (``"null"`` on an
-    unversioned bucket, which S3 accepts as a version id)."""
-    with client.operation("rollback_lookup", key):
-        return list(_upload_versions(client, key, upload_id, since))
 
 
 def newest_version_of_upload(client: SyncS3Client, key: str, upload_id: str) -> str | None:
