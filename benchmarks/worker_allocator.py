@@ -1,7 +1,8 @@
 """``python -m benchmarks.worker_allocator [--uploads N]``: the upload worker's RSS under
 glibc's allocator settings, side by side in one run.
 
-Each setting runs in a fresh process, one after the other, against one moto server: the
+Each setting runs in a fresh process, one after the other, against a fresh moto server (a
+server holding the previous settings' objects would slow the later ones down): the
 worker's processor on two threads (``WEARIT_WORKER_CONCURRENCY=2``, as deployed) over the
 soak's photos in turn (phone JPEGs, a 12 MP photo, a PNG with alpha), recording RSS every
 25 uploads and the time taken. Settings: glibc's defaults (an arena per thread, a dynamic
@@ -97,13 +98,15 @@ def _child(endpoint: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
     return {"samples": samples}
 
 
-def _measure(setting: str, endpoint: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "benchmarks.worker_allocator", "--child", endpoint]
-    command += ["--cdk-out", str(cdk_out), "--uploads", str(uploads)]
+def _measure(setting: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    done = subprocess.run(
-        command, env=env | SETTINGS[setting], capture_output=True, text=True, check=False
-    )
+    with MotoServerProcess() as server:
+        command = [sys.executable, "-m", "benchmarks.worker_allocator"]
+        command += ["--child", server.endpoint_url, "--cdk-out", str(cdk_out)]
+        command += ["--uploads", str(uploads)]
+        done = subprocess.run(
+            command, env=env | SETTINGS[setting], capture_output=True, text=True, check=False
+        )
     if done.returncode != 0:
         raise RuntimeError(f"{setting}: the measured process failed:\n{done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
@@ -127,7 +130,7 @@ def _markdown(results: dict[str, Any]) -> str:
         f"Measured {results['date']} on {results['machine']['cores']} cores, Python "
         f"{results['machine']['python']}: {results['uploads']} uploads per setting through "
         f"the upload worker's processor on {THREADS} threads, each setting in a fresh "
-        "process, one after the other.",
+        "process against a fresh moto server, one after the other.",
         "",
         "| setting | RSS after 100 uploads (MiB) | at half (MiB) | at the end (MiB) | "
         "growth over the second half | time (s) |",
@@ -151,11 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         print(json.dumps(_child(args.child, args.cdk_out, args.uploads)))
         return 0
-    with MotoServerProcess() as server:
-        measured = {
-            name: _measure(name, server.endpoint_url, args.cdk_out.resolve(), args.uploads)
-            for name in SETTINGS
-        }
+    measured = {name: _measure(name, args.cdk_out.resolve(), args.uploads) for name in SETTINGS}
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),

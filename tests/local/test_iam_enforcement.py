@@ -379,13 +379,26 @@ def test_markers_follow_the_policy(cdk_out: Path, matrix: Matrix, cell: Cell) ->
     assert cell.document_checked is unevaluable, cell.id
 
 
-def test_the_upload_worker_writes_only_status_objects_under_temp(matrix: Matrix) -> None:
-    """Enforced: under temp/ the worker may record outcomes, never plant an upload."""
-    s3 = matrix.s3("UploadWorkerRole", matrix.env.region)
+@pytest.mark.parametrize(
+    ("role", "written", "refused"),
+    [
+        # Under temp/ the worker may record outcomes, never plant an upload.
+        ("UploadWorkerRole", "temp/matrix-session/status.json", "temp/matrix-session/photo.jpg"),
+        # A leaked API credential cannot report an erasure done (or postpone its second
+        # pass) by writing the eraser's status record.
+        ("ApiRole", "erasures/matrix-asker/request.json", "erasures/matrix-asker/status.json"),
+    ],
+    ids=["upload-worker-temp", "api-erasures"],
+)
+def test_a_role_writes_only_its_one_kind_of_object_there(
+    matrix: Matrix, role: str, written: str, refused: str
+) -> None:
+    """Enforced."""
+    s3 = matrix.s3(role, matrix.env.region)
     bucket = matrix.env.data_bucket
-    s3.put_object(Bucket=bucket, Key="temp/matrix-session/status.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key=written, Body=b"{}")
     with pytest.raises(ClientError) as raised:
-        s3.put_object(Bucket=bucket, Key="temp/matrix-session/photo.jpg", Body=b"x")
+        s3.put_object(Bucket=bucket, Key=refused, Body=b"x")
     assert raised.value.response["Error"]["Code"] == "AccessDenied"
 
 
@@ -458,17 +471,6 @@ def test_the_try_on_role_stores_results_it_can_read_back(matrix: Matrix) -> None
         stored = repo.store_tryon_result("tryon-user", "t1", make_jpeg(), "result.jpg")
         assert repo.download_tryon_result("tryon-user", "t1", "result.jpg")[:2] == b"\xff\xd8"
         assert "X-Amz-Signature" in stored.url
-
-
-def test_the_api_writes_erasure_requests_never_a_status(matrix: Matrix) -> None:
-    """Enforced: a leaked API credential cannot report an erasure done (or postpone its
-    second pass) by writing the eraser's status record."""
-    s3 = matrix.s3("ApiRole", matrix.env.region)
-    bucket = matrix.env.data_bucket
-    s3.put_object(Bucket=bucket, Key="erasures/matrix-asker/request.json", Body=b"{}")
-    with pytest.raises(ClientError) as raised:
-        s3.put_object(Bucket=bucket, Key="erasures/matrix-asker/status.json", Body=b"{}")
-    assert raised.value.response["Error"]["Code"] == "AccessDenied"
 
 
 # --- every request the upload worker makes, on its policy document ------------------------
