@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks.memory_probe import high_water_mark_kib
+from benchmarks.soak.memory import own_rss_kib
 from cdk.constructs.worker_function import BATCH_SIZE, MEMORY_MB, UPLOADS_AT_ONCE
 from wearit_local.clients import emulator_client
 from wearit_local.http_upload import post_presigned
@@ -117,7 +118,7 @@ def child(arguments: list[str]) -> None:
     sqs = emulator_client("sqs", endpoint, region=REGION)
     s3 = emulator_client("s3", endpoint, region=REGION)
     worker = lambda_handler.upload_worker()  # the cold start: settings, clients
-    runtime_kib = _rss_kib()
+    runtime_kib = own_rss_kib()
     sent: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
@@ -165,13 +166,6 @@ def child_memory(arguments: list[str]) -> None:
             }
         )
     )
-
-
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def _run_child(mode: str, environment: dict[str, str], *arguments: str) -> dict[str, Any]:

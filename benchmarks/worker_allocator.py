@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks.run import RESULTS, machine
+from benchmarks.soak.memory import KIB_PER_MIB, own_rss_kib
 from wearit_local.server import MotoServerProcess
 
 SETTINGS: Final = {
@@ -38,14 +39,6 @@ EVERY: Final = 25
 THREADS: Final = 2
 
 
-def _rss_mib() -> int:
-    with Path("/proc/self/status").open() as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 def _child(endpoint: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
     """Runs in the measured process: ``uploads`` uploads through the processor."""
     from benchmarks.soak.photos import photos
@@ -53,7 +46,7 @@ def _child(endpoint: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
     from wearit_local.clients import emulator_client
     from wearit_storage import StorageSettings, SyncStorageRepository
     from wearit_storage.uploads.destination import UploadDestination
-    from wearit_storage.uploads.events import parse_message
+    from wearit_storage.uploads.events import ObjectCreated
     from wearit_storage.workers import UploadProcessor
 
     run = f"{os.getpid()}"
@@ -76,12 +69,9 @@ def _child(endpoint: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
                 ContentType=photo.content_type,
                 Metadata=destination.metadata(),
             )
-            record = {
-                "eventName": "ObjectCreated:Post",
-                "eventTime": "2026-12-01T00:00:00Z",
-                "s3": {"bucket": {"name": env.data_bucket}, "object": {"key": key}},
-            }
-            (event,) = parse_message(json.dumps({"Records": [record]}))
+            event = ObjectCreated(
+                env.data_bucket, key, len(photo.data), "ObjectCreated:Post", datetime.now(UTC)
+            )
             processor.process(event)
 
         started = time.perf_counter()
@@ -92,7 +82,7 @@ def _child(endpoint: str, cdk_out: Path, uploads: int) -> dict[str, Any]:
                     {
                         "uploads": min(uploads, first + EVERY),
                         "seconds": round(time.perf_counter() - started, 1),
-                        "rss_mib": _rss_mib(),
+                        "rss_mib": own_rss_kib() // KIB_PER_MIB,
                     }
                 )
     return {"samples": samples}

@@ -9,6 +9,7 @@ stops). Growth is ``end / warm - 1``.
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,14 @@ def status_kib(pid: int, field_name: str) -> int | None:
         if line.startswith(f"{field_name}:"):
             return int(line.split()[1])
     return None
+
+
+def own_rss_kib() -> int:
+    """``VmRSS`` of this process, in KiB (Linux)."""
+    kib = status_kib(os.getpid(), "VmRSS")
+    if kib is None:
+        raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
+    return kib
 
 
 def children_of(pid: int) -> list[int]:

@@ -4,7 +4,7 @@ composes these (:mod:`wearit_storage.uploads.restore`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,11 @@ def to_key_version(entry: Mapping[str, Any]) -> KeyVersion:
     )
 
 
+def current_entry(versions: Iterable[KeyVersion]) -> KeyVersion | None:
+    """The current version or delete marker among a key's ``versions`` (``None``: none)."""
+    return next((version for version in versions if version.is_latest), None)
+
+
 def list_key_versions(client: SyncS3Client, s3_key: str) -> list[KeyVersion]:
     """Every version and delete marker of exactly ``s3_key``, newest first (empty if none)."""
     validate_key(s3_key)
@@ -50,7 +55,7 @@ def version_to_restore(client: SyncS3Client, s3_key: str) -> tuple[KeyVersion, K
     delete brings back: the newest real version below the current one (below the delete
     markers, after a delete). ``ObjectNotFound`` when there is none."""
     versions = list_key_versions(client, s3_key)
-    current = next((version for version in versions if version.is_latest), None)
+    current = current_entry(versions)
     if current is None:
         raise ObjectNotFound(
             f"{s3_key!r} has no versions in bucket {client.bucket_name!r}: nothing to restore",

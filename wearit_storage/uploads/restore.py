@@ -31,6 +31,7 @@ from wearit_storage.s3.client import SyncS3Client
 from wearit_storage.s3.versions import (
     KeyVersion,
     copy_version_on_top,
+    current_entry,
     hide_key,
     list_key_versions,
     version_to_restore,
@@ -101,7 +102,7 @@ def _sibling_change(
     client: SyncS3Client, sibling: str, restored_upload: str, undone_upload: str | None
 ) -> _Change | None:
     versions = list_key_versions(client, sibling)
-    current = next((version for version in versions if version.is_latest), None)
+    current = current_entry(versions)
     if current is None:
         return None  # never written: nothing to bring back, nothing to hide
     current_upload = (

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Final
+from typing import Final, TypeVar
 
 from wearit_storage.errors import StorageError
 from wearit_storage.imaging import Renditions
@@ -47,7 +47,13 @@ from wearit_storage.paths import avif_key
 from wearit_storage.renditions import MEDIA_TYPES
 from wearit_storage.s3.client import StoredObject, SyncS3Client
 from wearit_storage.s3.listings import key_versions
-from wearit_storage.s3.versions import KeyVersion, copy_version_on_top, hide_key, to_key_version
+from wearit_storage.s3.versions import (
+    KeyVersion,
+    copy_version_on_top,
+    current_entry,
+    hide_key,
+    to_key_version,
+)
 
 #: Object tag (``wearit-upload-id``) shared by the renditions of one upload.
 UPLOAD_ID_TAG: Final = "wearit-upload-id"
@@ -63,6 +69,8 @@ _CLOCK_SKEW: Final = timedelta(minutes=5)
 _CLEANUP_ATTEMPTS: Final = 6
 _CLEANUP_BACKOFF_S: Final = 0.2
 _CLEANUP_MAX_BACKOFF_S: Final = 1.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,31 +151,34 @@ def hide_upload(
     ``family`` (all the renditions it was writing) that shows a version: a reader then sees
     none of the pair rather than a new main beside an old thumbnail. Retried, logged,
     never raised, like :func:`undo_upload`."""
-    landed: list[bool] = []
-
-    def find() -> None:
-        for key in attempted:
-            with client.operation("rollback_lookup", key):
-                if _current_of_upload(client, key, upload_id):
-                    landed.append(True)
-                    return
-        landed.append(False)
-
-    if _retried(upload_id, [(",".join(attempted), find)]) and landed[0]:
+    landed = _retried(
+        upload_id, [(",".join(attempted), partial(_landed, client, upload_id, attempted))]
+    )
+    if landed == [True]:
         _retried(upload_id, [(key, partial(_hide_if_shown, client, key)) for key in family])
 
 
-def _retried(upload_id: str, steps: list[tuple[str, Callable[[], object]]]) -> bool:
-    """Run ``steps`` (key, step) in order, retried; whether all ran. A retry resumes at the
-    step that failed: with four renditions an undo is many requests, and redoing the keys
-    already undone would only meet more faults."""
+def _landed(client: SyncS3Client, upload_id: str, keys: list[str]) -> bool:
+    """Whether ``upload_id`` is the current version of any of ``keys``."""
+    for key in keys:
+        with client.operation("rollback_lookup", key):
+            if _current_of_upload(client, key, upload_id):
+                return True
+    return False
+
+
+def _retried(upload_id: str, steps: list[tuple[str, Callable[[], T]]]) -> list[T] | None:
+    """Run ``steps`` (key, step) in order, retried; their results, or ``None`` if they did
+    not all run. A retry resumes at the step that failed: with four renditions an undo is
+    many requests, and redoing the keys already undone would only meet more faults."""
     remaining = list(steps)
+    results: list[T] = []
     for attempt in range(1, _CLEANUP_ATTEMPTS + 1):
         try:
             while remaining:
-                remaining[0][1]()
+                results.append(remaining[0][1]())
                 remaining.pop(0)
-            return True
+            return results
         except StorageError:
             if attempt == _CLEANUP_ATTEMPTS:
                 # The write's own failure is what the caller must see; this one is logged
@@ -177,16 +188,16 @@ def _retried(upload_id: str, steps: list[tuple[str, Callable[[], object]]]) -> b
                     upload_id,
                     ", ".join(key for key, _ in remaining),
                 )
-                return False
+                return None
             time.sleep(min(_CLEANUP_MAX_BACKOFF_S, _CLEANUP_BACKOFF_S * 2 ** (attempt - 1)))
-    return False
+    return None
 
 
 def _current_of_upload(client: SyncS3Client, key: str, upload_id: str) -> list[KeyVersion]:
     """The versions of ``key``, newest first, if its current one is ``upload_id``'s; else
     none (the upload's write never became current, or another came after it)."""
-    entries = [to_key_version(e) for e in key_versions(client.boto_client, client.bucket_name, key)]
-    current = next((e for e in entries if e.is_latest), None)
+    entries = _entries(client, key)
+    current = current_entry(entries)
     if current is None or current.is_delete_marker:
         return []
     if _upload_id_of(client, key, current.version_id) != upload_id:
@@ -210,10 +221,15 @@ def _supersede(client: SyncS3Client, key: str, upload_id: str, since: datetime) 
 
 def _hide_if_shown(client: SyncS3Client, key: str) -> None:
     with client.operation("rollback_lookup", key):
-        versions = key_versions(client.boto_client, client.bucket_name, key)
-    current = next((v for v in map(to_key_version, versions) if v.is_latest), None)
+        current = current_entry(_entries(client, key))
     if current is not None and not current.is_delete_marker:
         hide_key(client, key)
+
+
+def _entries(client: SyncS3Client, key: str) -> list[KeyVersion]:
+    """The versions and delete markers of ``key``, newest first (inside the caller's
+    ``rollback_lookup`` operation: ``list_key_versions`` would log one of its own)."""
+    return [to_key_version(e) for e in key_versions(client.boto_client, client.bucket_name, key)]
 
 
 def _newest_not_of(
